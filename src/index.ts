@@ -1,0 +1,13 @@
+/** The library API: the model, the registry, the pipeline. Importing it registers the built-in formats. */
+import '../formats/index.js';
+
+export * from './model.js';
+export * from './diagnostics.js';
+export * from './plugin.js';
+export { registerFormat, findFormat, getFormat, listFormats, loadPluginModule } from './registry.js';
+export { convert, importDataset, detectFormat, detectFormats, createContext } from './pipeline.js';
+export type { ConvertRequest, ConvertResult, DetectionResult } from './pipeline.js';
+export { parseTransform, registerTransform, transformUsage } from './transforms/index.js';
+export type { Transform } from './transforms/index.js';
+export { computeStats } from './stats.js';
+export type { DatasetStats } from './stats.js';

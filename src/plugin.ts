@@ -1,0 +1,54 @@
+import type { Dataset } from './model.js';
+import type { Reporter } from './diagnostics.js';
+
+/** A format-specific option, declared by a plugin and parsed by the core (e.g. `-- --save-media`). */
+export interface OptionSpec {
+  name: string;
+  type: 'boolean' | 'string' | 'number';
+  description: string;
+  choices?: readonly string[];
+}
+export type Options = Record<string, string | number | boolean | undefined>;
+
+export interface Context {
+  reporter: Reporter;
+  /** Reports progress of long work; the CLI shows it on stderr when that is a terminal. */
+  progress: (label: string, done: number, total?: number) => void;
+}
+
+export interface Detection {
+  /** 0 (certainly not) .. 1 (certainly this format). */
+  confidence: number;
+  /** What was seen, for the user: `annotations.xml with <annotations><version>1.1`. */
+  reason: string;
+}
+
+export interface ExportSummary {
+  items: number;
+  /** Annotations written, by model kind. */
+  annotations?: Record<string, number>;
+  /** Annotations the format could not hold, by reason; always also reported as warnings. */
+  dropped?: Record<string, number>;
+}
+
+/**
+ * A format plugin. Built-ins live in `formats/<name>/` and are listed in `formats/index.ts`; a
+ * third-party package exports the same object (or an array of them) as its default export and is
+ * loaded with `datum --plugin <module>`.
+ */
+export interface FormatPlugin {
+  /** Name used on the command line: `cvat`, `coco`, `yolo_ultralytics`. */
+  name: string;
+  aliases?: readonly string[];
+  description: string;
+  /** A cheap look at file names and first bytes; null when it sees nothing of its format. */
+  detect?(input: string): Promise<Detection | null>;
+  import?(input: string, options: Options, ctx: Context): Promise<Dataset>;
+  importOptions?: readonly OptionSpec[];
+  /**
+   * Writes the dataset into `output`, an empty folder the core created (a temporary one beside the
+   * user's output folder, renamed into place when this resolves). Consume `dataset.items` once.
+   */
+  export?(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary>;
+  exportOptions?: readonly OptionSpec[];
+}
