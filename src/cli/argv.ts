@@ -1,0 +1,16 @@
+/**
+ * Datumaro taught users to type `-if cvat`; commander only knows one-letter short flags, so `-if` is
+ * rewritten to `--input-format` before commander sees it. Everything after the first `--` belongs to
+ * the format plugin (`-- --save-media`) and is split off here.
+ */
+export function splitArgv(argv: readonly string[]): { args: string[]; pluginArgs: string[] } {
+  const dashDash = argv.indexOf('--');
+  const own = dashDash < 0 ? [...argv] : argv.slice(0, dashDash);
+  const pluginArgs = dashDash < 0 ? [] : argv.slice(dashDash + 1);
+  const args = own.map((arg) => {
+    if (arg === '-if') return '--input-format';
+    if (arg.startsWith('-if=')) return `--input-format=${arg.slice(4)}`;
+    return arg;
+  });
+  return { args, pluginArgs };
+}

@@ -1,0 +1,158 @@
+import { Command, CommanderError, Option } from 'commander';
+import '../../formats/index.js';
+import { DatumError, UsageError } from '../diagnostics.js';
+import { listFormats, loadPluginModule, getFormat } from '../registry.js';
+import { convert, detectFormats, importDataset } from '../pipeline.js';
+import { parsePluginOptions } from '../options.js';
+import { parseTransform, transformUsage } from '../transforms/index.js';
+import { computeStats } from '../stats.js';
+import { splitArgv } from './argv.js';
+import { createPrintingReporter, createProgress } from './output.js';
+import type { Context } from '../plugin.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 bad input or failure, 2 usage error. */
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { args, pluginArgs } = splitArgv(argv);
+  const { progress, clear } = createProgress(io.stderr);
+  const { reporter, finish } = createPrintingReporter(io.stderr, clear);
+  const ctx: Context = { reporter, progress };
+  const print = (text: string) => io.stdout.write(text + '\n');
+  let json = false;
+
+  const program = new Command('datum')
+    .description('Convert computer-vision annotation datasets between formats')
+    .option('--verbose', 'print stack traces for errors')
+    .option('--plugin <module>', 'load a third-party format plugin module (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  program.hook('preAction', async (_self, action) => {
+    json = Boolean(action.opts().json);
+    for (const module of program.opts().plugin as string[]) await loadPluginModule(module);
+  });
+
+  program.command('convert')
+    .description('import a dataset, apply transforms, export it in another format')
+    .requiredOption('-i, --input <path>', 'input dataset folder (or annotation file)')
+    .addOption(new Option('--input-format <format>', 'input format; also written -if as in Datumaro (default: detect)'))
+    .requiredOption('-o, --output <path>', 'output folder (written atomically)')
+    .requiredOption('-f, --output-format <format>', 'output format')
+    .option('--overwrite', 'replace a non-empty output folder')
+    .option('-t, --transform <spec>', 'transform to apply, repeatable, in order', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--json', 'print the result as one JSON object on stdout')
+    .addHelpText('after', () => [
+      '',
+      'Options for the output format go after --, e.g. `-- --save-media`. Formats and their options: `datum formats`.',
+      'Transforms:',
+      ...transformUsage().map((u) => `  ${u}`),
+      '',
+      'Example:',
+      '  datum convert -if cvat -i cvat_dataset -f yolo_ultralytics -o yolo_dataset -t map_subsets:Train=train,Validation=val,Test=test -- --save-media',
+    ].join('\n'))
+    .action(async (opts) => {
+      const exporter = getFormat(opts.outputFormat, 'export');
+      const exportOptions = parsePluginOptions(pluginArgs, exporter.exportOptions, `exporter '${exporter.name}'`);
+      const transforms = (opts.transform as string[]).map(parseTransform);
+      const result = await convert({
+        input: opts.input, inputFormat: opts.inputFormat, output: opts.output, outputFormat: opts.outputFormat,
+        overwrite: Boolean(opts.overwrite), transforms, exportOptions,
+      }, ctx);
+      clear();
+      if (json) {
+        print(JSON.stringify({ ...result, warnings: reporter.count('warning'), messages: reporter.messages }));
+      } else {
+        const dropped = Object.entries(result.dropped ?? {}).filter(([, n]) => n > 0);
+        print(`converted ${result.items} items from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
+        if (dropped.length) print(`not written (the format cannot hold them): ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+        const warnings = reporter.count('warning');
+        if (warnings) print(`${warnings} warning${warnings === 1 ? '' : 's'} (see above)`);
+      }
+    });
+
+  program.command('stats')
+    .description('count items, subsets, annotations by kind, and list labels')
+    .argument('<path>', 'dataset folder (or annotation file)')
+    .addOption(new Option('--input-format <format>', 'input format; also written -if (default: detect)'))
+    .option('--json', 'print exactly one JSON object on stdout')
+    .action(async (path: string, opts) => {
+      const { format, dataset } = await importDataset(path, opts.inputFormat, {}, ctx);
+      const stats = await computeStats(dataset);
+      clear();
+      if (json) {
+        print(JSON.stringify({ format: format.name, ...stats }));
+        return;
+      }
+      const list = (record: Record<string, number>) =>
+        Object.entries(record).filter(([, n]) => n > 0).map(([k, n]) => `${k || '(none)'} ${n}`).join(', ') || 'none';
+      print(`format: ${format.name}`);
+      print(`items: ${stats.items}`);
+      print(`subsets: ${list(stats.subsets)}`);
+      print(`annotations: ${list(stats.annotations)}`);
+      print(`labels (${stats.labels.length}): ${stats.labels.join(', ')}`);
+    });
+
+  program.command('detect')
+    .description('tell which format a folder is in, with a confidence')
+    .argument('<path>', 'dataset folder (or annotation file)')
+    .option('--json', 'print the candidates as JSON')
+    .action(async (path: string) => {
+      const found = await detectFormats(path);
+      if (json) {
+        print(JSON.stringify({ candidates: found.map((f) => ({ format: f.format, ...f.detection })) }));
+        return;
+      }
+      if (!found.length) throw new DatumError({ code: 'unknown-format', file: path, message: 'no known dataset format recognized here' });
+      for (const f of found) print(`${f.format}\t${f.detection.confidence.toFixed(2)}\t${f.detection.reason}`);
+    });
+
+  program.command('formats')
+    .description('list the formats, what each can do, and their options')
+    .option('--json', 'print the list as JSON')
+    .action(() => {
+      const formats = listFormats();
+      if (json) {
+        print(JSON.stringify(formats.map((f) => ({
+          name: f.name, aliases: f.aliases ?? [], description: f.description,
+          import: Boolean(f.import), export: Boolean(f.export), detect: Boolean(f.detect), exportOptions: f.exportOptions ?? [],
+        }))));
+        return;
+      }
+      for (const f of formats) {
+        const can = [f.import && 'import', f.export && 'export'].filter(Boolean).join('+') || 'not implemented';
+        print(`${f.name}${f.aliases?.length ? ` (${f.aliases.join(', ')})` : ''}  [${can}]  ${f.description}`);
+        for (const o of f.exportOptions ?? []) print(`    -- --${o.name}${o.type === 'boolean' ? '' : ` <${o.choices?.join('|') ?? o.type}>`}  ${o.description}`);
+      }
+    });
+
+  try {
+    if (pluginArgs.length && args[0] !== 'convert') throw new UsageError(`only 'convert' takes options after --`);
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (error) {
+    clear();
+    return reportFailure(error, io, json, Boolean(program.opts().verbose));
+  } finally {
+    finish();
+  }
+}
+
+function reportFailure(error: unknown, io: Io, json: boolean, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // commander has printed its own message; help and version are not failures
+    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) ? 0 : 2;
+  }
+  if (error instanceof UsageError) {
+    io.stderr.write(`datum: ${error.message}\n`);
+    return 2;
+  }
+  const message = error instanceof DatumError ? error.message : `error: ${(error as Error)?.message ?? String(error)}`;
+  io.stderr.write(`datum: ${message}\n`);
+  if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
+  if (json) io.stdout.write(JSON.stringify({ error: error instanceof DatumError ? error.diagnostic : { severity: 'error', code: 'internal', message } }) + '\n');
+  return 1;
+}
