@@ -64,8 +64,12 @@ export async function convert(request: ConvertRequest, ctx: Context = createCont
   const exporter = getFormat(request.outputFormat, 'export');
   const input = path.resolve(request.input);
   const output = path.resolve(request.output);
-  const inputDir = (await fsp.stat(input).catch(() => null))?.isDirectory() ? input : path.dirname(input);
-  if (output === inputDir || inputDir.startsWith(output + path.sep) || output.startsWith(inputDir + path.sep)) {
+  await assertReadable(input);
+  // Replacing the output must never delete the input, and a folder importer scanning its input must
+  // not find the output being written; an annotation file's folder may hold the output.
+  const inputIsDir = (await fsp.stat(input)).isDirectory();
+  const inputDir = inputIsDir ? input : path.dirname(input);
+  if (output === inputDir || input.startsWith(output + path.sep) || (inputIsDir && output.startsWith(input + path.sep))) {
     throw new DatumError({ code: 'output-overlaps-input', file: request.output, message: `output folder must not be, contain or lie inside the input folder ${inputDir}` });
   }
   const { format, dataset } = await importDataset(input, request.inputFormat, request.importOptions, ctx);
