@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import fs from 'node:fs';
 import '../../formats/index.js';
 import { DatumError, UsageError } from '../diagnostics.js';
 import { listFormats, loadPluginModule, getFormat } from '../registry.js';
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
 
   const program = new Command('datum')
     .description('Convert computer-vision annotation datasets between formats')
+    .version(packageVersion(), '-V, --version')
     .option('--verbose', 'print stack traces for errors')
     .option('--plugin <module>', 'load a third-party format plugin module (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride()
@@ -155,4 +157,15 @@ function reportFailure(error: unknown, io: Io, json: boolean, verbose: boolean):
   if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
   if (json) io.stdout.write(JSON.stringify({ error: error instanceof DatumError ? error.diagnostic : { severity: 'error', code: 'internal', message } }) + '\n');
   return 1;
+}
+
+/** The version in datum's package.json, found by walking up from this file (src/ or dist/src/). */
+function packageVersion(): string {
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(new URL('package.json', dir), 'utf8'));
+      if (pkg.bin?.datum) return pkg.version;
+    } catch { /* not here */ }
+  }
+  return 'unknown';
 }
