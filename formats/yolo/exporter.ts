@@ -1,0 +1,180 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { BboxAnnotation, Dataset, Item } from '../../src/model.js';
+import { imageFileName } from '../../src/model.js';
+import type { Context, ExportSummary, Options } from '../../src/plugin.js';
+import { DatumError } from '../../src/diagnostics.js';
+import { FileWriter } from '../../src/output.js';
+import { probeItemSizes } from '../../src/media.js';
+import { resolveInside } from '../../src/paths.js';
+import { CONFIG_FILE, DEFAULT_SUBSET, NAMES_FILE, NON_SUBSET_KEYS, PATH_PREFIX, subsetFolder } from './format.js';
+
+/** Items are gathered this many at a time so that missing image sizes are probed concurrently. */
+const BATCH = 256;
+
+interface ExportState {
+  output: string;
+  saveMedia: boolean;
+  prefix: string;
+  classCount: number;
+  writer: FileWriter;
+  /** Subset -> image list lines, in item order. */
+  lists: Map<string, string[]>;
+  /** Subset -> item ids already written, to catch duplicates. */
+  ids: Map<string, Set<string>>;
+  written: number;
+  dropped: Record<string, number>;
+  items: number;
+  ctx: Context;
+}
+
+export async function exportYolo(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary> {
+  const state: ExportState = {
+    output,
+    saveMedia: options['save-media'] === true,
+    prefix: options['data-prefix'] === false ? '' : PATH_PREFIX,
+    classCount: dataset.categories.length,
+    writer: new FileWriter(),
+    lists: new Map(),
+    ids: new Map(),
+    written: 0,
+    dropped: {},
+    items: 0,
+    ctx,
+  };
+  let batch: Item[] = [];
+  for await (const item of dataset.items) {
+    batch.push(item);
+    if (batch.length >= BATCH) { await writeBatch(batch, state); batch = []; }
+  }
+  await writeBatch(batch, state);
+  await state.writer.flush();
+
+  await fsp.writeFile(path.join(output, NAMES_FILE), namesText(dataset, ctx));
+  if (state.lists.size === 0) state.lists.set(DEFAULT_SUBSET, []);
+  const configLines = [`classes = ${state.classCount}`];
+  for (const [subset, lines] of state.lists) {
+    await fsp.writeFile(path.join(output, `${subset}.txt`), lines.map((l) => l + '\n').join(''));
+    configLines.push(`${subset} = ${state.prefix}${subset}.txt`);
+  }
+  configLines.push(`names = ${state.prefix}${NAMES_FILE}`, 'backup = backup/');
+  await fsp.writeFile(path.join(output, CONFIG_FILE), configLines.map((l) => l + '\n').join(''));
+
+  return { items: state.items, annotations: { bbox: state.written }, dropped: state.dropped };
+}
+
+async function writeBatch(batch: Item[], state: ExportState): Promise<void> {
+  // Probe copies: the caller's items are not ours to change.
+  const ready = batch.map((item) => (needsSize(item) ? { ...item, image: { ...item.image! } } : item));
+  await probeItemSizes(ready.filter(needsSize));
+  for (const item of ready) await writeItem(item, state);
+  state.ctx.progress('Writing YOLO items', state.items);
+}
+
+function needsSize(item: Item): boolean {
+  return !item.normalized && !!item.image && !(item.image.width && item.image.height);
+}
+
+async function writeItem(item: Item, state: ExportState): Promise<void> {
+  const subset = exportSubset(item);
+  const where = { item: item.subset ? `${item.subset}/${item.id}` : item.id };
+  const ids = state.ids.get(subset) ?? new Set<string>();
+  state.ids.set(subset, ids);
+  if (ids.has(item.id)) {
+    state.ctx.reporter.warn({ ...where, code: 'duplicate-item', message: `item id repeats in subset '${subset}'; the repeat is not written` });
+    return;
+  }
+  ids.add(item.id);
+  state.items++;
+
+  const folder = subsetFolder(subset);
+  const dir = path.join(state.output, folder);
+  const imageName = imageFileName(item);
+  const imageTarget = resolveInside(dir, imageName, where);
+  const labelTarget = resolveInside(dir, item.id + '.txt', where);
+
+  const lines = labelLines(item, state);
+  await state.writer.write(labelTarget, lines.map((l) => l + '\n').join(''));
+  const list = state.lists.get(subset) ?? [];
+  state.lists.set(subset, list);
+  list.push(`${state.prefix}${folder}/${imageName}`);
+
+  if (state.saveMedia) {
+    const source = item.image?.path;
+    const exists = source ? await fsp.access(source).then(() => true, () => false) : false;
+    if (exists) await state.writer.copy(source!, imageTarget);
+    else state.ctx.reporter.warn({ ...where, file: source, code: 'image-missing', message: 'image file not found; not copied' });
+  }
+}
+
+/** Datumaro's rule: no subset (or 'default') becomes 'train'; obj.data needs word-like keys that are not its own. */
+function exportSubset(item: Item): string {
+  const subset = !item.subset || item.subset === 'default' ? DEFAULT_SUBSET : item.subset;
+  if (!/^\w+$/.test(subset) || NON_SUBSET_KEYS.has(subset)) {
+    throw new DatumError({
+      code: 'bad-subset-name',
+      item: `${item.subset}/${item.id}`,
+      message: `subset '${subset}' cannot be a key of ${CONFIG_FILE} (letters, digits and _ only; not ${[...NON_SUBSET_KEYS].join(', ')}); rename it first`,
+    });
+  }
+  return subset;
+}
+
+/** `class cx cy w h` lines for the item's boxes; everything else is counted as dropped and warned about once per item. */
+function labelLines(item: Item, state: ExportState): string[] {
+  const size = item.normalized ? { width: 1, height: 1 }
+    : item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
+  const lines: string[] = [];
+  const drops = new Map<string, number>();
+  const drop = (reason: string) => drops.set(reason, (drops.get(reason) ?? 0) + 1);
+  for (const ann of item.annotations) {
+    if (ann.type !== 'bbox') { drop(ann.type); continue; }
+    if (ann.label === undefined || ann.label >= state.classCount) { drop('bbox without label'); continue; }
+    if (!size) { drop('bbox without image size'); continue; }
+    const box = clip(hull(ann), size.width, size.height);
+    if (!box) { drop('bbox outside image'); continue; }
+    const cx = (box.x + box.w / 2) / size.width;
+    const cy = (box.y + box.h / 2) / size.height;
+    lines.push([ann.label, cx.toFixed(6), cy.toFixed(6), (box.w / size.width).toFixed(6), (box.h / size.height).toFixed(6)].join(' '));
+  }
+  state.written += lines.length;
+  for (const [reason, count] of drops) {
+    state.dropped[reason] = (state.dropped[reason] ?? 0) + count;
+    state.ctx.reporter.warn({
+      code: 'annotation-dropped',
+      item: item.subset ? `${item.subset}/${item.id}` : item.id,
+      message: `${count} ${reason}${reason.startsWith('bbox') ? '' : ' annotation(s)'} not written: YOLO holds labelled boxes only`,
+    });
+  }
+  return lines;
+}
+
+interface Rect { x: number; y: number; w: number; h: number }
+
+/** The axis-aligned box around a box rotated about its centre. */
+export function hull(box: BboxAnnotation): Rect {
+  const rad = ((box.rotation ?? 0) * Math.PI) / 180;
+  const cos = Math.abs(Math.cos(rad));
+  const sin = Math.abs(Math.sin(rad));
+  if (sin < 1e-12) return box;
+  const w = box.w * cos + box.h * sin;
+  const h = box.w * sin + box.h * cos;
+  return { x: box.x + box.w / 2 - w / 2, y: box.y + box.h / 2 - h / 2, w, h };
+}
+
+/** Clips to the image; null when nothing of the box is inside it. */
+function clip(box: Rect, width: number, height: number): Rect | null {
+  const x0 = Math.max(0, box.x);
+  const y0 = Math.max(0, box.y);
+  const x1 = Math.min(width, box.x + box.w);
+  const y1 = Math.min(height, box.y + box.h);
+  return x1 > x0 && y1 > y0 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : null;
+}
+
+function namesText(dataset: Dataset, ctx: Context): string {
+  return dataset.categories.map((c, i) => {
+    if (!/[\r\n]/.test(c.name) && c.name.trim() === c.name && c.name) return c.name + '\n';
+    ctx.reporter.warn({ code: 'label-renamed', element: `category ${i}`, message: `label name ${JSON.stringify(c.name)} cannot be one line of ${NAMES_FILE}; written with spaces` });
+    return (c.name.replace(/\s+/g, ' ').trim() || `class_${i}`) + '\n';
+  }).join('');
+}

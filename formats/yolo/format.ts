@@ -1,0 +1,60 @@
+/**
+ * Path conventions of Darknet YOLO as Datumaro and CVAT read and write them:
+ *
+ *   obj.data            classes = N / <subset> = data/<subset>.txt / names = data/obj.names / backup = backup/
+ *   obj.names           one label name per line
+ *   <subset>.txt        image paths, one per line: data/obj_<subset>_data/<id>.jpg
+ *   obj_<subset>_data/  images with their <id>.txt label files side by side
+ *
+ * Darknet runs from its own folder with the dataset copied into `data/`, hence the prefix; readers
+ * strip it and resolve the rest against the dataset root.
+ */
+
+export const CONFIG_FILE = 'obj.data';
+export const NAMES_FILE = 'obj.names';
+/** Keys of obj.data that are not subsets (Datumaro's reserved keys plus Darknet's other settings). */
+export const NON_SUBSET_KEYS = new Set(['classes', 'names', 'backup', 'eval', 'results', 'map', 'top']);
+/** Subset name used for items without one (Datumaro's default). */
+export const DEFAULT_SUBSET = 'train';
+export const PATH_PREFIX = 'data/';
+
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg', '.jpeg', '.jpe', '.png', '.bmp', '.dib', '.tif', '.tiff', '.webp', '.gif',
+  '.jp2', '.pbm', '.pgm', '.ppm', '.pnm', '.tga',
+]);
+
+export function isImageFile(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 && IMAGE_EXTENSIONS.has(name.slice(dot).toLowerCase());
+}
+
+/** `data/obj_train_data/a/1.jpg` -> `obj_train_data/a/1.jpg` (backslashes and `./` normalized). */
+export function localizePath(raw: string): string {
+  let p = raw.trim().replace(/\\/g, '/').replace(/\/{2,}/g, '/');
+  while (p.startsWith('./')) p = p.slice(2);
+  return p.startsWith(PATH_PREFIX) ? p.slice(PATH_PREFIX.length) : p;
+}
+
+/** Item id from a list line: the path after the `obj_<subset>_data/` folder, without extension. */
+export function idFromListPath(localized: string): string {
+  const parts = localized.split('/');
+  const rest = parts.length > 1 ? parts.slice(1).join('/') : localized;
+  const slash = rest.lastIndexOf('/');
+  const dot = rest.lastIndexOf('.');
+  return dot > slash + 1 ? rest.slice(0, dot) : rest;
+}
+
+/** obj.data lines are `key = value`; anything else is ignored, as Darknet does. */
+export function parseConfig(text: string): Map<string, { value: string; line: number }> {
+  const config = new Map<string, { value: string; line: number }>();
+  text.split(/\r?\n/).forEach((line, i) => {
+    const match = /^\s*(\w+)\s*=\s*(.+?)\s*$/.exec(line);
+    if (match) config.set(match[1], { value: match[2], line: i + 1 });
+  });
+  return config;
+}
+
+/** Subset folder name inside the dataset: `obj_train_data`. */
+export function subsetFolder(subset: string): string {
+  return `obj_${subset}_data`;
+}

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import type { BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
+import type { Context, Options } from '../../src/plugin.js';
+import { probeItemSizes } from '../../src/media.js';
+import { datasetRoot, findLayout, type Entry, type Layout } from './layout.js';
+
+/** Items are read (labels parsed, image headers probed) this many at a time. */
+const BATCH = 256;
+/** Normalized values may stray this far outside [0, 1] (rounding in other tools), as Ultralytics allows. */
+const TOLERANCE = 0.01;
+
+/** One label line: class index and normalized centre/size. */
+export interface YoloBox { label: number; cx: number; cy: number; w: number; h: number }
+
+export async function importYolo(input: string, _options: Options, ctx: Context): Promise<Dataset> {
+  const root = await datasetRoot(input);
+  const layout = await findLayout(root, ctx);
+  const categories = await readNames(layout.namesFile, ctx);
+  checkDeclaredClasses(layout, categories.length, ctx);
+  return { categories, items: readItems(layout, categories.length, ctx) };
+}
+
+/** obj.names: one name per line; blank lines are skipped (as Darknet's and Datumaro's readers do). */
+export async function readNames(file: string, ctx: Context): Promise<Category[]> {
+  const text = (await fsp.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  const categories: Category[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const name = raw.trim();
+    if (!name) return;
+    if (seen.has(name)) ctx.reporter.warn({ code: 'duplicate-label', file, line: i + 1, message: `label '${name}' is named twice; class ${categories.length} keeps the repeat` });
+    seen.add(name);
+    categories.push({ name });
+  });
+  return categories;
+}
+
+function checkDeclaredClasses(layout: Layout, count: number, ctx: Context): void {
+  const declared = layout.declaredClasses;
+  if (declared && Number(declared.value) !== count) {
+    ctx.reporter.warn({ code: 'class-count-mismatch', file: `${layout.root}/obj.data`, line: declared.line, message: `classes = ${declared.value} but the names file has ${count} names` });
+  }
+}
+
+async function* readItems(layout: Layout, classCount: number, ctx: Context): AsyncGenerator<Item> {
+  const total = layout.entries.length;
+  for (let start = 0; start < total; start += BATCH) {
+    const batch = layout.entries.slice(start, start + BATCH);
+    const items = await Promise.all(batch.map(async (entry) => {
+      const item: Item = { id: entry.id, subset: entry.subset, annotations: [] };
+      if (entry.image) item.image = { path: entry.image };
+      return { entry, item, boxes: await readLabelFile(entry, classCount, ctx) };
+    }));
+    await probeItemSizes(items.map((i) => i.item));
+    for (const { entry, item, boxes } of items) {
+      const size = item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
+      if (!size) {
+        item.normalized = true;
+        warnNoSize(entry, item, ctx);
+      }
+      item.annotations = boxes.map((b) => toBbox(b, size));
+      yield item;
+    }
+    ctx.progress('Reading YOLO items', Math.min(start + BATCH, total), total);
+  }
+}
+
+function warnNoSize(entry: Entry, item: Item, ctx: Context): void {
+  const where = { file: entry.image ?? entry.label, item: itemName(item) };
+  if (!entry.image) {
+    ctx.reporter.warn({ ...where, code: 'image-missing', message: 'no image found for this label file; boxes stay normalized to [0, 1]' });
+  } else if (fs.existsSync(entry.image)) {
+    ctx.reporter.warn({ ...where, code: 'image-unreadable', message: 'cannot read the image size; boxes stay normalized to [0, 1]' });
+  } else {
+    ctx.reporter.warn({ ...where, code: 'image-missing', message: 'image file not found; boxes stay normalized to [0, 1]' });
+  }
+}
+
+function toBbox(b: YoloBox, size: { width: number; height: number } | undefined): BboxAnnotation {
+  const W = size?.width ?? 1;
+  const H = size?.height ?? 1;
+  return { type: 'bbox', label: b.label, x: (b.cx - b.w / 2) * W, y: (b.cy - b.h / 2) * H, w: b.w * W, h: b.h * H };
+}
+
+/** A missing label file means an image without objects (Darknet's and Ultralytics' reading). */
+async function readLabelFile(entry: Entry, classCount: number, ctx: Context): Promise<YoloBox[]> {
+  if (!entry.label) return [];
+  let text: string;
+  try {
+    text = await fsp.readFile(entry.label, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    ctx.reporter.info({ code: 'label-missing', file: entry.label, item: entry.id, message: 'no label file; the image has no objects' });
+    return [];
+  }
+  return parseLabels(text, entry.label, classCount, ctx, entry.subset ? `${entry.subset}/${entry.id}` : entry.id);
+}
+
+/** Parses `class cx cy w h` lines; a bad line is warned about (file and line) and skipped. */
+export function parseLabels(text: string, file: string, classCount: number, ctx: Context, item?: string): YoloBox[] {
+  const boxes: YoloBox[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const bad = (code: string, message: string) => ctx.reporter.warn({ code, file, line: i + 1, item, message: `${message}; line skipped` });
+    const fields = line.split(/\s+/);
+    if (fields.length !== 5) return bad('bad-field-count', `expected 5 values (class cx cy w h), found ${fields.length}`);
+    if (!/^\d+$/.test(fields[0])) return bad('not-a-number', `class '${fields[0]}' is not a non-negative integer`);
+    const label = Number(fields[0]);
+    if (label >= classCount) return bad('unknown-label', `class ${label} is outside the ${classCount} names`);
+    const values = fields.slice(1).map(Number);
+    const nan = values.findIndex((v) => !Number.isFinite(v));
+    if (nan >= 0) return bad('not-a-number', `'${fields[nan + 1]}' is not a number`);
+    const [cx, cy, w, h] = values;
+    if (values.some((v) => v < -TOLERANCE || v > 1 + TOLERANCE) || w < 0 || h < 0) {
+      return bad('coordinate-out-of-range', `values ${fields.slice(1).join(' ')} are not normalized to [0, 1]`);
+    }
+    boxes.push({ label, cx, cy, w, h });
+  });
+  return boxes;
+}
+
+function itemName(item: Item): string {
+  return item.subset ? `${item.subset}/${item.id}` : item.id;
+}

@@ -1,0 +1,187 @@
+/**
+ * Finds what a YOLO folder holds: its names file and one entry per item (id, subset, image, label
+ * file). Reading the labels themselves is the importer's job.
+ *
+ * Layouts, tried in this order (Datumaro's order):
+ *   strict       obj.data + <subset>.txt lists + obj_<subset>_data/ (images and labels side by side)
+ *   annotations  obj.names + [Aa]nnotations/[<subset>/]*.txt + [Ii]mages/[<subset>/]*.jpg
+ *   labels       obj.names + [Ll]abels/[<subset>/]*.txt + [Ii]mages/[<subset>/]*.jpg
+ *   root         obj.names + *.txt beside the images, at the root or in <subset>/ folders
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from '../../src/plugin.js';
+import { DatumError } from '../../src/diagnostics.js';
+import { resolveInside, stripExtension } from '../../src/paths.js';
+import { CONFIG_FILE, NAMES_FILE, NON_SUBSET_KEYS, idFromListPath, isImageFile, localizePath, parseConfig } from './format.js';
+
+export type LayoutKind = 'strict' | 'annotations' | 'labels' | 'root';
+
+export interface Entry {
+  id: string;
+  subset: string;
+  /** Absolute image path; undefined when a loose layout has a label file but no image for it. */
+  image?: string;
+  /** Absolute label file path; it may not exist (strict lists name images, not labels). */
+  label?: string;
+}
+
+export interface Layout {
+  kind: LayoutKind;
+  root: string;
+  namesFile: string;
+  /** `classes = N` from obj.data, with its line, to check against the names file. */
+  declaredClasses?: { value: string; line: number };
+  entries: Entry[];
+}
+
+/** The dataset root for an input that may be the folder, its obj.data or its obj.names. */
+export async function datasetRoot(input: string): Promise<string> {
+  const stat = await fsp.stat(input);
+  return stat.isDirectory() ? path.resolve(input) : path.dirname(path.resolve(input));
+}
+
+export async function findLayout(root: string, ctx: Context): Promise<Layout> {
+  if (fs.existsSync(path.join(root, CONFIG_FILE))) return strictLayout(root, ctx);
+  const namesFile = path.join(root, NAMES_FILE);
+  if (!fs.existsSync(namesFile)) {
+    throw new DatumError({ code: 'names-missing', file: root, message: `neither ${CONFIG_FILE} nor ${NAMES_FILE} found; not a YOLO dataset` });
+  }
+  const annotations = firstExisting(root, ['Annotations', 'annotations']);
+  const labels = firstExisting(root, ['labels', 'Labels']);
+  const images = firstExisting(root, ['images', 'Images']);
+  if (annotations) return looseLayout('annotations', root, namesFile, annotations, images, ctx);
+  if (labels) return looseLayout('labels', root, namesFile, labels, images, ctx);
+  return looseLayout('root', root, namesFile, root, root, ctx);
+}
+
+async function strictLayout(root: string, ctx: Context): Promise<Layout> {
+  const configFile = path.join(root, CONFIG_FILE);
+  const config = parseConfig(await fsp.readFile(configFile, 'utf8'));
+  const at = (key: string) => ({ file: configFile, element: `${key} = ${config.get(key)?.value}` });
+
+  const namesEntry = config.get('names');
+  let namesFile = namesEntry ? resolveInside(root, localizePath(namesEntry.value), at('names')) : path.join(root, NAMES_FILE);
+  if (!fs.existsSync(namesFile) && fs.existsSync(path.join(root, NAMES_FILE))) {
+    ctx.reporter.warn({ code: 'names-missing', file: configFile, line: namesEntry?.line, message: `names file ${namesEntry?.value} not found; using ${NAMES_FILE}` });
+    namesFile = path.join(root, NAMES_FILE);
+  }
+  if (!fs.existsSync(namesFile)) {
+    throw new DatumError({ code: 'names-missing', file: configFile, line: namesEntry?.line, message: `label names file not found (${namesEntry?.value ?? NAMES_FILE})` });
+  }
+
+  const entries: Entry[] = [];
+  for (const [subset, { value, line }] of config) {
+    if (NON_SUBSET_KEYS.has(subset)) continue;
+    const listFile = resolveInside(root, localizePath(value), at(subset));
+    const text = await fsp.readFile(listFile, 'utf8').catch(() => null);
+    if (text === null) {
+      ctx.reporter.warn({ code: 'subset-list-missing', file: configFile, line, message: `image list '${value}' of subset '${subset}' not found; subset skipped` });
+      continue;
+    }
+    entries.push(...readImageList(root, subset, listFile, text, ctx));
+  }
+  return { kind: 'strict', root, namesFile, declaredClasses: config.get('classes'), entries };
+}
+
+function readImageList(root: string, subset: string, listFile: string, text: string, ctx: Context): Entry[] {
+  const entries: Entry[] = [];
+  const seen = new Set<string>();
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    if (!raw.trim()) return;
+    const where = { file: listFile, line: i + 1 };
+    const localized = localizePath(raw);
+    let image: string;
+    try {
+      image = resolveInside(root, localized, { file: listFile });
+    } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      ctx.reporter.warn({ ...where, code: 'unsafe-path', message: `image path '${raw.trim()}' points outside the dataset folder; item skipped` });
+      return;
+    }
+    const id = idFromListPath(localized);
+    if (seen.has(id)) {
+      ctx.reporter.warn({ ...where, code: 'duplicate-item', item: id, message: `item '${id}' is listed twice in subset '${subset}'; the repeat is skipped` });
+      return;
+    }
+    seen.add(id);
+    entries.push({ id, subset, image, label: stripExtension(image) + '.txt' });
+  });
+  return entries;
+}
+
+async function looseLayout(kind: LayoutKind, root: string, namesFile: string, labelsDir: string, imagesDir: string | undefined, ctx: Context): Promise<Layout> {
+  const labelFiles = (await walk(labelsDir)).filter((f) => f.toLowerCase().endsWith('.txt'));
+  const imageFiles = imagesDir ? (await walk(imagesDir)).filter(isImageFile) : [];
+
+  // Relative path without extension -> file, for images and labels alike.
+  const images = new Map<string, string>();
+  for (const rel of imageFiles) {
+    const stem = stripExtension(rel);
+    const other = images.get(stem);
+    if (other) {
+      ctx.reporter.warn({ code: 'duplicate-item', file: path.join(imagesDir!, rel), item: stem, message: `two images for one item (${other} and ${rel}); using ${other}` });
+      continue;
+    }
+    images.set(stem, rel);
+  }
+  const labels = new Map<string, string>();
+  for (const rel of labelFiles) {
+    const stem = stripExtension(rel);
+    const file = path.join(labelsDir, rel);
+    // A README.txt, classes.txt or image list is not a label file; only files with an image of the same name or label-like content are.
+    if (!images.has(stem) && !(await looksLikeLabels(file))) {
+      ctx.reporter.info({ code: 'not-a-label-file', file, message: 'text file without an image and without label lines; ignored' });
+      continue;
+    }
+    labels.set(stem, file);
+  }
+
+  const stems = [...new Set([...images.keys(), ...labels.keys()])].sort();
+  const entries = stems.map((stem): Entry => {
+    const slash = stem.indexOf('/');
+    const image = images.get(stem);
+    return {
+      subset: slash < 0 ? '' : stem.slice(0, slash),
+      id: slash < 0 ? stem : stem.slice(slash + 1),
+      image: image === undefined ? undefined : path.join(imagesDir!, image),
+      label: labels.get(stem),
+    };
+  });
+  return { kind, root, namesFile, entries };
+}
+
+/** True when the first non-blank line has 5 numeric fields, or the file is empty. */
+async function looksLikeLabels(file: string): Promise<boolean> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const first = buffer.toString('utf8', 0, bytesRead).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
+    if (first === undefined) return true;
+    const fields = first.trim().split(/\s+/);
+    return fields.length === 5 && fields.every((f) => Number.isFinite(Number(f)));
+  } finally {
+    await handle.close();
+  }
+}
+
+function firstExisting(root: string, names: string[]): string | undefined {
+  return names.map((n) => path.join(root, n)).find((p) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory());
+}
+
+/** Every file under `dir`, as sorted '/'-separated paths relative to it. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (rel: string) => {
+    const entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await visit(child);
+      else if (e.isFile()) out.push(child);
+    }
+  };
+  await visit('');
+  return out.sort();
+}

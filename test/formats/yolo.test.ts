@@ -1,0 +1,350 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { plugin } from '../../formats/yolo/index.js';
+import { collect, type BboxAnnotation, type Item, type MemoryDataset } from '../../src/model.js';
+import { DatumError, Reporter } from '../../src/diagnostics.js';
+import { createContext } from '../../src/pipeline.js';
+import { corpus, tempDir } from '../helpers/corpus.js';
+
+const temps: string[] = [];
+function temp(): string {
+  const dir = tempDir('datum-yolo-');
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+async function load(input: string) {
+  const reporter = new Reporter();
+  const dataset = await collect(await plugin.import!(input, {}, createContext({ reporter })));
+  return { dataset, reporter, warnings: reporter.messages.filter((m) => m.severity === 'warning') };
+}
+
+async function save(dataset: MemoryDataset, options: Record<string, boolean> = {}) {
+  const out = temp();
+  const reporter = new Reporter();
+  const summary = await plugin.export!(dataset, out, options, createContext({ reporter }));
+  return { out, summary, reporter, warnings: reporter.messages.filter((m) => m.severity === 'warning') };
+}
+
+function write(root: string, rel: string, content: string | Buffer): string {
+  const file = path.join(root, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+async function jpeg(root: string, rel: string, width: number, height: number, orientation?: number): Promise<string> {
+  const file = path.join(root, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let image = sharp({ create: { width, height, channels: 3, background: { r: 90, g: 20, b: 200 } } }).jpeg();
+  if (orientation) image = image.withMetadata({ orientation });
+  await image.toFile(file);
+  return file;
+}
+
+const boxes = (item: Item) => item.annotations as BboxAnnotation[];
+const bySubsetId = (items: Item[]) => [...items].sort((a, b) => `${a.subset}/${a.id}`.localeCompare(`${b.subset}/${b.id}`));
+
+/**
+ * The corpus label file (on a 15 x 10 image):
+ *   2 0.133333 0.300000 0.266667 0.200000  -> x = (0.133333 - 0.1333335) * 15, y = 2, w = 4.000005, h = 2
+ *   4 0.266667 0.450000 0.133333 0.300000  -> x = 3.0000075, y = 3, w = 1.999995, h = 3
+ */
+function expectCorpusBoxes(item: Item) {
+  expect(item.image).toMatchObject({ width: 15, height: 10 });
+  expect(item.normalized).toBeUndefined();
+  const [a, b] = boxes(item);
+  expect(boxes(item)).toHaveLength(2);
+  expect(a).toMatchObject({ type: 'bbox', label: 2 });
+  expect(a.x).toBeCloseTo(-7.5e-6, 9);
+  expect(a.y).toBeCloseTo(2, 9);
+  expect(a.w).toBeCloseTo(4.000005, 9);
+  expect(a.h).toBeCloseTo(2, 9);
+  expect(b).toMatchObject({ type: 'bbox', label: 4 });
+  expect(b.x).toBeCloseTo(3.0000075, 9);
+  expect(b.y).toBeCloseTo(3, 9);
+  expect(b.w).toBeCloseTo(1.999995, 9);
+  expect(b.h).toBeCloseTo(3, 9);
+}
+
+describe('yolo corpus layouts', () => {
+  it('strict: obj.data with data/ prefixes, train.txt, obj_train_data/', async () => {
+    const { dataset, warnings } = await load(corpus('yolo_dataset/strict'));
+    expect(warnings).toEqual([]);
+    expect(dataset.categories.map((c) => c.name)).toEqual(Array.from({ length: 10 }, (_, i) => `label_${i}`));
+    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', '1']]);
+    expect(dataset.items[0].image!.path).toBe(corpus('yolo_dataset/strict/obj_train_data/1.jpg'));
+    expectCorpusBoxes(dataset.items[0]);
+  });
+
+  it('strict: the obj.data file itself is accepted as input', async () => {
+    const { dataset } = await load(corpus('yolo_dataset/strict/obj.data'));
+    expect(dataset.items).toHaveLength(1);
+  });
+
+  it('annotations: Images/ + Annotations/, no subset', async () => {
+    const { dataset, warnings } = await load(corpus('yolo_dataset/annotations'));
+    expect(warnings).toEqual([]);
+    expect(dataset.categories).toHaveLength(10);
+    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['', '1']]);
+    expect(dataset.items[0].image!.path).toBe(corpus('yolo_dataset/annotations/Images/1.jpg'));
+    expectCorpusBoxes(dataset.items[0]);
+  });
+
+  it('labels: images/<subset> + labels/<subset>; README.txt is not a label file', async () => {
+    const { dataset, reporter } = await load(corpus('yolo_dataset/labels'));
+    expect(reporter.messages).toEqual([]);
+    const items = bySubsetId(dataset.items);
+    expect(items.map((i) => [i.subset, i.id])).toEqual([['train', '1'], ['val', '1']]);
+    expect(items[1].image!.path).toBe(corpus('yolo_dataset/labels/images/val/1.jpg'));
+    items.forEach(expectCorpusBoxes);
+  });
+
+  it('detects every corpus layout and leaves data.yaml folders to yolo_ultralytics', async () => {
+    for (const layout of ['strict', 'annotations', 'labels']) {
+      const found = await plugin.detect!(corpus('yolo_dataset', layout));
+      expect(found?.confidence, layout).toBeGreaterThanOrEqual(0.8);
+    }
+    expect(await plugin.detect!(corpus('coco_dataset'))).toBeNull();
+    const dir = temp();
+    write(dir, 'obj.names', 'a\n');
+    expect((await plugin.detect!(dir))!.confidence).toBeGreaterThan(0);
+    write(dir, 'data.yaml', 'names: {0: a}\n');
+    expect(await plugin.detect!(dir)).toBeNull();
+  });
+});
+
+describe('yolo import: images and sizes', () => {
+  it('swaps width and height of an EXIF-rotated JPEG (orientation 6)', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'cat\n');
+    await jpeg(dir, 'images/1.jpg', 20, 10, 6);
+    write(dir, 'labels/1.txt', '0 0.5 0.5 0.5 0.25\n');
+    const { dataset, warnings } = await load(dir);
+    expect(warnings).toEqual([]);
+    const item = dataset.items[0];
+    expect(item.image).toMatchObject({ width: 10, height: 20 });
+    expect(boxes(item)[0]).toMatchObject({ x: 2.5, y: 7.5, w: 5, h: 5 });
+  });
+
+  it('root layout: labels beside images, subset folders, background images, stray text files ignored', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'a\nb\n\n');
+    await jpeg(dir, 'x.png', 10, 10);
+    write(dir, 'x.txt', '1 0.5 0.5 1 1\n');
+    await jpeg(dir, 'val/deep/y.jpg', 8, 4);
+    write(dir, 'val/deep/y.txt', '0 0.25 0.5 0.5 0.5\n');
+    await jpeg(dir, 'val/empty.jpg', 8, 4);
+    write(dir, 'README.txt', 'Some notes about this dataset.\n');
+    write(dir, 'train.txt', 'data/x.png\n');
+    const { dataset, warnings } = await load(dir);
+    expect(warnings).toEqual([]);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'b']);
+    const items = bySubsetId(dataset.items);
+    expect(items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['', 'x', 1], ['val', 'deep/y', 1], ['val', 'empty', 0]]);
+    expect(boxes(items[0])[0]).toMatchObject({ label: 1, x: 0, y: 0, w: 10, h: 10 });
+    expect(boxes(items[1])[0]).toMatchObject({ label: 0, x: 0, y: 1, w: 4, h: 2 });
+  });
+
+  it('keeps items whose image is missing as normalized, warning once per item', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'a\nb\n');
+    write(dir, 'labels/train/lonely.txt', '0 0.5 0.5 0.2 0.4\n1 0.1 0.1 0.1 0.1\n');
+    const { dataset, warnings } = await load(dir);
+    expect(dataset.items).toHaveLength(1);
+    const item = dataset.items[0];
+    expect(item).toMatchObject({ id: 'lonely', subset: 'train', normalized: true });
+    expect(boxes(item)[0].x).toBeCloseTo(0.4, 12);
+    expect(boxes(item)[0].y).toBeCloseTo(0.3, 12);
+    expect(boxes(item)[0]).toMatchObject({ w: 0.2, h: 0.4 });
+    expect(warnings.map((w) => [w.code, w.item])).toEqual([['image-missing', 'train/lonely']]);
+  });
+
+  it('strict: a listed image that is missing stays normalized; a missing label file is a background image', async () => {
+    const dir = temp();
+    write(dir, 'obj.data', 'classes = 1\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n');
+    write(dir, 'obj.names', 'a\n');
+    write(dir, 'train.txt', 'data/obj_train_data/gone.jpg\ndata/obj_train_data/bg.jpg\n');
+    write(dir, 'obj_train_data/gone.txt', '0 0.5 0.5 1 1\n');
+    await jpeg(dir, 'obj_train_data/bg.jpg', 4, 4);
+    const { dataset, warnings } = await load(dir);
+    expect(dataset.items.map((i) => [i.id, i.normalized ?? false, i.annotations.length])).toEqual([['gone', true, 1], ['bg', false, 0]]);
+    expect(boxes(dataset.items[0])[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
+    expect(warnings.map((w) => w.code)).toEqual(['image-missing']);
+  });
+});
+
+describe('yolo import: bad input', () => {
+  it('warns about each bad label line with file and line, and imports the rest', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'a\nb\n');
+    await jpeg(dir, 'images/1.jpg', 100, 50);
+    const label = write(dir, 'labels/1.txt', [
+      '0 0.5 0.5 0.2 0.2',
+      '0 0.5 0.5 0.2',
+      '7 0.5 0.5 0.2 0.2',
+      'b 0.5 0.5 0.2 0.2',
+      '1 0.5 abc 0.2 0.2',
+      '1 0.5 0.5 1.2 0.2',
+      '',
+      '1 1.005 -0.005 0.2 0.2',
+      '0 0.5 0.5 0.2 0.2 7',
+      '-1 0.5 0.5 0.2 0.2',
+    ].join('\r\n'));
+    const { dataset, warnings } = await load(dir);
+    expect(warnings.map((w) => [w.code, w.line])).toEqual([
+      ['bad-field-count', 2],
+      ['unknown-label', 3],
+      ['not-a-number', 4],
+      ['not-a-number', 5],
+      ['coordinate-out-of-range', 6],
+      ['bad-field-count', 9],
+      ['not-a-number', 10],
+    ]);
+    expect(warnings.every((w) => w.file === label && w.item === '1')).toBe(true);
+    const [first, tolerated] = boxes(dataset.items[0]);
+    expect(boxes(dataset.items[0])).toHaveLength(2);
+    expect(first).toMatchObject({ label: 0 });
+    expect(first.x).toBeCloseTo(40, 9);
+    expect(first.w).toBeCloseTo(20, 9);
+    expect(tolerated.label).toBe(1);
+    expect(tolerated.x).toBeCloseTo(90.5, 9);
+  });
+
+  it('strict: unsafe or duplicate list lines and a missing subset list are warnings; a missing names file is an error', async () => {
+    const dir = temp();
+    write(dir, 'obj.data', 'classes = 3\ntrain = data/train.txt\nvalid = data/valid.txt\nnames = data/obj.names\n');
+    write(dir, 'obj.names', 'a\n');
+    write(dir, 'train.txt', '../outside/1.jpg\ndata/obj_train_data/a.jpg\ndata/obj_train_data/a.jpg\n/etc/passwd\n');
+    await jpeg(dir, 'obj_train_data/a.jpg', 4, 4);
+    const { dataset, warnings } = await load(dir);
+    expect(dataset.items.map((i) => i.id)).toEqual(['a']);
+    expect(warnings.map((w) => [w.code, path.basename(w.file!), w.line])).toEqual([
+      ['unsafe-path', 'train.txt', 1],
+      ['duplicate-item', 'train.txt', 3],
+      ['unsafe-path', 'train.txt', 4],
+      ['subset-list-missing', 'obj.data', 3],
+      ['class-count-mismatch', 'obj.data', 1],
+    ]);
+
+    fs.rmSync(path.join(dir, 'obj.names'));
+    const error = await load(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic).toMatchObject({ code: 'names-missing', line: 4 });
+    expect(error.diagnostic.file).toBe(path.join(dir, 'obj.data'));
+  });
+});
+
+describe('yolo export', () => {
+  it('round trip of the corpus: files as Darknet expects them, same items after re-import', async () => {
+    const source = await load(corpus('yolo_dataset/labels'));
+    const { out, summary, warnings } = await save(source.dataset, { 'save-media': true });
+    expect(warnings).toEqual([]);
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 4 }, dropped: {} });
+    const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
+    expect(read('obj.data')).toBe('classes = 10\ntrain = data/train.txt\nval = data/val.txt\nnames = data/obj.names\nbackup = backup/\n');
+    expect(read('obj.names').split('\n')).toHaveLength(11);
+    expect(read('train.txt')).toBe('data/obj_train_data/1.jpg\n');
+    expect(read('val.txt')).toBe('data/obj_val_data/1.jpg\n');
+    // The corpus values survive unchanged at 6 decimals.
+    expect(read('obj_val_data/1.txt')).toBe(fs.readFileSync(corpus('yolo_dataset/labels/labels/val/1.txt'), 'utf8'));
+    expect(fs.statSync(path.join(out, 'obj_train_data/1.jpg')).size).toBe(fs.statSync(corpus('yolo_dataset/labels/images/train/1.jpg')).size);
+
+    const again = await load(out);
+    expect(again.warnings).toEqual([]);
+    expect(again.dataset.categories).toEqual(source.dataset.categories);
+    const before = bySubsetId(source.dataset.items);
+    const after = bySubsetId(again.dataset.items);
+    expect(after.map((i) => [i.subset, i.id, i.image!.width, i.image!.height])).toEqual(before.map((i) => [i.subset, i.id, 15, 10]));
+    after.forEach((item, k) => {
+      expect(item.annotations).toHaveLength(before[k].annotations.length);
+      boxes(item).forEach((b, j) => {
+        const o = boxes(before[k])[j];
+        expect(b.label).toBe(o.label);
+        for (const key of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(b[key] - o[key])).toBeLessThan(1e-6);
+      });
+    });
+  });
+
+  it('round trip of pixel boxes: ids with folders, several subsets, --no-data-prefix', async () => {
+    const dir = temp();
+    const img = await jpeg(dir, 'src/a.png', 640, 480);
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'no' }, { name: 'person' }],
+      items: [
+        { id: 'street/0001', subset: '', image: { path: img, width: 640, height: 480 }, annotations: [
+          { type: 'bbox', label: 1, x: 10.25, y: 20.5, w: 100.125, h: 50.75 },
+          { type: 'bbox', label: 0, x: 600, y: 400, w: 40, h: 80 },
+        ] },
+        { id: 'b', subset: 'valid', image: { path: img }, annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 640, h: 480 }] },
+      ],
+    };
+    const { out, summary } = await save(dataset, { 'data-prefix': false });
+    expect(summary.annotations).toEqual({ bbox: 3 });
+    expect(fs.readFileSync(path.join(out, 'obj.data'), 'utf8')).toContain('valid = valid.txt\nnames = obj.names\n');
+    expect(fs.readFileSync(path.join(out, 'train.txt'), 'utf8')).toBe('obj_train_data/street/0001.png\n');
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/street/0001.txt'), 'utf8'))
+      .toBe('1 0.094238 0.095573 0.156445 0.105729\n0 0.968750 0.916667 0.062500 0.166667\n');
+    // The images were not saved: the re-import keeps the boxes normalized and says so.
+    const again = await load(out);
+    expect(again.warnings.map((w) => w.code)).toEqual(['image-missing', 'image-missing']);
+    const [street, b] = [again.dataset.items.find((i) => i.id === 'street/0001')!, again.dataset.items.find((i) => i.id === 'b')!];
+    expect(street.subset).toBe('train');
+    expect(b.subset).toBe('valid');
+    expect(Math.abs(boxes(street)[0].x * 640 - 10.25)).toBeLessThan(640 * 1e-6);
+    expect(Math.abs(boxes(street)[0].h * 480 - 50.75)).toBeLessThan(480 * 1e-6);
+    expect(boxes(b)[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
+  });
+
+  it('writes rotated boxes as their hull, clips to the image, counts and warns about what it drops', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'a' }],
+      items: [
+        { id: 'p', subset: 'train', image: { path: '/nowhere/p.jpg', width: 100, height: 100 }, annotations: [
+          { type: 'bbox', label: 0, x: 40, y: 45, w: 20, h: 10, rotation: 90 },
+          { type: 'bbox', label: 0, x: -10, y: 90, w: 30, h: 30 },
+          { type: 'bbox', label: 0, x: 200, y: 200, w: 5, h: 5 },
+          { type: 'bbox', x: 1, y: 1, w: 5, h: 5 },
+          { type: 'polygon', label: 0, points: [0, 0, 1, 1, 1, 0] },
+          { type: 'polygon', label: 0, points: [0, 0, 1, 1, 1, 0] },
+          { type: 'caption', caption: 'hello' },
+        ] },
+        { id: 'n', subset: 'train', normalized: true, annotations: [{ type: 'bbox', label: 0, x: 0.1, y: 0.2, w: 0.3, h: 0.4 }] },
+        { id: 'unsized', subset: 'train', image: { path: '/nowhere/u.jpg' }, annotations: [{ type: 'bbox', label: 0, x: 1, y: 1, w: 1, h: 1 }] },
+      ],
+    };
+    const { out, summary, warnings } = await save(dataset, { 'save-media': true });
+    expect(summary).toEqual({
+      items: 3,
+      annotations: { bbox: 3 },
+      dropped: { 'bbox outside image': 1, 'bbox without label': 1, polygon: 2, caption: 1, 'bbox without image size': 1 },
+    });
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/p.txt'), 'utf8'))
+      .toBe('0 0.500000 0.500000 0.100000 0.200000\n0 0.100000 0.950000 0.200000 0.100000\n');
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/n.txt'), 'utf8')).toBe('0 0.250000 0.400000 0.300000 0.400000\n');
+    expect(warnings.filter((w) => w.code === 'annotation-dropped').map((w) => w.item)).toEqual(['train/p', 'train/p', 'train/p', 'train/p', 'train/unsized']);
+    expect(warnings.filter((w) => w.code === 'image-missing')).toHaveLength(3);
+  });
+
+  it('refuses subset names obj.data cannot hold, and ids that leave the output folder', async () => {
+    const item = (subset: string, id = 'a'): Item => ({ id, subset, annotations: [] });
+    for (const subset of ['names', 'my-val']) {
+      const error = await save({ categories: [], items: [item(subset)] }).catch((e) => e);
+      expect(error, subset).toBeInstanceOf(DatumError);
+      expect(error.diagnostic.code).toBe('bad-subset-name');
+    }
+    const error = await save({ categories: [], items: [item('train', '../../escape')] }).catch((e) => e);
+    expect(error.diagnostic.code).toBe('unsafe-path');
+  });
+
+  it('writes an empty train subset for an empty dataset, and label names PyYAML-safe as plain lines', async () => {
+    const { out, summary } = await save({ categories: [{ name: 'yes' }, { name: 'on' }], items: [] });
+    expect(summary.items).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'obj.names'), 'utf8')).toBe('yes\non\n');
+    expect(fs.readFileSync(path.join(out, 'train.txt'), 'utf8')).toBe('');
+    expect(fs.readFileSync(path.join(out, 'obj.data'), 'utf8')).toContain('classes = 2\ntrain = data/train.txt\n');
+  });
+});
