@@ -129,7 +129,8 @@ function labelLines(item: Item, state: ExportState): string[] {
   const drop = (reason: string) => drops.set(reason, (drops.get(reason) ?? 0) + 1);
   for (const ann of item.annotations) {
     if (ann.type !== 'bbox') { drop(ann.type); continue; }
-    if (ann.label === undefined || ann.label >= state.classCount) { drop('bbox without label'); continue; }
+    if (ann.label === undefined) { drop('bbox without label'); continue; }
+    if (ann.label >= state.classCount) { drop('bbox with unknown label'); continue; }
     if (!size) { drop('bbox without image size'); continue; }
     const box = clip(hull(ann), size.width, size.height);
     if (!box) { drop('bbox outside image'); continue; }

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { plugin } from '../../formats/yolo/index.js';
 import { collect, type BboxAnnotation, type Item, type MemoryDataset } from '../../src/model.js';
 import { DatumError, Reporter } from '../../src/diagnostics.js';
-import { createContext } from '../../src/pipeline.js';
+import { convert, createContext } from '../../src/pipeline.js';
+import { findFormat, registerFormat } from '../../src/registry.js';
 import { corpus, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
@@ -308,6 +309,7 @@ describe('yolo export', () => {
           { type: 'bbox', label: 0, x: -10, y: 90, w: 30, h: 30 },
           { type: 'bbox', label: 0, x: 200, y: 200, w: 5, h: 5 },
           { type: 'bbox', x: 1, y: 1, w: 5, h: 5 },
+          { type: 'bbox', label: 5, x: 1, y: 1, w: 5, h: 5 },
           { type: 'polygon', label: 0, points: [0, 0, 1, 1, 1, 0] },
           { type: 'polygon', label: 0, points: [0, 0, 1, 1, 1, 0] },
           { type: 'caption', caption: 'hello' },
@@ -320,12 +322,12 @@ describe('yolo export', () => {
     expect(summary).toEqual({
       items: 3,
       annotations: { bbox: 3 },
-      dropped: { 'bbox outside image': 1, 'bbox without label': 1, polygon: 2, caption: 1, 'bbox without image size': 1 },
+      dropped: { 'bbox outside image': 1, 'bbox without label': 1, 'bbox with unknown label': 1, polygon: 2, caption: 1, 'bbox without image size': 1 },
     });
     expect(fs.readFileSync(path.join(out, 'obj_train_data/p.txt'), 'utf8'))
       .toBe('0 0.500000 0.500000 0.100000 0.200000\n0 0.100000 0.950000 0.200000 0.100000\n');
     expect(fs.readFileSync(path.join(out, 'obj_train_data/n.txt'), 'utf8')).toBe('0 0.250000 0.400000 0.300000 0.400000\n');
-    expect(warnings.filter((w) => w.code === 'annotation-dropped').map((w) => w.item)).toEqual(['train/p', 'train/p', 'train/p', 'train/p', 'train/unsized']);
+    expect(warnings.filter((w) => w.code === 'annotation-dropped').map((w) => w.item)).toEqual(['train/p', 'train/p', 'train/p', 'train/p', 'train/p', 'train/unsized']);
     expect(warnings.filter((w) => w.code === 'image-missing')).toHaveLength(3);
   });
 
@@ -338,6 +340,21 @@ describe('yolo export', () => {
     }
     const error = await save({ categories: [], items: [item('train', '../../escape')] }).catch((e) => e);
     expect(error.diagnostic.code).toBe('unsafe-path');
+  });
+
+  it('converts through the core pipeline with --save-media into a folder Darknet can train from', async () => {
+    if (!findFormat('yolo')) registerFormat(plugin);
+    const out = path.join(temp(), 'darknet');
+    const reporter = new Reporter();
+    const result = await convert({ input: corpus('yolo_dataset/annotations'), inputFormat: 'yolo', output: out, outputFormat: 'darknet', exportOptions: { 'save-media': true } },
+      createContext({ reporter }));
+    expect(result).toMatchObject({ items: 1, annotations: { bbox: 2 }, inputFormat: 'yolo', outputFormat: 'yolo' });
+    expect(reporter.messages).toEqual([]);
+    expect(fs.readdirSync(out).sort()).toEqual(['obj.data', 'obj.names', 'obj_train_data', 'train.txt']);
+    expect(fs.readdirSync(path.join(out, 'obj_train_data')).sort()).toEqual(['1.jpg', '1.txt']);
+    const again = await load(out);
+    expect(again.warnings).toEqual([]);
+    expectCorpusBoxes(again.dataset.items[0]);
   });
 
   it('writes an empty train subset for an empty dataset, and label names PyYAML-safe as plain lines', async () => {
