@@ -1,0 +1,286 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Annotation, Category, Dataset, Item } from '../../src/model.js';
+import type { Context, Options } from '../../src/plugin.js';
+import { DatumError } from '../../src/diagnostics.js';
+import { resolveInside, stripExtension } from '../../src/paths.js';
+import { parseElement, scanTopLevel, type XmlNode } from './xml.js';
+import { parseMeta, type CvatMeta } from './meta.js';
+import { LabelTable, parseShape, ShapeProblem, SHAPE_NAMES } from './shapes.js';
+
+/** One annotation XML and what its head (<meta> and first element) says about it. */
+interface Source {
+  file: string;
+  meta?: CvatMeta;
+  /** Tracks (CVAT for video) need every element read before a frame is complete. */
+  video: boolean;
+  /** Subset of items whose <image> has no subset attribute. */
+  subset: string;
+}
+
+/** Imports CVAT for images / for video 1.1: a folder with *.xml files (and images/), or one XML file. */
+export async function importCvat(input: string, _options: Options, ctx: Context): Promise<Dataset> {
+  const files = await findXmlFiles(input);
+  const sources: Source[] = [];
+  for (const file of files) sources.push(await readHead(file, ctx));
+  const categories: Category[] = [];
+  for (const source of sources) {
+    const declared = source.meta && source.meta.kind !== 'none' ? source.meta.categories : await collectLabels(source.file);
+    mergeCategories(categories, declared);
+  }
+  const labels = new LabelTable(categories);
+  return { categories, items: readAll(sources, labels, ctx) };
+}
+
+async function* readAll(sources: Source[], labels: LabelTable, ctx: Context): AsyncGenerator<Item> {
+  const seen = new Set<string>();
+  let done = 0;
+  for (const source of sources) {
+    for await (const item of new FileReader(source, labels, ctx).items()) {
+      const key = `${item.subset}\0${item.id}`;
+      if (seen.has(key)) {
+        ctx.reporter.warn({ code: 'duplicate-item', file: source.file, item: item.id, message: `item '${item.id}' appears twice in subset '${item.subset}'; the second one (${item.annotations.length} annotations) is skipped` });
+        continue;
+      }
+      seen.add(key);
+      yield item;
+      if (++done % 1000 === 0) ctx.progress('cvat: reading items', done);
+    }
+  }
+}
+
+/** Reads the items of one XML file. */
+class FileReader {
+  private readonly root: string;
+  private readonly imagesDir: string;
+  private readonly subsetDirs = new Map<string, string>();
+  private readonly frames = new Map<string, Item>();
+  private readonly warned = new Set<string>();
+  private emptyLabels = 0;
+  private firstEmptyLabelLine?: number;
+
+  constructor(private readonly source: Source, private readonly labels: LabelTable, private readonly ctx: Context) {
+    this.root = path.dirname(source.file);
+    this.imagesDir = path.join(this.root, 'images');
+  }
+
+  async *items(): AsyncGenerator<Item> {
+    const { file } = this.source;
+    for await (const raw of scanTopLevel(file)) {
+      if (raw.name === 'version' || raw.name === 'meta') continue;
+      const node = parseElement(raw, file);
+      if (node.name === 'image') {
+        const item = this.imageItem(node);
+        if (!item) continue;
+        if (this.source.video) this.mergeFrame(item, node);
+        else yield item;
+      } else if (node.name === 'track') {
+        this.addTrack(node);
+      } else if (!this.warned.has(node.name)) {
+        this.warned.add(node.name);
+        this.ctx.reporter.warn({ code: 'unknown-element', file, line: node.line, element: `<${node.name}>`, message: `<${node.name}> under <annotations> is not part of CVAT 1.1; ignored` });
+      }
+    }
+    yield* [...this.frames.values()].sort((a, b) => frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
+    if (this.emptyLabels > 0) {
+      this.ctx.reporter.warn({ code: 'empty-label', file, line: this.firstEmptyLabelLine, message: `${this.emptyLabels} shape(s) have label=""; imported without a label` });
+    }
+  }
+
+  /** An <image> element -> item with its shapes and tags. */
+  private imageItem(node: XmlNode): Item | null {
+    const { file } = this.source;
+    const where = `<image${node.attrs.id !== undefined ? ` id="${node.attrs.id}"` : ''}${node.attrs.name !== undefined ? ` name="${node.attrs.name}"` : ''}>`;
+    let name = (node.attrs.name ?? '').replace(/\\/g, '/');
+    if (name === '') {
+      const frame = Number(node.attrs.id);
+      if (!Number.isInteger(frame)) {
+        this.ctx.reporter.warn({ code: 'bad-image', file, line: node.line, element: where, message: '<image> has neither a name nor a numeric id; skipped' });
+        return null;
+      }
+      name = frameName(frame);
+      this.ctx.reporter.warn({ code: 'bad-image', file, line: node.line, element: where, message: `<image> has no name; named ${name}` });
+    }
+    const subset = node.attrs.subset ?? this.source.subset;
+    const id = stripExtension(name.replace(/^(\.\/)+/, ''));
+    const item: Item = {
+      id,
+      subset,
+      image: { path: resolveInside(this.subsetDir(node.attrs.subset, node.line), name, { file, element: where }) },
+      annotations: [],
+    };
+    const width = Number(node.attrs.width), height = Number(node.attrs.height);
+    if (Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0) {
+      item.image!.width = width;
+      item.image!.height = height;
+    } else {
+      this.ctx.reporter.warn({ code: 'bad-size', file, line: node.line, element: where, item: id, message: `width="${node.attrs.width ?? ''}" height="${node.attrs.height ?? ''}" is not an image size; the size is left unknown` });
+    }
+    for (const shape of node.children) {
+      if (shape.name === 'attribute') continue;
+      const annotation = this.shape(shape, shape.attrs, `${where} <${shape.name}>`, id, shape.line ?? node.line);
+      if (annotation) item.annotations.push(annotation);
+    }
+    return item;
+  }
+
+  /** A <track>: each visible shape becomes an annotation on its frame's item. */
+  private addTrack(track: XmlNode): void {
+    const { file } = this.source;
+    const where = `<track id="${track.attrs.id ?? ''}" label="${track.attrs.label ?? ''}">`;
+    const trackId = Number(track.attrs.id);
+    for (const shape of track.children) {
+      if (shape.name === 'attribute') continue;
+      const line = shape.line ?? track.line;
+      const frame = Number(shape.attrs.frame);
+      if (!Number.isInteger(frame) || frame < 0) {
+        this.ctx.reporter.warn({ code: 'bad-frame', file, line, element: `${where} <${shape.name}>`, message: `frame="${shape.attrs.frame ?? ''}" is not a frame number; shape skipped` });
+        continue;
+      }
+      const item = this.frameItem(frame, track.attrs.subset ?? this.source.subset);
+      if (shape.attrs.outside === '1') continue;
+      const attrs = { ...shape.attrs, label: track.attrs.label ?? '', group_id: track.attrs.group_id ?? '' };
+      const annotation = this.shape(shape, attrs, `${where} <${shape.name} frame="${frame}">`, item.id, line);
+      if (!annotation) continue;
+      if (Number.isInteger(trackId)) annotation.track = trackId;
+      item.annotations.push(annotation);
+    }
+  }
+
+  /** The item of a video frame, created on first use; CVAT names frames frame_000010. */
+  private frameItem(frame: number, subset: string): Item {
+    const key = `${subset}\0${frame}`;
+    let item = this.frames.get(key);
+    if (!item) {
+      const name = frameName(frame);
+      item = { id: name, subset, image: { path: this.frameImagePath(name, subset) }, annotations: [], attributes: { frame } };
+      const size = this.source.meta?.frameSize;
+      if (size) Object.assign(item.image!, size);
+      this.frames.set(key, item);
+    }
+    return item;
+  }
+
+  /** An <image> in a video export: its name and size win over the frame defaults. */
+  private mergeFrame(image: Item, node: XmlNode): void {
+    const frame = Number(node.attrs.id);
+    if (!Number.isInteger(frame)) { this.frames.set(`${image.subset}\0${image.id}`, image); return; }
+    const item = this.frameItem(frame, image.subset);
+    item.id = image.id;
+    item.image = image.image;
+    item.annotations.unshift(...image.annotations);
+  }
+
+  private frameImagePath(name: string, subset: string): string {
+    const dir = this.subsetDir(subset || undefined, undefined);
+    for (const ext of ['.png', '.jpg', '.jpeg', '.bmp']) {
+      const candidate = path.join(dir, name + ext);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    return path.join(dir, name + '.png');
+  }
+
+  /** images/<Subset>/ in project exports when that folder exists, else images/. */
+  private subsetDir(subset: string | undefined, line: number | undefined): string {
+    if (!subset) return this.imagesDir;
+    let dir = this.subsetDirs.get(subset);
+    if (dir === undefined) {
+      const candidate = resolveInside(this.imagesDir, subset, { file: this.source.file, element: `subset="${subset}"${line !== undefined ? ` (line ${line})` : ''}` });
+      dir = fs.existsSync(candidate) ? candidate : this.imagesDir;
+      this.subsetDirs.set(subset, dir);
+    }
+    return dir;
+  }
+
+  /** One shape element -> annotation, or null after a warning (unknown label, bad value, unsupported kind). */
+  private shape(node: XmlNode, attrs: Record<string, string>, element: string, item: string, line: number | undefined): Annotation | null {
+    const { file } = this.source;
+    if (!SHAPE_NAMES.has(node.name)) {
+      this.ctx.reporter.warn({ code: 'unsupported-shape', file, line, element, item, message: `<${node.name}> is not supported; skipped` });
+      return null;
+    }
+    const labelName = attrs.label ?? '';
+    let label = this.labels.find(labelName);
+    if (label === undefined) {
+      if (labelName !== '') {
+        this.ctx.reporter.warn({ code: 'unknown-label', file, line, element, item, message: `label '${labelName}' is not declared in <meta>; shape skipped` });
+        return null;
+      }
+      this.emptyLabels++;
+      this.firstEmptyLabelLine ??= line;
+      label = undefined;
+    }
+    try {
+      return parseShape({ ...node, attrs }, label, this.labels);
+    } catch (error) {
+      if (!(error instanceof ShapeProblem)) throw error;
+      this.ctx.reporter.warn({ code: error.code, file, line, element, item, message: `${error.message}; shape skipped` });
+      return null;
+    }
+  }
+}
+
+function frameName(frame: number): string {
+  return `frame_${String(frame).padStart(6, '0')}`;
+}
+
+function frameOf(item: Item): number {
+  const frame = item.attributes?.frame;
+  return typeof frame === 'number' ? frame : Number.MAX_SAFE_INTEGER;
+}
+
+/** The XML files of a folder (sorted), or the file itself. */
+async function findXmlFiles(input: string): Promise<string[]> {
+  const stat = await fsp.stat(input);
+  if (!stat.isDirectory()) return [path.resolve(input)];
+  const names = (await fsp.readdir(input)).filter((n) => n.toLowerCase().endsWith('.xml')).sort();
+  if (names.length === 0) throw new DatumError({ code: 'no-annotations', file: input, message: 'no CVAT .xml annotation file in this folder' });
+  return names.map((n) => path.resolve(input, n));
+}
+
+/** Reads <meta> (it comes first) and peeks at the first data element. */
+async function readHead(file: string, ctx: Context): Promise<Source> {
+  let meta: CvatMeta | undefined;
+  let firstElement: string | undefined;
+  for await (const raw of scanTopLevel(file)) {
+    if (raw.name === 'version') continue;
+    if (raw.name === 'meta') {
+      meta = parseMeta(parseElement(raw, file), (code, message, line) => ctx.reporter.warn({ code, file, line, element: '<meta>', message }));
+      continue;
+    }
+    firstElement = raw.name;
+    break;
+  }
+  if (!meta) ctx.reporter.warn({ code: 'no-meta', file, message: 'no <meta>: labels are taken from the shapes, without attribute specs' });
+  const stem = path.basename(file).replace(/\.xml$/i, '');
+  // Datumaro names a task export's subset after its file (train.xml -> train); CVAT always writes
+  // annotations.xml, which means no subset, as does Datumaro's own `default`.
+  const subset = meta?.taskSubset ?? (['annotations', 'default'].includes(stem.toLowerCase()) ? '' : stem);
+  return { file, meta, video: Boolean(meta?.interpolation) || firstElement === 'track', subset };
+}
+
+/** Without <meta>, labels are the names shapes use, in order of first use. */
+async function collectLabels(file: string): Promise<Category[]> {
+  const names: string[] = [];
+  const seen = new Set<string>(['']);
+  const visit = (node: XmlNode) => {
+    const name = node.attrs.label;
+    if ((SHAPE_NAMES.has(node.name) || node.name === 'track') && name !== undefined && !seen.has(name)) {
+      seen.add(name);
+      names.push(name);
+    }
+    if (node.name !== 'skeleton') node.children.forEach(visit);
+  };
+  for await (const raw of scanTopLevel(file)) {
+    if (raw.name === 'image' || raw.name === 'track') visit(parseElement(raw, file));
+  }
+  return names.map((name) => ({ name }));
+}
+
+/** Adds categories not yet present (by name and parent); files of one export declare the same labels. */
+function mergeCategories(into: Category[], more: Category[]): void {
+  for (const c of more) {
+    if (!into.some((e) => e.name === c.name && e.parent === c.parent)) into.push(c);
+  }
+}

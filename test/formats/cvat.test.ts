@@ -1,0 +1,255 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { plugin } from '../../formats/cvat/index.js';
+import { createContext } from '../../src/pipeline.js';
+import { DatumError, Reporter } from '../../src/diagnostics.js';
+import type { Dataset, Item } from '../../src/model.js';
+import { corpus, tempDir } from '../helpers/corpus.js';
+
+const temps: string[] = [];
+afterAll(() => { for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true }); });
+
+function temp(): string {
+  const dir = tempDir('datum-cvat-');
+  temps.push(dir);
+  return dir;
+}
+
+/** Writes an XML file into a fresh folder and returns the folder. */
+function writeXml(xml: string, name = 'annotations.xml'): string {
+  const dir = temp();
+  fs.writeFileSync(path.join(dir, name), xml);
+  return dir;
+}
+
+async function load(input: string): Promise<{ dataset: Dataset; items: Item[]; reporter: Reporter }> {
+  const ctx = createContext();
+  const dataset = await plugin.import!(input, {}, ctx);
+  const items: Item[] = [];
+  for await (const item of dataset.items) items.push(item);
+  return { dataset, items, reporter: ctx.reporter };
+}
+
+async function loadError(input: string): Promise<DatumError> {
+  const error = await load(input).then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(DatumError);
+  return error as DatumError;
+}
+
+const META = `<meta><task><mode>annotation</mode><labels>
+  <label><name>car</name><color>#ff0000</color><attributes>
+    <attribute><name>parked</name><input_type>checkbox</input_type><default_value>false</default_value><values>false\ntrue</values></attribute>
+    <attribute><name>speed</name><input_type>number</input_type><default_value>0</default_value><values>0\n100\n1</values></attribute>
+    <attribute><name>plate</name><input_type>text</input_type><default_value></default_value><values></values></attribute>
+  </attributes></label>
+  <label><name>person</name><type>skeleton</type><attributes/>
+    <svg>&lt;line x1="1" y1="1" x2="2" y2="2" data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;&lt;line data-type="edge" data-node-from="2" data-node-to="3"&gt;&lt;/line&gt;&lt;circle r="1.5" data-type="element node" data-element-id="1" data-node-id="1" data-label-name="head"&gt;&lt;/circle&gt;&lt;circle data-node-id="2" data-label-name="neck"&gt;&lt;/circle&gt;&lt;circle data-node-id="3" data-label-name="hip"&gt;&lt;/circle&gt;</svg>
+  </label>
+  <label><name>head</name><type>points</type><parent>person</parent></label>
+  <label><name>neck</name><type>points</type><parent>person</parent></label>
+  <label><name>hip</name><type>points</type><parent>person</parent></label>
+  <label><name>road</name></label>
+</labels></task></meta>`;
+
+describe('CVAT for images 1.1 import: corpus', () => {
+  test('task export (train.xml): subset from the file name, hand-checked shapes', async () => {
+    const { dataset, items, reporter } = await load(corpus('cvat_dataset/for_images/export_task'));
+    expect(dataset.categories.map((c) => c.name)).toEqual(['label1', 'label2']);
+    expect(dataset.categories[0].attributes).toEqual([
+      { name: 'a1', inputType: 'checkbox', default: 'false', values: ['false', 'true'] },
+      { name: 'a2', inputType: 'radio', default: 'v1', values: ['v1', 'v2', 'v3'] },
+      { name: 'a3', inputType: 'text', default: '0000', values: ['0001', '0002', '0003'] },
+      { name: 'a4', inputType: 'number', default: '0', values: ['2.4', '1', '-5.6'] },
+    ]);
+    expect(items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height])).toEqual([['train', 'img0', 8, 8], ['train', 'img1', 10, 10]]);
+    expect(items[0].image!.path).toBe(corpus('cvat_dataset/for_images/export_task/images/img0.jpg'));
+    // <box xtl="0" ytl="2" xbr="4" ybr="4" occluded="1" z_order="1"> with four typed attributes
+    expect(items[0].annotations[0]).toEqual({
+      type: 'bbox', label: 0, x: 0, y: 2, w: 4, h: 2, occluded: true, zOrder: 1,
+      attributes: { a1: true, a2: 'v3', a3: '0003', a4: 2.4 },
+    });
+    // label="" -> kept without a label, one summary warning
+    expect(items[0].annotations[1]).toEqual({ type: 'polyline', points: [1, 2, 3, 4, 5, 6, 7, 8] });
+    expect(items[1].annotations).toEqual([
+      { type: 'polygon', points: [1, 2, 3, 4, 6, 5], zOrder: 1 },
+      { type: 'points', label: 1, points: [1, 2, 3, 4, 5, 6], zOrder: 2 },
+    ]);
+    const empty = reporter.messages.filter((m) => m.code === 'empty-label');
+    expect(empty).toHaveLength(1);
+    expect(empty[0]).toMatchObject({ line: 50, message: expect.stringContaining('2 shape(s)') });
+  });
+
+  test('project export: subsets from <image subset>, images/<Subset>/, ids restart per subset', async () => {
+    const { items, reporter } = await load(corpus('cvat_dataset/for_images/export_project'));
+    expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['Test/img0', 'Test/img1', 'Train/img0', 'Train/img1', 'Validation/img0', 'Validation/img1']);
+    for (const item of items) {
+      expect(item.image!.path).toBe(corpus(`cvat_dataset/for_images/export_project/images/${item.subset}/${item.id}.jpg`));
+      expect(fs.existsSync(item.image!.path)).toBe(true);
+    }
+    expect(items.map((i) => i.annotations.length)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(items[2].annotations[1]).toEqual({ type: 'polyline', label: 1, points: [1, 2, 3, 4, 5, 6, 7, 8] });
+    expect(items[5].annotations[0]).toEqual({ type: 'polygon', label: 0, points: [1, 2, 3, 4, 6, 5], zOrder: 1 });
+    expect(reporter.messages).toEqual([]);
+  });
+
+  test('the XML file itself is accepted as input', async () => {
+    const { items } = await load(corpus('cvat_dataset/for_images/export_task/train.xml'));
+    expect(items).toHaveLength(2);
+  });
+
+  test('detector: 0.9 for version 1.1, nothing for other XML', async () => {
+    expect((await plugin.detect!(corpus('cvat_dataset/for_images/export_project')))?.confidence).toBe(0.9);
+    expect((await plugin.detect!(corpus('cvat_dataset/for_images/export_task/train.xml')))?.confidence).toBe(0.9);
+    expect(await plugin.detect!(writeXml('<annotation><filename>a.jpg</filename></annotation>', 'a.xml'))).toBeNull();
+    expect((await plugin.detect!(writeXml('<?xml version="1.0"?>\n<!-- x -->\n<annotations><image id="0" name="a"/></annotations>')))?.confidence).toBe(0.7);
+  });
+});
+
+describe('CVAT for images 1.1 import: every shape kind and messy inputs', () => {
+  const xml = `<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  ${META}
+  <!-- a comment between images -->
+  <image id="0" name="street/a b.jpg" width="100" height="50">
+    <box label="car" xtl="10" ytl="20" xbr="30.5" ybr="45" rotation="359.9" occluded="1" group_id="3" source="manual">
+      <attribute name="parked">True</attribute>
+      <attribute name="speed">42.5</attribute>
+      <attribute name="plate"><![CDATA[<0003> & co]]></attribute>
+    </box>
+    <ellipse label="road" cx="50" cy="25" rx="10" ry="5" rotation="30"/>
+    <mask label="road" rle="2, 3, 1" left="4" top="5" width="3" height="2" z_order="-1"/>
+    <skeleton label="person" z_order="2">
+      <points label="hip" points="5,6" occluded="1"/>
+      <points label="head" points="1,2"/>
+      <points label="neck" points="3,4" outside="1"/>
+    </skeleton>
+    <tag label="road"><attribute name="note">a &amp; b &#x41;</attribute></tag>
+  </image>
+  <image id="1" name="noext" width="7" height="8"/>
+</annotations>
+`;
+
+  test('box with rotation, ellipse, mask, skeleton in keypoint order, tag, typed attributes', async () => {
+    const { dataset, items, reporter } = await load(writeXml(xml));
+    expect(reporter.messages).toEqual([]);
+    const person = dataset.categories.find((c) => c.name === 'person')!;
+    expect(person.keypoints).toEqual(['head', 'neck', 'hip']);
+    expect(person.skeleton).toEqual([[0, 1], [1, 2]]);
+    expect(dataset.categories.find((c) => c.name === 'neck')?.parent).toBe('person');
+    expect(dataset.categories[0].color).toEqual([255, 0, 0]);
+    expect(items.map((i) => i.id)).toEqual(['street/a b', 'noext']);
+    expect(items[0].subset).toBe('');
+    expect(items[1].image).toMatchObject({ width: 7, height: 8 });
+    expect(items[1].image!.path.endsWith('/images/noext')).toBe(true);
+    const [box, ellipse, mask, skeleton, tag] = items[0].annotations;
+    expect(box).toEqual({ type: 'bbox', label: 0, x: 10, y: 20, w: 20.5, h: 25, rotation: 359.9, occluded: true, group: 3, attributes: { parked: true, speed: 42.5, plate: '<0003> & co' } });
+    expect(ellipse).toEqual({ type: 'ellipse', label: 5, cx: 50, cy: 25, rx: 10, ry: 5, rotation: 30 });
+    expect(mask).toEqual({ type: 'mask', label: 5, left: 4, top: 5, width: 3, height: 2, rle: [2, 3, 1], zOrder: -1 });
+    expect(skeleton).toEqual({ type: 'skeleton', label: 1, points: [1, 2, 3, 4, 5, 6], visibility: [2, 0, 1], zOrder: 2 });
+    expect(tag).toEqual({ type: 'label', label: 5, attributes: { note: 'a & b A' } });
+  });
+
+  test('CRLF line endings, no <version>, no <meta>: labels from the shapes, lines still right', async () => {
+    const messy = [
+      '<annotations>',
+      '  <image id="0" name="x.png" width="4" height="4">',
+      '    <box label="dog" xtl="0" ytl="0" xbr="1" ybr="1"/>',
+      '    <polygon label="cat" points="0,0;1,0;1,1"/>',
+      '  </image>',
+      '  <image id="1" name="y.png" width="4" height="4">',
+      '    <box label="cat" xtl="zero" ytl="0" xbr="1" ybr="1"/>',
+      '  </image>',
+      '</annotations>',
+    ].join('\r\n');
+    const dir = writeXml(messy);
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories).toEqual([{ name: 'dog' }, { name: 'cat' }]);
+    expect(items.map((i) => i.annotations.length)).toEqual([2, 0]);
+    expect(items[0].annotations[1]).toEqual({ type: 'polygon', label: 1, points: [0, 0, 1, 0, 1, 1] });
+    expect(reporter.messages.map((m) => m.code)).toEqual(['no-meta', 'bad-coordinate']);
+    expect(reporter.messages[1]).toMatchObject({
+      file: path.join(dir, 'annotations.xml'), line: 7, item: 'y', element: '<image id="1" name="y.png"> <box>',
+      message: expect.stringContaining('xtl="zero"'),
+    });
+  });
+
+  test('labels without <type>, duplicate ids across subsets, unknown label and duplicate item warn', async () => {
+    const dir = writeXml(`<annotations><version>1.1</version>
+<meta><project><labels><label><name>a</name></label></labels></project></meta>
+<image id="0" name="same.jpg" subset="Train" width="2" height="2"><box label="a" xtl="0" ytl="0" xbr="1" ybr="1"/></image>
+<image id="0" name="same.jpg" subset="Test" width="2" height="2"><box label="b" xtl="0" ytl="0" xbr="1" ybr="1"/></image>
+<image id="1" name="same.jpg" subset="Test" width="2" height="2"/>
+</annotations>`);
+    const { items, reporter } = await load(dir);
+    expect(items.map((i) => `${i.subset}/${i.id}/${i.annotations.length}`)).toEqual(['Train/same/1', 'Test/same/0']);
+    expect(items[0].image!.path).toBe(path.join(dir, 'images/same.jpg')); // no images/Train folder
+    expect(reporter.messages.map((m) => [m.code, m.line])).toEqual([['unknown-label', 4], ['duplicate-item', undefined]]);
+  });
+
+  test('a large-ish file streams in many chunks with correct line numbers', async () => {
+    const images = Array.from({ length: 3000 }, (_, i) =>
+      `  <image id="${i}" name="img${i}.jpg" width="640" height="480">\n    <box label="car" xtl="${i % 600}" ytl="1" xbr="${(i % 600) + 10}" ybr="11">\n      <attribute name="plate">${'x'.repeat(300)}</attribute>\n    </box>\n  </image>`);
+    images[2999] = '  <image id="2999" name="last.jpg" width="640" height="480">\n    <polygon label="car" points="1,2;3"/>\n  </image>';
+    const text = `<annotations>\n${META}\n${images.join('\n')}\n</annotations>\n`;
+    expect(text.length).toBeGreaterThan(1 << 20); // more than one read chunk
+    const dir = writeXml(text);
+    const { items, reporter } = await load(dir);
+    expect(items).toHaveLength(3000);
+    expect(items[1234].annotations[0]).toMatchObject({ type: 'bbox', x: 34, w: 10 });
+    const metaLines = META.split('\n').length;
+    expect(reporter.messages).toHaveLength(1);
+    expect(reporter.messages[0]).toMatchObject({ code: 'bad-coordinate', line: 1 + metaLines + 2999 * 5 + 2, item: 'last' });
+  });
+});
+
+describe('CVAT import: bad inputs', () => {
+  test('mismatched tags: DatumError with file and line', async () => {
+    const dir = writeXml('<annotations>\n<version>1.1</version>\n<image id="0" name="a.jpg" width="1" height="1">\n<box label="x">\n</image>\n</annotations>');
+    const error = await loadError(dir);
+    expect(error.diagnostic).toMatchObject({ code: 'malformed-xml', file: path.join(dir, 'annotations.xml'), line: 5 });
+    expect(error.message).toContain('<box> opened on line 4');
+  });
+
+  test('truncated file: DatumError naming the unclosed element', async () => {
+    const dir = writeXml('<annotations>\n<image id="0" name="a.jpg" width="1" height="1">\n<box label="x" xtl="1');
+    const error = await loadError(dir);
+    expect(error.diagnostic.code).toBe('malformed-xml');
+    expect(error.diagnostic.line).toBe(3);
+  });
+
+  test('another root element: not-cvat', async () => {
+    const error = await loadError(writeXml('<annotation>\n</annotation>'));
+    expect(error.diagnostic).toMatchObject({ code: 'not-cvat', line: 1 });
+  });
+
+  test('path traversal in an image name: unsafe-path', async () => {
+    const dir = writeXml('<annotations>\n<image id="0" name="../../x.jpg" width="1" height="1"/>\n</annotations>');
+    const error = await loadError(dir);
+    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml') });
+    expect(error.diagnostic.element).toContain('../../x.jpg');
+  });
+});
+
+describe('CVAT for video 1.1 import', () => {
+  test('corpus: tracks become frame_0000NN items; outside shapes are not annotations', async () => {
+    const { dataset, items, reporter } = await load(corpus('cvat_dataset/for_video'));
+    expect(reporter.messages).toEqual([]);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['klhg', 'z U k', 'II']);
+    expect(dataset.categories[0].attributes).toEqual([{ name: 'hgl', inputType: 'select', default: 'jk', values: ['jk', 'hgkf'], mutable: true }]);
+    expect(items.map((i) => i.id)).toEqual(['frame_000010', 'frame_000013', 'frame_000016']);
+    for (const item of items) {
+      expect(item.image).toEqual({ path: corpus(`cvat_dataset/for_video/images/${item.id}.png`), width: 25, height: 20 });
+      expect(fs.existsSync(item.image!.path)).toBe(true);
+    }
+    expect(items[0].annotations).toEqual([
+      { type: 'bbox', label: 2, x: 3, y: 4, w: 7, h: 1, occluded: true, track: 0 },
+      { type: 'points', label: 0, points: [21.95, 8, 2.55, 15.09, 2.23, 3.16], attributes: { hgl: 'hgkf' }, track: 1 },
+    ]);
+    expect(items[1].annotations).toEqual([
+      { type: 'polyline', label: 2, points: [7.85, 13.88, 3.5, 6.67, 15.9, 2, 13.31, 7.21], track: 2 },
+    ]);
+    expect(items[2].annotations).toEqual([]);
+  });
+});
