@@ -1,0 +1,43 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Detection } from '../../src/plugin.js';
+import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, SETS_DIR } from './layout.js';
+import { isDirectory } from './files.js';
+
+/**
+ * VOC devkit layout: Annotations/ holding .xml files beside ImageSets/ or JPEGImages/ (or a
+ * segmentation-only ImageSets/Segmentation + SegmentationClass/). Roboflow's flat layout
+ * (<subset>/*.xml with an <annotation> root beside the images) is recognized with less confidence.
+ */
+export async function detectVoc(input: string): Promise<Detection | null> {
+  if (!(await isDirectory(input))) return null;
+  const has = (dir: string) => isDirectory(path.join(input, dir));
+  const annotations = path.join(input, ANNOTATIONS_DIR);
+  if (await isDirectory(annotations)) {
+    const xml = (await fsp.readdir(annotations)).find((f) => f.toLowerCase().endsWith('.xml'));
+    if (xml && (await has(SETS_DIR) || await has(IMAGES_DIR))) {
+      return { confidence: 0.9, reason: `${ANNOTATIONS_DIR}/${xml} beside ${await has(SETS_DIR) ? SETS_DIR : IMAGES_DIR}/` };
+    }
+  }
+  if (await has(path.join(SETS_DIR, 'Segmentation')) && await has(CLASS_MASK_DIR)) {
+    return { confidence: 0.8, reason: `${SETS_DIR}/Segmentation/ and ${CLASS_MASK_DIR}/` };
+  }
+  for (const folder of ['.', ...(await fsp.readdir(input)).sort()]) {
+    const dir = path.join(input, folder);
+    if (folder !== '.' && !(await isDirectory(dir))) continue;
+    const xml = (await fsp.readdir(dir)).filter((f) => f.toLowerCase().endsWith('.xml')).sort()[0];
+    if (!xml) continue;
+    const handle = await fsp.open(path.join(dir, xml));
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(2048), 0, 2048, 0);
+      const head = buffer.subarray(0, bytesRead).toString('utf8');
+      if (/<annotation[\s>]/.test(head) && /<(object|filename)[\s>]/.test(head)) {
+        return { confidence: 0.5, reason: `${path.posix.join(folder, xml)} with a VOC <annotation> root (Roboflow layout)` };
+      }
+    } finally {
+      await handle.close();
+    }
+    return null;
+  }
+  return null;
+}

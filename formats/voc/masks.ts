@@ -1,0 +1,143 @@
+/**
+ * VOC segmentation masks <-> model mask annotations.
+ * SegmentationClass holds a class index per pixel, SegmentationObject an instance index per pixel
+ * (instance k = the k-th <object> of the annotation XML); 0 is background, 255 void (borders).
+ * sharp decodes palette PNGs to RGB, so colors are mapped back to indices: class colors through the
+ * labelmap, instance colors through the VOC palette. Single-channel masks hold the indices themselves.
+ */
+import sharp from 'sharp';
+import type { MaskAnnotation } from '../../src/model.js';
+import type { Reporter } from '../../src/diagnostics.js';
+import { bitmapToMask } from '../../src/geometry/mask.js';
+import { VOC_PALETTE, VOID_INDEX, packRgb } from './layout.js';
+
+/** A decoded mask: one index per pixel; `unknown` counts pixels whose color maps to no index. */
+export interface IndexMap { width: number; height: number; data: Uint16Array }
+
+const NO_INDEX = 0xffff;
+const INSTANCE_COLORS = new Map(VOC_PALETTE.map((rgb, i) => [packRgb(...rgb), i]));
+
+/**
+ * Reads a mask PNG into indices. `colors` maps a packed RGB color to its index; pixels of other
+ * colors get NO_INDEX and are reported once per file.
+ */
+export async function readIndexMask(file: string, colors: Map<number, number>, reporter: Reporter, item: string): Promise<IndexMap> {
+  const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const out = new Uint16Array(width * height);
+  let unknown = 0;
+  for (let p = 0, i = 0; p < out.length; p++, i += channels) {
+    if (channels <= 2) { out[p] = data[i]; continue; }
+    const index = colors.get(packRgb(data[i], data[i + 1], data[i + 2]));
+    if (index === undefined) { unknown++; out[p] = NO_INDEX; } else out[p] = index;
+  }
+  if (unknown) {
+    reporter.warn({ code: 'unknown-mask-color', file, item, message: `${unknown} pixel(s) have colors that match no label or instance; they are left unlabeled` });
+  }
+  return { width, height, data: out };
+}
+
+export function instanceColors(): Map<number, number> {
+  return INSTANCE_COLORS;
+}
+
+/**
+ * Mask annotations of one item. With an instance mask: one mask per instance (group = instance
+ * index, label = the class most of its pixels have). With only a class mask: one mask per class.
+ */
+export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: IndexMap | null, labelCount: number): MaskAnnotation[] {
+  const regions = instanceMap ?? classMap;
+  if (!regions) return [];
+  const byInstance = instanceMap !== null;
+  const { width, height, data } = regions;
+  const boxes = new Map<number, { x0: number; y0: number; x1: number; y1: number; votes: Map<number, number> }>();
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      const id = data[p];
+      if (id === 0 || id === VOID_INDEX || id === NO_INDEX) continue;
+      let box = boxes.get(id);
+      if (!box) boxes.set(id, box = { x0: x, y0: y, x1: x, y1: y, votes: new Map() });
+      if (x < box.x0) box.x0 = x;
+      if (x > box.x1) box.x1 = x;
+      box.y1 = y;
+      if (byInstance && classMap && classMap.width === width && classMap.height === height) {
+        const cls = classMap.data[p];
+        if (cls !== VOID_INDEX && cls !== NO_INDEX) box.votes.set(cls, (box.votes.get(cls) ?? 0) + 1);
+      }
+    }
+  }
+  const masks: MaskAnnotation[] = [];
+  for (const id of [...boxes.keys()].sort((a, b) => a - b)) {
+    const box = boxes.get(id)!;
+    const w = box.x1 - box.x0 + 1;
+    const h = box.y1 - box.y0 + 1;
+    const bits = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) bits[y * w + x] = data[(box.y0 + y) * width + box.x0 + x] === id ? 1 : 0;
+    }
+    const mask: MaskAnnotation = { type: 'mask', ...bitmapToMask({ width: w, height: h, data: bits }, box.x0, box.y0) };
+    if (byInstance) {
+      mask.group = id;
+      const label = majority(box.votes);
+      if (label !== undefined && label < labelCount) mask.label = label;
+    } else if (id < labelCount) {
+      mask.label = id;
+    }
+    masks.push(mask);
+  }
+  return masks;
+}
+
+function majority(votes: Map<number, number>): number | undefined {
+  let best: number | undefined;
+  let bestCount = 0;
+  for (const [label, count] of votes) if (count > bestCount) { best = label; bestCount = count; }
+  return best;
+}
+
+/** Paints the set pixels of a model mask into `target` (clipped to the canvas). */
+export function paintMask(target: Uint8Array, width: number, height: number, mask: Pick<MaskAnnotation, 'left' | 'top' | 'width' | 'height' | 'rle'>, value: number): void {
+  let pos = 0;
+  for (let i = 0; i < mask.rle.length; i++) {
+    const run = mask.rle[i];
+    if (i % 2 === 1) {
+      for (let k = pos; k < pos + run; k++) {
+        const x = mask.left + (k % mask.width);
+        const y = mask.top + Math.floor(k / mask.width);
+        if (x >= 0 && y >= 0 && x < width && y < height) target[y * width + x] = value;
+      }
+    }
+    pos += run;
+  }
+}
+
+/**
+ * Paints a polygon (flat points) with the even-odd rule: a pixel is inside when its centre is.
+ * Used to write polygons into VOC masks.
+ */
+export function paintPolygon(target: Uint8Array, width: number, height: number, points: number[], value: number): void {
+  const n = points.length / 2;
+  if (n < 3) return;
+  let minY = Infinity, maxY = -Infinity;
+  for (let i = 1; i < points.length; i += 2) { minY = Math.min(minY, points[i]); maxY = Math.max(maxY, points[i]); }
+  const yStart = Math.max(0, Math.floor(minY));
+  const yEnd = Math.min(height - 1, Math.ceil(maxY));
+  const crossings: number[] = [];
+  for (let y = yStart; y <= yEnd; y++) {
+    const cy = y + 0.5;
+    crossings.length = 0;
+    for (let i = 0; i < n; i++) {
+      const ax = points[2 * i], ay = points[2 * i + 1];
+      const j = (i + 1) % n;
+      const bx = points[2 * j], by = points[2 * j + 1];
+      if ((ay <= cy && cy < by) || (by <= cy && cy < ay)) crossings.push(ax + ((cy - ay) / (by - ay)) * (bx - ax));
+    }
+    crossings.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < crossings.length; k += 2) {
+      const from = Math.max(0, Math.ceil(crossings[k] - 0.5));
+      const to = Math.min(width - 1, Math.ceil(crossings[k + 1] - 0.5) - 1);
+      for (let x = from; x <= to; x++) target[y * width + x] = value;
+    }
+  }
+}
