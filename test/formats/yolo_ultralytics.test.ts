@@ -114,3 +114,27 @@ describe('export: detect', () => {
     expect(reporter.messages.find((m) => m.code === 'task-chosen')).toMatchObject({ severity: 'info', message: expect.stringContaining('detect') });
   });
 });
+
+describe('convert cvat -> yolo_ultralytics (the headline command)', () => {
+  it('writes a trainable layout from the sample CVAT project, images included', async () => {
+    const { convert } = await import('../../src/pipeline.js');
+    await import('../../formats/index.js');
+    const out = path.join(temp(), 'out');
+    const reporter = new Reporter();
+    const result = await convert({ input: 'samples/cvat_dataset', inputFormat: 'cvat', output: out, outputFormat: 'yolo_ultralytics', exportOptions: { 'save-media': true } }, createContext({ reporter }));
+    expect(result).toMatchObject({ items: 6, annotations: { bbox: 10 }, dropped: {} });
+    expect(YAML.parse(read(path.join(out, 'data.yaml')))).toEqual({
+      train: 'train.txt', val: 'val.txt', test: 'test.txt', nc: 3, names: { 0: 'car', 1: 'person', 2: 'traffic light' },
+    });
+    expect(read(path.join(out, 'train.txt')).split('\n').filter(Boolean).sort()).toEqual(
+      ['park_004', 'street_001', 'street_002', 'street_003'].map((n) => `./images/train/${n}.jpg`));
+    // street_001: car 20,120-140,190 and person 200,60-240,170 in a 320 x 240 image
+    expect(rows(path.join(out, 'labels/train/street_001.txt'))).toEqual([
+      [0, 0.25, 0.645833, 0.375, 0.291667],
+      [1, 0.6875, 0.479167, 0.125, 0.458333],
+    ]);
+    expect(read(path.join(out, 'labels/train/park_004.txt'))).toBe('');
+    expect(fs.readdirSync(path.join(out, 'images/train')).sort()).toEqual(['park_004.jpg', 'street_001.jpg', 'street_002.jpg', 'street_003.jpg']);
+    expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
+  });
+});
