@@ -138,3 +138,139 @@ describe('convert cvat -> yolo_ultralytics (the headline command)', () => {
     expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
   });
 });
+
+describe('geometry helpers', async () => {
+  const { rotatedBoxCorners, boxFromCorners, mergePolygonParts, polygonArea } = await import('../../src/geometry/polygon.js');
+  const { traceOuterContours } = await import('../../src/geometry/contour.js');
+  const { bitmapToMask } = await import('../../src/geometry/mask.js');
+
+  it('rotates box corners clockwise about the centre and inverts them', () => {
+    // 90 degrees clockwise on screen: the top-left corner of a 4 x 2 box at the origin goes to the top-right.
+    expect(rotatedBoxCorners({ x: 0, y: 0, w: 4, h: 2, rotation: 90 }).map((v) => +v.toFixed(9)))
+      .toEqual([3, -1, 3, 3, 1, 3, 1, -1]);
+    for (const rotation of [0, 15, 90, 179, 200, 359.5]) {
+      const box = { x: 10, y: 20, w: 30, h: 12, rotation };
+      const back = boxFromCorners(rotatedBoxCorners(box));
+      for (const k of ['x', 'y', 'w', 'h', 'rotation'] as const) expect(back[k]).toBeCloseTo(box[k], 9);
+    }
+  });
+
+  it('joins parts at their closest points, visiting every vertex', () => {
+    const a = [0, 0, 2, 0, 2, 2, 0, 2];
+    const b = [5, 0, 7, 0, 7, 2, 5, 2];
+    const c = [10, 0, 12, 0, 12, 2, 10, 2];
+    expect(mergePolygonParts([a, b])).toEqual([2, 0, 2, 2, 0, 2, 0, 0, 2, 0, 5, 0, 7, 0, 7, 2, 5, 2, 5, 0]);
+    const merged = mergePolygonParts([a, b, c]);
+    expect(merged.length / 2).toBe(12 + 2 * 2);
+    // Ends where it entered the middle part; the implicit closing edge is the link back to the first part.
+    expect(merged.slice(0, 2)).toEqual([2, 0]);
+    expect(merged.slice(-2)).toEqual([5, 0]);
+    expect(mergePolygonParts([a])).toEqual(a);
+  });
+
+  it('traces outer pixel-corner outlines that fill back to the component', () => {
+    const width = 7, height = 6;
+    const rowsOf = ['1100000', '1100011', '0010011', '0001000', '0000000', '0111110'];
+    const data = Uint8Array.from(rowsOf.join('').split('').map(Number));
+    const contours = traceOuterContours({ width, height, data }, 100, 200);
+    // Diagonal neighbours join one component (8-connectivity): the L at top-left runs to (3,3).
+    expect(contours.map((c) => c.area)).toEqual([6, 4, 5]);
+    expect(contours[1].points).toEqual([105, 201, 107, 201, 107, 203, 105, 203]);
+    expect(contours[2].points).toEqual([101, 205, 106, 205, 106, 206, 101, 206]);
+    expect(polygonArea(contours[0].points)).toBe(6);
+    expect(contours[0].points).toEqual([100, 200, 102, 200, 102, 202, 103, 202, 103, 203, 104, 203, 104, 204, 103, 204, 103, 203, 102, 203, 102, 202, 100, 202]);
+    // A ring keeps its outer outline only: the hole is filled.
+    const ring = { width: 3, height: 3, data: Uint8Array.from([1, 1, 1, 1, 0, 1, 1, 1, 1]) };
+    expect(traceOuterContours(ring)[0]).toEqual({ points: [0, 0, 3, 0, 3, 3, 0, 3], area: 8 });
+    expect(bitmapToMask(ring).rle).toEqual([0, 4, 1, 4]);
+  });
+});
+
+describe('export: segment, pose, obb, classify', () => {
+  const image = (w: number, h: number) => ({ path: '/nowhere/x.jpg', width: w, height: h });
+
+  it('segment: one polygon per object, parts merged, masks traced, boxes as 4-point polygons', async () => {
+    const { bitmapToMask } = await import('../../src/geometry/mask.js');
+    const mask = bitmapToMask({ width: 4, height: 4, data: Uint8Array.from([0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]) }, 10, 20);
+    const items: Item[] = [{ id: 's', subset: 'train', image: image(100, 50), annotations: [
+      { type: 'polygon', label: 0, points: [0, 0, 10, 0, 10, 10] },
+      { type: 'polygon', label: 1, group: 3, points: [20, 0, 30, 0, 30, 10] },
+      { type: 'polygon', label: 1, group: 3, points: [40, 0, 50, 0, 50, 10] },
+      { type: 'bbox', label: 1, group: 3, x: 20, y: 0, w: 30, h: 10 }, // the object already has a polygon
+      { type: 'mask', label: 0, ...mask },
+      { type: 'bbox', label: 2, x: 50, y: 25, w: 50, h: 25 },
+      { type: 'polyline', label: 0, points: [0, 0, 5, 5] },
+    ] }];
+    const { out, summary } = await exportTo({ categories: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], items }, { task: 'segment' });
+    expect(rows(path.join(out, 'labels/train/s.txt'))).toEqual([
+      [0, 0, 0, 0.1, 0, 0.1, 0.2],
+      [1, 0.3, 0, 0.3, 0.2, 0.2, 0, 0.3, 0, 0.4, 0, 0.5, 0, 0.5, 0.2, 0.4, 0],
+      [0, 0.11, 0.42, 0.13, 0.42, 0.13, 0.46, 0.11, 0.46],
+      [2, 0.5, 0.5, 1, 0.5, 1, 1, 0.5, 1],
+    ]);
+    expect(summary.annotations).toEqual({ polygon: 3, mask: 1, bbox: 1 });
+    expect(summary.dropped).toEqual({ 'bbox of an object that has a polygon or mask (segment task)': 1, 'polyline in segment task': 1 });
+  });
+
+  it('pose: kpt_shape, flip_idx, box from the group or the visible points, padding to K', async () => {
+    const categories: Category[] = [
+      { name: 'person', keypoints: ['nose', 'left_eye', 'right_eye', 'l_hand', 'r_hand'] },
+      { name: 'cat', keypoints: ['nose', 'tail'] },
+    ];
+    const items: Item[] = [{ id: 'p', subset: 'val', image: image(100, 200), annotations: [
+      { type: 'bbox', label: 0, group: 1, x: 10, y: 20, w: 50, h: 100 },
+      { type: 'skeleton', label: 0, group: 1, points: [20, 40, 0, 0, 30, 60, 40, 80, 50, 100], visibility: [2, 0, 1, 2, 2] },
+      { type: 'skeleton', label: 1, points: [10, 20, 30, 60], visibility: [2, 2] },
+      { type: 'bbox', label: 1, x: 0, y: 0, w: 5, h: 5 },
+    ] }];
+    const { out, summary, reporter } = await exportTo({ categories, items });
+    expect(reporter.messages.find((m) => m.code === 'task-chosen')?.message).toContain('pose');
+    const yaml = YAML.parse(read(path.join(out, 'data.yaml')));
+    expect(yaml.kpt_shape).toEqual([5, 3]);
+    expect(yaml).not.toHaveProperty('flip_idx'); // two skeleton categories with different keypoints
+    expect(rows(path.join(out, 'labels/val/p.txt'))).toEqual([
+      [0, 0.35, 0.35, 0.5, 0.5, 0.2, 0.2, 2, 0, 0, 0, 0.3, 0.3, 1, 0.4, 0.4, 2, 0.5, 0.5, 2],
+      [1, 0.2, 0.2, 0.2, 0.2, 0.1, 0.1, 2, 0.3, 0.3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ]);
+    expect(rows(path.join(out, 'labels/val/p.txt')).every((r) => r.length === 5 + 5 * 3)).toBe(true);
+    expect(summary.dropped).toEqual({ 'bbox without a skeleton (pose task)': 1 });
+
+    const one = await exportTo({ categories: [categories[0]], items: [{ ...items[0], annotations: items[0].annotations.slice(0, 2) }] }, { task: 'pose' });
+    expect(YAML.parse(read(path.join(one.out, 'data.yaml'))).flip_idx).toEqual([0, 2, 1, 4, 3]);
+  });
+
+  it('obb: rotated corners, normalized; inferred from a rotated box', async () => {
+    const items: Item[] = [{ id: 'o', subset: 'train', image: image(100, 100), annotations: [
+      { type: 'bbox', label: 0, x: 40, y: 45, w: 20, h: 10, rotation: 90 },
+      { type: 'bbox', label: 0, x: 10, y: 10, w: 10, h: 10 },
+    ] }];
+    const { out, reporter } = await exportTo({ categories: [{ name: 'ship' }], items });
+    expect(reporter.messages.find((m) => m.code === 'task-chosen')?.message).toContain('obb');
+    expect(rows(path.join(out, 'labels/train/o.txt'))).toEqual([
+      [0, 0.55, 0.4, 0.55, 0.6, 0.45, 0.6, 0.45, 0.4],
+      [0, 0.1, 0.1, 0.2, 0.1, 0.2, 0.2, 0.1, 0.2],
+    ]);
+  });
+
+  it('classify: <split>/<class>/<image>, a folder for every class, unlabeled and extra labels reported', async () => {
+    const src = temp();
+    const a = await makeImage(path.join(src, 'a.png'), 8, 8);
+    const b = await makeImage(path.join(src, 'b.png'), 8, 8);
+    const categories: Category[] = [{ name: 'dog' }, { name: 'cat' }, { name: 'bird' }];
+    const items: Item[] = [
+      { id: 'a', subset: 'Train', image: { path: a }, annotations: [{ type: 'label', label: 1 }] },
+      { id: 'nested/b', subset: 'test', image: { path: b }, annotations: [{ type: 'label', label: 0 }, { type: 'label', label: 2 }] },
+      { id: 'c', subset: 'train', image: { path: path.join(src, 'missing.png') }, annotations: [{ type: 'label', label: 0 }] },
+      { id: 'd', subset: 'train', image: { path: a }, annotations: [] },
+    ];
+    const { out, summary, reporter } = await exportTo({ categories, items });
+    expect(reporter.messages.find((m) => m.code === 'task-chosen')?.message).toContain('classify');
+    expect(fs.readdirSync(out).sort()).toEqual(['test', 'train']);
+    expect(fs.readdirSync(path.join(out, 'train')).sort()).toEqual(['bird', 'cat', 'dog']);
+    expect(fs.readdirSync(path.join(out, 'train/cat'))).toEqual(['a.png']);
+    expect(fs.existsSync(path.join(out, 'test/dog/nested/b.png'))).toBe(true);
+    expect(summary).toEqual({ items: 2, annotations: { label: 2 }, dropped: {
+      'extra label (classify holds one class per image)': 1, 'label of an item without its image file (classify needs images)': 1 } });
+    expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['missing-image', 'unlabeled-item']));
+  });
+});
