@@ -1,8 +1,12 @@
 import type { FormatPlugin } from '../../src/plugin.js';
+import { detectCoco } from './detector.js';
+import { importCoco } from './importer.js';
 
-/** COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout) (to be implemented). */
+/** COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout). */
 export const plugin: FormatPlugin = {
   name: 'coco',
-  aliases: [],
+  aliases: ['coco_roboflow'],
   description: 'COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout)',
+  detect: detectCoco,
+  import: importCoco,
 };
