@@ -1,6 +1,7 @@
 import type { FormatPlugin } from '../../src/plugin.js';
 import { detectCvat } from './detector.js';
 import { importCvat } from './importer.js';
+import { exportCvat, exportOptions } from './exporter.js';
 
 /** CVAT for images 1.1 and CVAT for video 1.1 XML. */
 export const plugin: FormatPlugin = {
@@ -9,4 +10,6 @@ export const plugin: FormatPlugin = {
   description: 'CVAT for images 1.1 and CVAT for video 1.1 XML',
   detect: detectCvat,
   import: importCvat,
+  export: exportCvat,
+  exportOptions,
 };

@@ -210,8 +210,16 @@ export function decodeEntities(s: string): string {
   });
 }
 
+const ESCAPES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
+
+/** Escapes element text. */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(/[<>&\r]/g, (c) => ESCAPES[c]);
+}
+
+/** Escapes an attribute value; whitespace as character references, since parsers turn raw newlines into spaces. */
+export function escapeAttr(s: string): string {
+  return s.replace(/[<>&"'\n\r\t]/g, (c) => ESCAPES[c]);
 }
 
 /** First child named `name`. */

@@ -253,3 +253,98 @@ describe('CVAT for video 1.1 import', () => {
     expect(items[2].annotations).toEqual([]);
   });
 });
+
+/** Items sorted by subset and id, annotations in a canonical order, image paths relative to images/. */
+function canonical(items: Item[], root: string) {
+  return items
+    .map((item) => ({
+      ...item,
+      image: item.image && { ...item.image, path: path.relative(root, item.image.path) },
+      annotations: [...item.annotations].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    }))
+    .sort((a, b) => `${a.subset}\0${a.id}`.localeCompare(`${b.subset}\0${b.id}`));
+}
+
+async function exportTo(dataset: Dataset, options: Record<string, boolean> = {}) {
+  const out = temp();
+  const ctx = createContext();
+  const summary = await plugin.export!(dataset, out, options, ctx);
+  return { out, summary, reporter: ctx.reporter, xml: fs.readFileSync(path.join(out, 'annotations.xml'), 'utf8') };
+}
+
+describe('CVAT for images 1.1 export', () => {
+  for (const [name, dir] of [['task', 'cvat_dataset/for_images/export_task'], ['project', 'cvat_dataset/for_images/export_project']]) {
+    test(`corpus ${name} export: import -> export (--save-media) -> import gives the same dataset`, async () => {
+      const first = await load(corpus(dir));
+      const { out, summary, xml } = await exportTo({ ...first.dataset, items: first.items }, { 'save-media': true });
+      const second = await load(out);
+      expect(second.dataset.categories).toEqual(first.dataset.categories);
+      expect(canonical(second.items, path.join(out, 'images'))).toEqual(canonical(first.items, path.join(corpus(dir), 'images')));
+      expect(second.reporter.messages.filter((m) => m.code !== 'empty-label')).toEqual([]);
+      for (const item of second.items) expect(fs.existsSync(item.image!.path)).toBe(true);
+      expect(summary.items).toBe(first.items.length);
+      expect(summary.dropped).toBeUndefined();
+      expect(xml.includes('<project>')).toBe(name === 'project');
+      expect(fs.readdirSync(path.join(out, 'images')).sort()).toEqual(name === 'project' ? ['Test', 'Train', 'Validation'] : ['img0.jpg', 'img1.jpg']);
+    });
+  }
+
+  test('every shape kind, attributes and skeleton round-trip; the XML holds what CVAT expects', async () => {
+    const dir = writeXml(`<annotations><version>1.1</version>${META}
+<image id="0" name="street/a b.jpg" width="100" height="50">
+  <box label="car" xtl="10.125" ytl="20" xbr="30.5" ybr="45" rotation="359.9" occluded="1" group_id="3" z_order="4">
+    <attribute name="parked">true</attribute><attribute name="speed">42.5</attribute><attribute name="plate">"0003" &lt;&amp;&gt;
+second line</attribute>
+  </box>
+  <ellipse label="road" cx="50" cy="25" rx="10" ry="5" rotation="30"/>
+  <mask label="road" rle="2, 3, 1" left="4" top="5" width="3" height="2"/>
+  <polyline label="road" points="0.1,0.2;3,4"/>
+  <points label="head" points="7,8"/>
+  <skeleton label="person"><points label="hip" points="5,6" occluded="1"/><points label="head" points="1,2"/></skeleton>
+  <tag label="road"/>
+  <polygon label="" points="1,1;2,2;3,1"/>
+</image></annotations>`);
+    const first = await load(dir);
+    const { out, xml, summary } = await exportTo({ ...first.dataset, items: first.items });
+    expect(summary.annotations).toEqual({ bbox: 1, ellipse: 1, mask: 1, polyline: 1, points: 1, skeleton: 1, label: 1, polygon: 1 });
+    expect(xml).toContain('<box label="car" occluded="1" xtl="10.125" ytl="20" xbr="30.5" ybr="45" rotation="359.9" z_order="4" group_id="3">');
+    expect(xml).toContain('<mask label="road" occluded="0" rle="2, 3, 1" left="4" top="5" width="3" height="2" z_order="0"/>');
+    expect(xml).toContain('<points label="neck" outside="1" occluded="0" points="0,0"/>');
+    expect(xml).toContain('data-node-from="1" stroke-width="0.5" data-node-to="2"');
+    expect(xml).toContain('<image id="0" name="street/a b.jpg" width="100" height="50">');
+    const second = await load(out);
+    expect(second.dataset.categories).toEqual(first.dataset.categories);
+    expect(canonical(second.items, out)).toEqual(canonical(first.items, dir));
+    expect(second.items[0].annotations[0].attributes).toEqual({ parked: true, speed: 42.5, plate: '"0003" <&>\nsecond line' });
+  });
+
+  test('captions and normalized items are counted in dropped and warned about; undeclared attributes get declared', async () => {
+    const dataset: Dataset = {
+      categories: [{ name: 'cat' }],
+      items: (async function* () {
+        yield { id: 'a', subset: 'train', image: { path: '/nowhere/a.png', width: 10, height: 10 }, annotations: [
+          { type: 'caption', caption: 'a cat' },
+          { type: 'bbox', label: 0, x: 1, y: 2, w: 3, h: 4, attributes: { truncated: true, score: 0.5, note: 'x' } },
+        ] } satisfies Item;
+        yield { id: 'b', subset: 'val', normalized: true, annotations: [
+          { type: 'bbox', label: 0, x: 0.1, y: 0.2, w: 0.3, h: 0.4 }, { type: 'label', label: 0 },
+        ] } satisfies Item;
+      })(),
+    };
+    const { out, summary, reporter, xml } = await exportTo(dataset, { 'save-media': true });
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 1, label: 1 }, dropped: { caption: 1, 'no-image-size': 1 } });
+    expect(reporter.messages.map((m) => [m.code, m.item])).toEqual([
+      ['dropped-annotation', 'a'], ['missing-image', 'a'], ['no-image-size', 'b'], ['missing-image', 'b'],
+    ]);
+    expect(xml).toContain('<subsets>train\nval</subsets>');
+    expect(xml).toContain('<image id="0" name="b.jpg" subset="val">');
+    const back = await load(out);
+    expect(back.dataset.categories[0].attributes).toEqual([
+      { name: 'truncated', inputType: 'checkbox', mutable: false, values: ['false', 'true'], default: 'false' },
+      { name: 'score', inputType: 'number', mutable: false, default: '' },
+      { name: 'note', inputType: 'text', mutable: false, default: '' },
+    ]);
+    expect(back.items[0].annotations).toEqual([{ type: 'bbox', label: 0, x: 1, y: 2, w: 3, h: 4, attributes: { truncated: true, score: 0.5, note: 'x' } }]);
+    expect(back.items[1].annotations).toEqual([{ type: 'label', label: 0 }]);
+  });
+});
