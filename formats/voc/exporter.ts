@@ -4,6 +4,7 @@
  * images with --save-media. Items are consumed one at a time; only ids are kept for the lists.
  */
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Annotation, AttributeValue, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation } from '../../src/model.js';
 import { imageFileName } from '../../src/model.js';
 import type { Context, ExportSummary, Options } from '../../src/plugin.js';
@@ -192,8 +193,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
         }
         count(shape.type);
       }
-      await writer.write(resolveInside(output, `${CLASS_MASK_DIR}/${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, classMap, plan.classPalette));
-      await writer.write(resolveInside(output, `${OBJECT_MASK_DIR}/${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, objectMap, VOC_PALETTE));
+      await writer.write(resolveInside(path.join(output, CLASS_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, classMap, plan.classPalette));
+      await writer.write(resolveInside(path.join(output, OBJECT_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, objectMap, VOC_PALETTE));
       list.segmentation.push(item.id);
       segmented = true;
     }
@@ -205,7 +206,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       segmented,
       objects: objects.map((o) => o.out),
     });
-    await writer.write(resolveInside(output, `${ANNOTATIONS_DIR}/${item.id}.xml`, context), xml);
+    await writer.write(resolveInside(path.join(output, ANNOTATIONS_DIR), `${item.id}.xml`, context), xml);
     list.main.push(item.id);
     if (labels.size) list.classes.set(item.id, labels);
     if (objects.some((o) => o.out.parts.length)) {
@@ -225,14 +226,14 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
 
     if (saveMedia && item.image) {
       const exists = await fsp.stat(item.image.path).then((s) => s.isFile(), () => false);
-      if (exists) await writer.copy(item.image.path, resolveInside(output, `${IMAGES_DIR}/${filename}`, context));
+      if (exists) await writer.copy(item.image.path, resolveInside(path.join(output, IMAGES_DIR), filename, context));
       else ctx.reporter.warn({ code: 'missing-image', file: item.image.path, item: item.id, message: 'image file not found; not copied' });
     }
     ctx.progress('voc: export', items);
   }
 
   for (const [subset, list] of lists) {
-    const write = (relative: string, lines: string[]) => writer.write(resolveInside(output, `${SETS_DIR}/${relative}`), lines.map((l) => `${l}\n`).join(''));
+    const write = (relative: string, lines: string[]) => writer.write(resolveInside(path.join(output, SETS_DIR), relative), lines.map((l) => `${l}\n`).join(''));
     await write(`Main/${subset}.txt`, list.main);
     if (list.classes.size) {
       for (const entry of plan.entries) {

@@ -140,8 +140,8 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
       for (const id of ids) {
         const item = await readItem(source, id, subset, categories, labelIndex, offset, reporter);
         for (const label of classLabels.get(subset)?.get(id) ?? []) item.annotations.push({ type: 'label', label });
-        const classFile = classMasks.has(id) ? resolveInside(root, `${CLASS_MASK_DIR}/${id}.png`, { item: id }) : null;
-        const objectFile = objectMasks.has(id) ? resolveInside(root, `${OBJECT_MASK_DIR}/${id}.png`, { item: id }) : null;
+        const classFile = classMasks.has(id) ? resolveInside(path.join(root, CLASS_MASK_DIR), `${id}.png`, { item: id }) : null;
+        const objectFile = objectMasks.has(id) ? resolveInside(path.join(root, OBJECT_MASK_DIR), `${id}.png`, { item: id }) : null;
         if (classFile || objectFile) {
           const classMap = classFile ? await readMask(classFile, classColors, reporter, id) : null;
           const objectMap = objectFile ? await readMask(objectFile, instanceColors(), reporter, id) : null;

@@ -22,7 +22,10 @@ const INSTANCE_COLORS = new Map(VOC_PALETTE.map((rgb, i) => [packRgb(...rgb), i]
  * colors get NO_INDEX and are reported once per file.
  */
 export async function readIndexMask(file: string, colors: Map<number, number>, reporter: Reporter, item: string): Promise<IndexMap> {
-  const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+  const image = sharp(file);
+  // Grayscale masks hold the indices themselves; keep them one channel (raw() would expand to RGB).
+  const gray = (await image.metadata()).space === 'b-w';
+  const { data, info } = await (gray ? image.extractChannel(0) : image).raw().toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;
   const out = new Uint16Array(width * height);
   let unknown = 0;

@@ -1,0 +1,460 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import sharp from 'sharp';
+import { plugin } from '../../formats/voc/index.js';
+import { planLabels } from '../../formats/voc/exporter.js';
+import { VOC_PALETTE } from '../../formats/voc/layout.js';
+import { collect, type Annotation, type Category, type Item, type MemoryDataset } from '../../src/model.js';
+import { createContext } from '../../src/pipeline.js';
+import { DatumError, Reporter } from '../../src/diagnostics.js';
+import { maskToBitmap } from '../../src/geometry/mask.js';
+import type { Options } from '../../src/plugin.js';
+import { corpus, tempDir } from '../helpers/corpus.js';
+
+const temps: string[] = [];
+afterAll(() => { for (const t of temps) fs.rmSync(t, { recursive: true, force: true }); });
+function temp(): string {
+  const dir = tempDir('datum-voc-');
+  temps.push(dir);
+  return dir;
+}
+function writeFiles(root: string, files: Record<string, string | Buffer>): string {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(root, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+  }
+  return root;
+}
+
+async function load(input: string, options: Options = {}) {
+  const ctx = createContext();
+  const dataset = await collect(await plugin.import!(input, options, ctx));
+  return { dataset, messages: ctx.reporter.messages };
+}
+async function save(dataset: MemoryDataset, options: Options = {}) {
+  const out = path.join(temp(), 'out');
+  fs.mkdirSync(out);
+  const ctx = createContext();
+  const summary = await plugin.export!({ ...dataset, items: dataset.items }, out, options, ctx);
+  return { out, summary, messages: ctx.reporter.messages };
+}
+function item(dataset: MemoryDataset, id: string, subset?: string): Item {
+  const found = dataset.items.find((i) => i.id === id && (subset === undefined || i.subset === subset));
+  if (!found) throw new Error(`no item ${id}`);
+  return found;
+}
+const names = (d: MemoryDataset) => d.categories.map((c) => c.name);
+function labelName(d: MemoryDataset, a: Annotation): string | undefined {
+  return a.label === undefined ? undefined : d.categories[a.label].name;
+}
+function ofType<T extends Annotation['type']>(i: Item, type: T): Extract<Annotation, { type: T }>[] {
+  return i.annotations.filter((a) => a.type === type) as Extract<Annotation, { type: T }>[];
+}
+
+/** Items and annotations with label names instead of indices, sorted, for comparing two imports. */
+function canonical(d: MemoryDataset) {
+  return [...d.items].sort((a, b) => `${a.subset}/${a.id}`.localeCompare(`${b.subset}/${b.id}`)).map((i) => ({
+    id: i.id,
+    subset: i.subset,
+    size: [i.image?.width, i.image?.height],
+    annotations: i.annotations.map((a) => ({ ...a, label: labelName(d, a) }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+  }));
+}
+function expectSameDataset(a: MemoryDataset, b: MemoryDataset) {
+  const ca = canonical(a);
+  const cb = canonical(b);
+  expect(cb.map((i) => `${i.subset}/${i.id}`)).toEqual(ca.map((i) => `${i.subset}/${i.id}`));
+  ca.forEach((itemA, k) => {
+    const itemB = cb[k];
+    if (itemA.size[0] !== undefined) expect(itemB.size).toEqual(itemA.size);
+    expect(itemB.annotations.length).toBe(itemA.annotations.length);
+    itemA.annotations.forEach((annA, j) => {
+      const annB = itemB.annotations[j] as Record<string, unknown>;
+      for (const [key, value] of Object.entries(annA)) {
+        if (typeof value === 'number') expect(Math.abs((annB[key] as number) - value), `${itemA.id} ${annA.type}.${key}`).toBeLessThan(1e-6);
+        else expect(annB[key], `${itemA.id} ${annA.type}.${key}`).toEqual(value);
+      }
+    });
+  });
+}
+
+const xml = (objects: string, extra = '') => `<?xml version="1.0" encoding="UTF-8"?>
+<annotation>
+  <filename>img.jpg</filename>
+  ${extra}
+  ${objects}
+</annotation>
+`;
+const object = (name: string, [xmin, ymin, xmax, ymax]: (number | string)[], inner = '') =>
+  `<object><name>${name}</name>${inner}<bndbox><xmin>${xmin}</xmin><ymin>${ymin}</ymin><xmax>${xmax}</xmax><ymax>${ymax}</ymax></bndbox></object>`;
+
+describe('corpus imports', () => {
+  test('voc_dataset1: boxes, part, actions, class lists and masks, checked against the XML', async () => {
+    const { dataset, messages } = await load(corpus('voc_dataset/voc_dataset1'));
+    expect(messages).toEqual([]);
+    // No labelmap: Datumaro's default = 20 classes + background + ignored, then person's parts.
+    expect(names(dataset)).toHaveLength(25);
+    expect(names(dataset).slice(0, 3)).toEqual(['background', 'aeroplane', 'bicycle']);
+    expect(dataset.categories.find((c) => c.name === 'head')).toMatchObject({ parent: 'person' });
+    expect(dataset.categories.find((c) => c.name === 'cat')?.color).toEqual([64, 0, 0]);
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`).sort()).toEqual(['test/2007_000002', 'train/2007_000001']);
+
+    const train = item(dataset, '2007_000001');
+    expect(train.image).toMatchObject({ width: 20, height: 10 });
+    expect(train.image!.path).toBe(corpus('voc_dataset/voc_dataset1/JPEGImages/2007_000001.jpg'));
+    const boxes = ofType(train, 'bbox');
+    expect(boxes).toHaveLength(3);
+    // <xmin>1 <ymin>2 <xmax>3 <ymax>4, 1-based inclusive: pixels 0..2 x 1..3.
+    const cat = boxes.find((b) => labelName(dataset, b) === 'cat')!;
+    expect(cat).toMatchObject({ x: 0, y: 1, w: 3, h: 3, group: 1, occluded: false });
+    expect(cat.attributes).toEqual({ truncated: true, difficult: false, pose: 'Unspecified' });
+    const person = boxes.find((b) => labelName(dataset, b) === 'person')!;
+    expect(person).toMatchObject({ x: 3, y: 4, w: 3, h: 3, group: 2 });
+    expect(person.attributes).toMatchObject({ other: true, jumping: false, phoning: true, walking: true, usingcomputer: false });
+    const head = boxes.find((b) => labelName(dataset, b) === 'head')!;
+    expect(head).toMatchObject({ x: 4.5, y: 5, w: 3, h: 3, group: 2 }); // 5.5..7.5 x 6..8
+
+    const labels = ofType(train, 'label').map((a) => labelName(dataset, a)).sort();
+    expect(labels).toEqual(['aeroplane', 'bird', 'bottle', 'car', 'chair', 'diningtable', 'horse', 'ignored', 'person', 'sheep', 'train']);
+
+    // SegmentationClass is all (0,128,0) = bicycle, SegmentationObject all (128,0,0) = instance 1.
+    const [mask] = ofType(train, 'mask');
+    expect(ofType(train, 'mask')).toHaveLength(1);
+    expect(labelName(dataset, mask)).toBe('bicycle');
+    expect(mask).toMatchObject({ left: 0, top: 0, width: 20, height: 10, rle: [0, 200], group: 1 });
+
+    expect(item(dataset, '2007_000002', 'test').annotations).toEqual([]);
+  });
+
+  test("--coords datumaro reads xmin..xmax as Datumaro does (x = xmin, w = xmax - xmin)", async () => {
+    const { dataset } = await load(corpus('voc_dataset/voc_dataset1'), { coords: 'datumaro' });
+    const boxes = ofType(item(dataset, '2007_000001'), 'bbox');
+    expect(boxes.find((b) => labelName(dataset, b) === 'cat')).toMatchObject({ x: 1, y: 2, w: 2, h: 2 });
+    expect(boxes.find((b) => labelName(dataset, b) === 'head')).toMatchObject({ x: 5.5, y: 6, w: 2, h: 2 });
+  });
+
+  test('voc_dataset2: labelmap.txt, float coordinates, and the object-less @.xml', async () => {
+    const { dataset, messages } = await load(corpus('voc_dataset/voc_dataset2'));
+    expect(messages).toEqual([]);
+    expect(names(dataset)).toHaveLength(22);
+    expect(dataset.categories[21]).toEqual({ name: 'ignored', color: [224, 224, 192] });
+    expect(dataset.items.map((i) => i.id)).toEqual(['@', 'a', 'b', 'c', 'd']);
+    expect(new Set(dataset.items.map((i) => i.subset))).toEqual(new Set(['trainval']));
+    expect(item(dataset, '@').annotations).toEqual([]);
+    const [a] = item(dataset, 'a').annotations;
+    expect(labelName(dataset, a)).toBe('background');
+    expect(a).toMatchObject({ type: 'bbox', x: 0, y: 1, w: 4, h: 5, occluded: true }); // 1.0 2.0 4.0 6.0
+    expect(item(dataset, 'c').annotations[0]).toMatchObject({ x: 2, y: 0, w: 9, h: 6 }); // 3.0 1.0 11.0 6.0
+    expect(item(dataset, 'd').annotations[0]).toMatchObject({ x: 3, y: 3, w: 5, h: 5 });
+  });
+
+  test('voc_dataset3: comment and blank lines in the subset list', async () => {
+    const { dataset } = await load(corpus('voc_dataset/voc_dataset3'));
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/2007_000001']);
+    expect(dataset.items[0].annotations).toHaveLength(1);
+  });
+
+  test('roboflow voc: <subset>/*.xml beside the images, labels from the files, 0-based boxes', async () => {
+    const { dataset, messages } = await load(corpus('roboflow_dataset/voc'));
+    expect(messages).toEqual([]);
+    expect(names(dataset)).toEqual(['label_0', 'label_1']);
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/train_001', 'train/train_002', 'val/val_001']);
+    const val = item(dataset, 'val_001');
+    expect(val.image).toEqual({ path: corpus('roboflow_dataset/voc/val/val_001.jpg'), width: 10, height: 5 });
+    expect(val.annotations.map((a) => [labelName(dataset, a), a.type === 'bbox' && [a.x, a.y, a.w, a.h]])).toEqual([
+      ['label_0', [0, 0, 1, 2]],
+      ['label_1', [0, 0, 9, 1]],
+    ]);
+    expect(item(dataset, 'train_001').annotations[0]).toMatchObject({ x: 2, y: 1, w: 3, h: 1 });
+  });
+
+  test('detector: VOC folders yes, other corpus formats no', async () => {
+    for (const d of ['voc_dataset/voc_dataset1', 'voc_dataset/voc_dataset2', 'voc_dataset/voc_dataset3']) {
+      expect((await plugin.detect!(corpus(d)))?.confidence).toBeGreaterThanOrEqual(0.9);
+    }
+    expect((await plugin.detect!(corpus('roboflow_dataset/voc')))?.confidence).toBe(0.5);
+    for (const d of ['cvat_dataset/for_images', 'coco_dataset', 'yolo_dataset/strict', 'roboflow_dataset/coco', 'roboflow_dataset/yolo']) {
+      if (fs.existsSync(corpus(d))) expect(await plugin.detect!(corpus(d)), d).toBeNull();
+    }
+    expect(await plugin.detect!(corpus('voc_dataset/voc_dataset1/labelmap.txt'))).toBeNull();
+  });
+});
+
+describe('round trips', () => {
+  test('voc_dataset1 -> export -> import is equal, and the files are what VOC tools read', async () => {
+    const first = await load(corpus('voc_dataset/voc_dataset1'));
+    const { out, summary, messages } = await save(first.dataset);
+    expect(messages).toEqual([]);
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 3, label: 11, mask: 1 } });
+    const second = await load(out);
+    expect(second.messages).toEqual([]);
+    expect(names(second.dataset)).toEqual(names(first.dataset));
+    expectSameDataset(first.dataset, second.dataset);
+
+    const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
+    expect(read('ImageSets/Main/train.txt')).toBe('2007_000001\n');
+    expect(read('ImageSets/Main/test.txt')).toBe('2007_000002\n');
+    expect(read('ImageSets/Main/cat_train.txt')).toBe('2007_000001 -1\n');
+    expect(read('ImageSets/Main/horse_train.txt')).toBe('2007_000001  1\n');
+    expect(read('ImageSets/Segmentation/train.txt')).toBe('2007_000001\n');
+    expect(read('ImageSets/Layout/train.txt')).toBe('2007_000001 2\n');
+    expect(read('ImageSets/Action/jumping_train.txt')).toBe('2007_000001 2 -1\n');
+    expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head,hand,foot:other,jumping,');
+    const annotation = read('Annotations/2007_000001.xml');
+    expect(annotation).toContain('<xmin>1</xmin>\n      <ymin>2</ymin>\n      <xmax>3</xmax>\n      <ymax>4</ymax>');
+    expect(annotation).toContain('<part>\n      <name>head</name>\n      <bndbox>\n        <xmin>5.5</xmin>');
+    expect(annotation).toContain('<segmented>1</segmented>');
+    // Masks are 8-bit palette PNGs whose indices are class ids / instance ids.
+    const classPng = fs.readFileSync(path.join(out, 'SegmentationClass/2007_000001.png'));
+    expect(classPng[25]).toBe(3); // IHDR color type: palette
+    const meta = await sharp(classPng).metadata();
+    expect([meta.width, meta.height]).toEqual([20, 10]);
+    const { data } = await sharp(path.join(out, 'SegmentationObject/2007_000001.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([...data.subarray(0, 3)]).toEqual(VOC_PALETTE[1]);
+  });
+
+  test('voc_dataset2 and roboflow round trip (Roboflow boxes written back 0-based with --coords datumaro)', async () => {
+    const first = await load(corpus('voc_dataset/voc_dataset2'));
+    const { out } = await save(first.dataset);
+    const second = await load(out);
+    expectSameDataset(first.dataset, second.dataset);
+    expect(fs.readFileSync(path.join(out, 'Annotations/c.xml'), 'utf8')).toContain('<xmin>3</xmin>');
+
+    const roboflow = await load(corpus('roboflow_dataset/voc'));
+    const exported = await save(roboflow.dataset, { coords: 'datumaro' });
+    expect(fs.readFileSync(path.join(exported.out, 'Annotations/val_001.xml'), 'utf8')).toContain('<xmin>0</xmin>');
+    const again = await load(exported.out, { coords: 'datumaro' });
+    expectSameDataset(roboflow.dataset, again.dataset);
+    expect(names(again.dataset)).toEqual(['background', 'label_0', 'label_1']);
+  });
+
+  test('a model dataset with float boxes, masks, polygons, parts and custom attributes', async () => {
+    const categories: Category[] = [
+      { name: 'person', attributes: [{ name: 'waving', inputType: 'checkbox' }] },
+      { name: 'car', color: [10, 20, 30] },
+      { name: 'head', parent: 'person' },
+    ];
+    const mask = { left: 2, top: 1, width: 3, height: 2, rle: [1, 4, 1] };
+    const dataset: MemoryDataset = {
+      categories,
+      items: [{
+        id: 'dir/frame 1', subset: 'train', image: { path: '/nowhere/frame 1.png', width: 8, height: 6 },
+        annotations: [
+          { type: 'bbox', label: 0, x: 0.25, y: 1.1, w: 3.3, h: 2.7, group: 5, attributes: { waving: true, color: 'red', difficult: true }, occluded: true },
+          { type: 'bbox', label: 2, x: 1, y: 1, w: 1.5, h: 1, group: 5 },
+          { type: 'mask', label: 1, ...mask, group: 9 },
+          { type: 'polygon', label: 0, points: [1, 3, 4, 3, 4, 5, 1, 5], group: 5 },
+        ],
+      }],
+    };
+    const { out, summary, messages } = await save(dataset);
+    expect(messages).toEqual([]);
+    expect(summary.annotations).toEqual({ bbox: 2, mask: 1, polygon: 1 });
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Layout/train.txt'), 'utf8')).toBe('"dir/frame 1" 1\n');
+    expect(fs.readFileSync(path.join(out, 'Annotations/dir/frame 1.xml'), 'utf8')).toContain('<filename>dir/frame 1.png</filename>');
+    const { dataset: back, messages: warnings } = await load(out);
+    expect(warnings).toEqual([]);
+    expect(names(back)).toEqual(['background', 'person', 'car', 'head']);
+    expect(back.categories[2].color).toEqual([10, 20, 30]);
+    const it = back.items[0];
+    expect([it.id, it.subset]).toEqual(['dir/frame 1', 'train']);
+    const [person, head] = ofType(it, 'bbox');
+    expect(person.x).toBeCloseTo(0.25, 9);
+    expect(person.y).toBeCloseTo(1.1, 9);
+    expect(person.w).toBeCloseTo(3.3, 9);
+    expect(person.h).toBeCloseTo(2.7, 9);
+    expect(person).toMatchObject({ occluded: true, group: 1, attributes: { waving: true, color: 'red', difficult: true, truncated: false } });
+    expect(head).toMatchObject({ x: 1, y: 1, w: 1.5, h: 1, group: 1, label: 3 });
+    const masks = ofType(it, 'mask');
+    // The polygon (grouped with the person box) is instance 1 = object 1; the car mask is instance 2.
+    expect(masks.map((m) => [labelName(back, m), m.group])).toEqual([['person', 1], ['car', 2]]);
+    expect(masks[1]).toMatchObject(mask);
+    // Polygon 1..4 x 3..5: pixel centres inside are x 1..3, y 3..4.
+    expect(masks[0]).toMatchObject({ left: 1, top: 3, width: 3, height: 2 });
+    expect([...maskToBitmap(masks[0]).data]).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe('export', () => {
+  test('annotations VOC cannot hold are counted in dropped and warned; normalized items warn no-image-size', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'a' }, { name: 'b', keypoints: ['p'] }],
+      items: [
+        { id: 'x', subset: '', image: { path: '/nowhere/x.jpg', width: 10, height: 10 }, annotations: [
+          { type: 'polyline', label: 0, points: [0, 0, 1, 1] },
+          { type: 'points', label: 0, points: [1, 1] },
+          { type: 'ellipse', label: 0, cx: 3, cy: 3, rx: 1, ry: 1 },
+          { type: 'skeleton', label: 1, points: [1, 1], visibility: [2] },
+          { type: 'caption', caption: 'hello' },
+          { type: 'bbox', label: 0, x: 1, y: 1, w: 2, h: 2, rotation: 30 },
+          { type: 'bbox', x: 1, y: 1, w: 2, h: 2 },
+          { type: 'bbox', label: 0, x: 1, y: 1, w: 2, h: 2 },
+        ] },
+        { id: 'y', subset: '', normalized: true, image: { path: '/nowhere/y.jpg' }, annotations: [
+          { type: 'bbox', label: 0, x: 0.1, y: 0.1, w: 0.5, h: 0.5 },
+          { type: 'label', label: 1 },
+        ] },
+      ],
+    };
+    const { out, summary, messages } = await save(dataset);
+    expect(summary).toEqual({
+      items: 2,
+      annotations: { bbox: 1, label: 1 },
+      dropped: { 'unsupported-polyline': 1, 'unsupported-points': 1, 'unsupported-ellipse': 1, 'unsupported-skeleton': 1,
+        'unsupported-caption': 1, 'rotated-bbox': 1, unlabeled: 1, 'no-image-size': 1 },
+    });
+    expect(messages.map((m) => m.code).sort()).toEqual(Object.keys(summary.dropped!).sort());
+    expect(messages.find((m) => m.code === 'no-image-size')).toMatchObject({ item: 'y', severity: 'warning' });
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/default.txt'), 'utf8')).toBe('x\ny\n');
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/b_default.txt'), 'utf8')).toBe('y  1\n');
+    expect(fs.readFileSync(path.join(out, 'Annotations/y.xml'), 'utf8')).not.toContain('<object>');
+  });
+
+  test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
+    const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
+    dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
+    const { out, messages } = await save(dataset, { 'save-media': true });
+    expect(fs.readdirSync(path.join(out, 'JPEGImages')).sort()).toEqual(['2007_000001.jpg', '2007_000002.jpg']);
+    expect(fs.readFileSync(path.join(out, 'JPEGImages/2007_000001.jpg')))
+      .toEqual(fs.readFileSync(corpus('voc_dataset/voc_dataset1/JPEGImages/2007_000001.jpg')));
+    expect(messages.map((m) => [m.code, m.item])).toEqual([['missing-image', 'ghost']]);
+    // The size of an item without one is probed from its image.
+    expect(fs.readFileSync(path.join(out, 'Annotations/2007_000002.xml'), 'utf8')).toContain('<width>20</width>');
+  });
+
+  test('labelmap plan: background first, palette colors by index, parts under their parent', () => {
+    const plan = planLabels([{ name: 'dog' }, { name: 'tail', parent: 'dog' }, { name: 'cat', color: [0, 128, 0] }, { name: 'ignored' }]);
+    expect(plan.entries.map((e) => [e.name, e.color?.join(','), e.parts.join(',')])).toEqual([
+      ['background', '0,0,0', ''], ['dog', '128,0,0', 'tail'], ['cat', '0,128,0', ''], ['ignored', '128,128,0', ''],
+    ]);
+    expect([...plan.classIndex]).toEqual([[0, 1], [2, 2], [3, 255]]);
+    expect([...plan.partLabels]).toEqual([1]);
+  });
+});
+
+describe('messy inputs', () => {
+  test('UTF-8 names, ids with spaces, empty depth, float coords, .png images, boxes past the border', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/фото 1.xml': xml(object('кошка', [1.5, 2.25, 30, 40]) + object('猫', [-5, 0, 200, 9]),
+        '<size><width>20</width><height>10</height><depth></depth></size>'),
+      'Annotations/b.xml': xml(object('猫', [1, 1, 2, 2])),
+      'ImageSets/Main/trainval.txt': '\uFEFFфото 1\r\nb\r\n',
+      'JPEGImages/фото 1.png': Buffer.from('not really a png'),
+    });
+    const { dataset, messages } = await load(root);
+    expect(messages).toEqual([]);
+    expect(names(dataset).slice(-2)).toEqual(['猫', 'кошка']); // in file order: b.xml first
+    const photo = item(dataset, 'фото 1');
+    expect(photo.subset).toBe('trainval');
+    expect(photo.image).toEqual({ path: path.join(root, 'JPEGImages/фото 1.png'), width: 20, height: 10 });
+    expect(photo.annotations.map((a) => a.type === 'bbox' && [labelName(dataset, a), a.x, a.y, a.w, a.h])).toEqual([
+      ['кошка', 0.5, 1.25, 29.5, 38.75],
+      ['猫', -6, -1, 206, 10],
+    ]);
+    const { out } = await save(dataset);
+    expect(fs.readFileSync(path.join(out, 'labelmap.txt'), 'utf8')).toContain('\nкошка:');
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('фото 1\nb\n');
+    expectSameDataset(dataset, (await load(out)).dataset);
+  });
+
+  test('no ImageSets: every annotation is an item without a subset; grayscale class masks hold indices', async () => {
+    const classIndices = Buffer.from([0, 8, 8, 0, 0, 8, 255, 0]); // 4 x 2, class 8 = cat, 255 = void
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('dog', [1, 1, 4, 4])),
+      'JPEGImages/a.jpg': Buffer.from(''),
+      'SegmentationClass/a.png': await sharp(classIndices, { raw: { width: 4, height: 2, channels: 1 } }).toColourspace('b-w').png().toBuffer(),
+    });
+    expect((await plugin.detect!(root))?.confidence).toBe(0.9);
+    const { dataset, messages } = await load(root);
+    expect(messages).toEqual([]);
+    expect(dataset.items.map((i) => [i.id, i.subset])).toEqual([['a', '']]);
+    const [mask] = ofType(dataset.items[0], 'mask');
+    expect(labelName(dataset, mask)).toBe('cat');
+    expect(mask).toMatchObject({ left: 1, top: 0, width: 2, height: 2 });
+    expect([...maskToBitmap(mask).data]).toEqual([1, 1, 1, 0]);
+    expect(dataset.items[0].image).toMatchObject({ width: 4, height: 2 });
+  });
+
+  test('Layout lists with quoted ids; items listed in several task folders are merged; unlisted XML is reported', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/my img.xml': xml(object('person', [1, 1, 5, 5], '<part><name>hand</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>3</xmax><ymax>3</ymax></bndbox></part>')),
+      'Annotations/orphan.xml': xml(''),
+      'ImageSets/Layout/val.txt': '"my img" 1\n',
+      'ImageSets/Main/val.txt': 'my img\n',
+    });
+    const { dataset, messages } = await load(root);
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['val/my img']);
+    expect(ofType(dataset.items[0], 'bbox').map((b) => labelName(dataset, b))).toEqual(['person', 'hand']);
+    expect(messages.map((m) => [m.code, m.item])).toEqual([['unlisted-annotation', 'orphan']]);
+  });
+});
+
+describe('bad inputs', () => {
+  test('malformed XML is a DatumError naming the file and line', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': '<annotation>\n  <object>\n    <name>cat</name>\n  </objects>\n</annotation>\n',
+      'ImageSets/Main/train.txt': 'a\n',
+      'labelmap.txt': 'background:0,0,0::\ncat:64,0,0::\n',
+    });
+    const error = await load(root).catch((e) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic).toMatchObject({ code: 'bad-xml', file: path.join(root, 'Annotations/a.xml'), line: 4 });
+  });
+
+  test('non-number coordinates and unknown labels are warnings naming file and object; the rest imports', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('cat', [1, 'abc', 3, 4]) + object('cat', [1, 1, 3, 3], '<truncated>maybe</truncated>')
+        + object('zebra', [1, 1, 2, 2]) + object('cat', [1, 1, '', 3])),
+      'ImageSets/Main/train.txt': 'a\n',
+      'labelmap.txt': '# label:color_rgb:parts:actions\nbackground:0,0,0::\ncat:64,0,0::\n',
+    });
+    const { dataset, messages } = await load(root);
+    const file = path.join(root, 'Annotations/a.xml');
+    expect(messages.map((m) => [m.code, m.file, m.item, m.element])).toEqual([
+      ['bad-coordinate', file, 'a', "<object> #1 'cat' <bndbox><ymin>"],
+      ['bad-flag', file, 'a', "<object> #2 'cat' <truncated>"],
+      ['bad-coordinate', file, 'a', "<object> #4 'cat' <bndbox><xmax>"],
+      ['unknown-label', file, 'a', '<object> #3'],
+    ]);
+    expect(dataset.items[0].annotations).toEqual([
+      { type: 'bbox', label: 1, x: 0, y: 0, w: 3, h: 3, occluded: false, group: 2, id: 2, attributes: { truncated: false, difficult: false } },
+    ]);
+  });
+
+  test('a labelmap line with too many fields is a DatumError with its line; bad list lines are warnings', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(''),
+      'ImageSets/Main/train.txt': 'a\n',
+      'labelmap.txt': 'background:0,0,0::\ncat:1:2:3:4\n',
+    });
+    const error = await load(root).catch((e) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic).toMatchObject({ code: 'bad-labelmap', file: path.join(root, 'labelmap.txt'), line: 2 });
+
+    fs.writeFileSync(path.join(root, 'labelmap.txt'), 'background:0,0,0::\ncat:1,2::\n');
+    fs.writeFileSync(path.join(root, 'ImageSets/Main/cat_train.txt'), 'a 1\na yes\n');
+    const { dataset, messages } = await load(root);
+    expect(messages.map((m) => [m.code, m.line])).toEqual([['bad-color', 2], ['bad-list-line', 2]]);
+    expect(dataset.items[0].annotations).toEqual([{ type: 'label', label: 1 }]);
+  });
+
+  test('ids that point outside the dataset are refused', async () => {
+    const root = writeFiles(temp(), { 'Annotations/a.xml': xml(''), 'ImageSets/Main/train.txt': '../../etc/passwd\n' });
+    const error = await load(root).catch((e) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic.code).toBe('unsafe-path');
+    const bad: MemoryDataset = { categories: [], items: [{ id: '../escape', subset: 'x', annotations: [] }] };
+    // Even an id that stays inside the output but leaves Annotations/ is refused.
+    await expect(save(bad)).rejects.toThrow(/unsafe|outside/);
+  });
+
+  test('a folder that is not VOC is rejected', async () => {
+    const root = writeFiles(temp(), { 'readme.txt': 'hi' });
+    expect(await plugin.detect!(root)).toBeNull();
+    await expect(load(root)).rejects.toBeInstanceOf(DatumError);
+    expect(new Reporter().count('warning')).toBe(0);
+  });
+});
