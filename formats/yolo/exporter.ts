@@ -66,16 +66,24 @@ export async function exportYolo(dataset: Dataset, output: string, options: Opti
 async function writeBatch(batch: Item[], state: ExportState): Promise<void> {
   // Probe copies: the caller's items are not ours to change.
   const ready = batch.map((item) => (needsSize(item) ? { ...item, image: { ...item.image! } } : item));
-  await probeItemSizes(ready.filter(needsSize));
-  for (const item of ready) await writeItem(item, state);
+  // Probing and the existence checks of --save-media run concurrently, not one item at a time.
+  const [, present] = await Promise.all([
+    probeItemSizes(ready.filter(needsSize)),
+    Promise.all(ready.map((item) => state.saveMedia && item.image ? exists(item.image.path) : false)),
+  ]);
+  for (const [k, item] of ready.entries()) await writeItem(item, present[k], state);
   state.ctx.progress('Writing YOLO items', state.items);
+}
+
+function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(() => true, () => false);
 }
 
 function needsSize(item: Item): boolean {
   return !item.normalized && !!item.image && !(item.image.width && item.image.height);
 }
 
-async function writeItem(item: Item, state: ExportState): Promise<void> {
+async function writeItem(item: Item, imageExists: boolean, state: ExportState): Promise<void> {
   const subset = exportSubset(item);
   const where = { item: item.subset ? `${item.subset}/${item.id}` : item.id };
   const ids = state.ids.get(subset) ?? new Set<string>();
@@ -100,10 +108,8 @@ async function writeItem(item: Item, state: ExportState): Promise<void> {
   list.push(`${state.prefix}${folder}/${imageName}`);
 
   if (state.saveMedia) {
-    const source = item.image?.path;
-    const exists = source ? await fsp.access(source).then(() => true, () => false) : false;
-    if (exists) await state.writer.copy(source!, imageTarget);
-    else state.ctx.reporter.warn({ ...where, file: source, code: 'image-missing', message: 'image file not found; not copied' });
+    if (imageExists) await state.writer.copy(item.image!.path, imageTarget);
+    else state.ctx.reporter.warn({ ...where, file: item.image?.path, code: 'image-missing', message: item.image ? 'image file not found; not copied' : 'item has no image to copy' });
   }
 }
 

@@ -43,27 +43,43 @@ function checkDeclaredClasses(layout: Layout, count: number, ctx: Context): void
   }
 }
 
+/** Yields items batch by batch, reading the next batch (labels and image headers) while the caller takes this one. */
 async function* readItems(layout: Layout, classCount: number, ctx: Context): AsyncGenerator<Item> {
   const total = layout.entries.length;
-  for (let start = 0; start < total; start += BATCH) {
-    const batch = layout.entries.slice(start, start + BATCH);
-    const items = await Promise.all(batch.map(async (entry) => {
-      const item: Item = { id: entry.id, subset: entry.subset, annotations: [] };
-      if (entry.image) item.image = { path: entry.image };
-      return { entry, item, boxes: await readLabelFile(entry, classCount, ctx) };
-    }));
-    await probeItemSizes(items.map((i) => i.item));
-    for (const { entry, item, boxes } of items) {
-      const size = item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
-      if (!size) {
-        item.normalized = true;
-        warnNoSize(entry, item, ctx);
-      }
-      item.annotations = boxes.map((b) => toBbox(b, size));
-      yield item;
-    }
+  const load = (start: number) => {
+    const batch = readBatch(layout.entries.slice(start, start + BATCH), classCount, ctx);
+    batch.catch(() => {}); // a caller that stops early must not leave an unhandled rejection behind
+    return batch;
+  };
+  let next = total > 0 ? load(0) : undefined;
+  for (let start = 0; next; start += BATCH) {
+    const items = await next;
+    next = start + BATCH < total ? load(start + BATCH) : undefined;
+    yield* items;
     ctx.progress('Reading YOLO items', Math.min(start + BATCH, total), total);
   }
+}
+
+async function readBatch(entries: Entry[], classCount: number, ctx: Context): Promise<Item[]> {
+  const items = entries.map((entry): Item => ({
+    id: entry.id,
+    subset: entry.subset,
+    ...(entry.image ? { image: { path: entry.image } } : {}),
+    annotations: [],
+  }));
+  const [boxes] = await Promise.all([
+    Promise.all(entries.map((entry) => readLabelFile(entry, classCount, ctx))),
+    probeItemSizes(items),
+  ]);
+  items.forEach((item, k) => {
+    const size = item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
+    if (!size) {
+      item.normalized = true;
+      warnNoSize(entries[k], item, ctx);
+    }
+    item.annotations = boxes[k].map((b) => toBbox(b, size));
+  });
+  return items;
 }
 
 function warnNoSize(entry: Entry, item: Item, ctx: Context): void {
