@@ -52,8 +52,13 @@ export function planLabels(categories: Category[]): LabelPlan {
   const byName = new Map(entries.map((e) => [e.name, e]));
   for (const c of categories) if (isPart(c)) byName.get(c.parent!)?.parts.push(c.name);
 
-  const used = new Set(entries.filter((e) => e.color).map((e) => packRgb(...e.color!)));
-  used.add(packRgb(...VOC_PALETTE[VOID_INDEX]));
+  // Colors identify classes in SegmentationClass, so a color already taken (or the void color) is replaced.
+  const used = new Set([packRgb(...VOC_PALETTE[VOID_INDEX])]);
+  for (const e of entries) {
+    if (!e.color) continue;
+    if (used.has(packRgb(...e.color))) e.color = undefined;
+    else used.add(packRgb(...e.color));
+  }
   let next = 0;
   entries.forEach((e, i) => {
     if (e.color) return;
@@ -106,6 +111,11 @@ function truthy(value: AttributeValue | undefined): boolean {
 export async function exportVoc(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary> {
   const { categories } = dataset;
   const plan = planLabels(categories);
+  for (const entry of plan.entries) {
+    if (/[:,\n]/.test(entry.name) || entry.parts.some((p) => /[:,\n]/.test(p))) {
+      ctx.reporter.warn({ code: 'bad-label-name', message: `label '${entry.name}' (or one of its parts) contains ':', ',' or a newline, which ${LABELMAP_FILE} cannot hold; the labelmap line will not read back` });
+    }
+  }
   const offset = boxOffset(options);
   const saveMedia = options['save-media'] === true;
   const writer = new FileWriter();
@@ -116,6 +126,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
 
   // Per subset: ids for each list, and the per-class / per-action lines.
   const lists = new Map<string, { main: string[]; segmentation: string[]; layout: string[]; action: string[]; classes: Map<string, Set<number>>; actions: Map<string, string[]> }>();
+  // An id listed in two subsets (train and trainval) shares one XML, mask pair and image.
+  const writtenIds = new Set<string>();
   let items = 0;
   for await (const item of dataset.items) {
     items++;
@@ -123,6 +135,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     let list = lists.get(subset);
     if (!list) lists.set(subset, list = { main: [], segmentation: [], layout: [], action: [], classes: new Map(), actions: new Map() });
     const context = { item: item.id };
+    const firstTime = !writtenIds.has(item.id);
+    writtenIds.add(item.id);
 
     let width = item.image?.width;
     let height = item.image?.height;
@@ -137,6 +151,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     for (const a of item.annotations) {
       if (a.type === 'label') {
         if (a.label === undefined) drops.add('unlabeled', item, 'a label annotation without a label');
+        else if (plan.partLabels.has(a.label)) drops.add('part-label', item, `'${categories[a.label].name}' is a part label; VOC class lists hold only labelmap labels`);
         else { labels.add(a.label); count('label'); }
         continue;
       }
@@ -193,8 +208,10 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
         }
         count(shape.type);
       }
-      await writer.write(resolveInside(path.join(output, CLASS_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, classMap, plan.classPalette));
-      await writer.write(resolveInside(path.join(output, OBJECT_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, objectMap, VOC_PALETTE));
+      if (firstTime) {
+        await writer.write(resolveInside(path.join(output, CLASS_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, classMap, plan.classPalette));
+        await writer.write(resolveInside(path.join(output, OBJECT_MASK_DIR), `${item.id}.png`, context), encodePalettePng(canvas.width, canvas.height, objectMap, VOC_PALETTE));
+      }
       list.segmentation.push(item.id);
       segmented = true;
     }
@@ -206,7 +223,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       segmented,
       objects: objects.map((o) => o.out),
     });
-    await writer.write(resolveInside(path.join(output, ANNOTATIONS_DIR), `${item.id}.xml`, context), xml);
+    if (firstTime) await writer.write(resolveInside(path.join(output, ANNOTATIONS_DIR), `${item.id}.xml`, context), xml);
     list.main.push(item.id);
     if (labels.size) list.classes.set(item.id, labels);
     if (objects.some((o) => o.out.parts.length)) {
@@ -224,7 +241,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       });
     }
 
-    if (saveMedia && item.image) {
+    if (saveMedia && item.image && firstTime) {
       const exists = await fsp.stat(item.image.path).then((s) => s.isFile(), () => false);
       if (exists) await writer.copy(item.image.path, resolveInside(path.join(output, IMAGES_DIR), filename, context));
       else ctx.reporter.warn({ code: 'missing-image', file: item.image.path, item: item.id, message: 'image file not found; not copied' });

@@ -6,7 +6,8 @@ import { plugin } from '../../formats/voc/index.js';
 import { planLabels } from '../../formats/voc/exporter.js';
 import { VOC_PALETTE } from '../../formats/voc/layout.js';
 import { collect, type Annotation, type Category, type Item, type MemoryDataset } from '../../src/model.js';
-import { createContext } from '../../src/pipeline.js';
+import { convert, createContext } from '../../src/pipeline.js';
+import '../../formats/index.js';
 import { DatumError, Reporter } from '../../src/diagnostics.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
 import type { Options } from '../../src/plugin.js';
@@ -279,6 +280,25 @@ describe('round trips', () => {
 });
 
 describe('export', () => {
+  test('datum convert voc -> voc through the core pipeline (atomic output, plugin options)', async () => {
+    const output = path.join(temp(), 'converted');
+    const ctx = createContext();
+    const result = await convert({ input: corpus('voc_dataset/voc_dataset1'), inputFormat: 'voc', output, outputFormat: 'pascal_voc', exportOptions: { 'save-media': true } }, ctx);
+    expect(result).toMatchObject({ items: 2, inputFormat: 'voc', outputFormat: 'voc', annotations: { bbox: 3, label: 11, mask: 1 } });
+    expect(fs.readdirSync(output).sort()).toEqual(['Annotations', 'ImageSets', 'JPEGImages', 'SegmentationClass', 'SegmentationObject', 'labelmap.txt']);
+    expect(ctx.reporter.messages).toEqual([]);
+  });
+
+  test('an id listed in two subsets is written once and listed in both', async () => {
+    const { dataset } = await load(corpus('voc_dataset/voc_dataset3'));
+    dataset.items.push({ ...dataset.items[0], subset: 'trainval' });
+    const { out } = await save(dataset);
+    expect(fs.readdirSync(path.join(out, 'Annotations'))).toEqual(['2007_000001.xml']);
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('2007_000001\n');
+    const back = await load(out);
+    expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train', 'trainval']);
+  });
+
   test('annotations VOC cannot hold are counted in dropped and warned; normalized items warn no-image-size', async () => {
     const dataset: MemoryDataset = {
       categories: [{ name: 'a' }, { name: 'b', keypoints: ['p'] }],
