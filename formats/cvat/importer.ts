@@ -57,6 +57,8 @@ class FileReader {
   private readonly subsetDirs = new Map<string, string>();
   private readonly frames = new Map<string, Item>();
   private readonly warned = new Set<string>();
+  /** File names in an images folder, read once, to find video frames without a stat per frame. */
+  private readonly listings = new Map<string, Set<string>>();
   private emptyLabels = 0;
   private firstEmptyLabelLine?: number;
 
@@ -82,6 +84,7 @@ class FileReader {
         this.ctx.reporter.warn({ code: 'unknown-element', file, line: node.line, element: `<${node.name}>`, message: `<${node.name}> under <annotations> is not part of CVAT 1.1; ignored` });
       }
     }
+    if (this.source.video) await this.addUnannotatedFrames();
     yield* [...this.frames.values()].sort((a, b) => frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
     if (this.emptyLabels > 0) {
       this.ctx.reporter.warn({ code: 'empty-label', file, line: this.firstEmptyLabelLine, message: `${this.emptyLabels} shape(s) have label=""; imported without a label` });
@@ -143,6 +146,8 @@ class FileReader {
       const attrs = { ...shape.attrs, label: track.attrs.label ?? '', group_id: track.attrs.group_id ?? '' };
       const annotation = this.shape(shape, attrs, `${where} <${shape.name} frame="${frame}">`, item.id, line);
       if (!annotation) continue;
+      // A skeleton track marks its points outside one by one; with all of them outside it is not visible.
+      if (annotation.type === 'skeleton' && annotation.visibility.every((v) => v === 0)) continue;
       if (Number.isInteger(trackId)) annotation.track = trackId;
       item.annotations.push(annotation);
     }
@@ -172,13 +177,31 @@ class FileReader {
     item.annotations.unshift(...image.annotations);
   }
 
-  private frameImagePath(name: string, subset: string): string {
-    const dir = this.subsetDir(subset || undefined, undefined);
-    for (const ext of ['.png', '.jpg', '.jpeg', '.bmp']) {
-      const candidate = path.join(dir, name + ext);
-      if (fs.existsSync(candidate)) return candidate;
+  /** Frames of the task range that no shape mentions but whose image was exported: background frames. */
+  private async addUnannotatedFrames(): Promise<void> {
+    const range = this.source.meta?.frames;
+    if (!range) return;
+    const subset = this.source.subset;
+    for (let frame = range.start; frame <= range.stop; frame += range.step) {
+      if (this.frames.has(`${subset}\0${frame}`)) continue;
+      if (this.findFrameImage(frameName(frame), subset)) this.frameItem(frame, subset);
     }
-    return path.join(dir, name + '.png');
+  }
+
+  private frameImagePath(name: string, subset: string): string {
+    return this.findFrameImage(name, subset) ?? path.join(this.subsetDir(subset || undefined, undefined), name + '.png');
+  }
+
+  /** The exported image of a frame (CVAT writes .png frames; other tools .jpg), if it exists. */
+  private findFrameImage(name: string, subset: string): string | undefined {
+    const dir = this.subsetDir(subset || undefined, undefined);
+    let files = this.listings.get(dir);
+    if (!files) {
+      files = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+      this.listings.set(dir, files);
+    }
+    const ext = ['.png', '.jpg', '.jpeg', '.bmp'].find((e) => files.has(name + e));
+    return ext ? path.join(dir, name + ext) : undefined;
   }
 
   /** images/<Subset>/ in project exports when that folder exists, else images/. */

@@ -12,6 +12,8 @@ export interface CvatMeta {
   taskSubset?: string;
   /** <original_size>: the frame size of a video task. */
   frameSize?: { width: number; height: number };
+  /** A task's frame range: CVAT numbers frames start, start + step, ... up to stop. */
+  frames?: { start: number; stop: number; step: number };
 }
 
 /** Reads categories and export facts from <meta>; `warn` reports oddities without stopping. */
@@ -33,7 +35,20 @@ export function parseMeta(meta: XmlNode, warn: (code: string, message: string, l
     else warn('bad-size', '<original_size> has no usable width and height; frame sizes are unknown', size.line);
   }
   const taskSubset = task ? childText(task, 'subset')?.trim() || undefined : undefined;
-  return { categories, kind, interpolation: mode === 'interpolation', taskSubset, frameSize };
+  return { categories, kind, interpolation: mode === 'interpolation', taskSubset, frameSize, frames: task && frameRange(task) };
+}
+
+function frameRange(task: XmlNode): CvatMeta['frames'] {
+  const start = integer(childText(task, 'start_frame'));
+  const stop = integer(childText(task, 'stop_frame'));
+  const step = Number(/step\s*=\s*(\d+)/.exec(childText(task, 'frame_filter') ?? '')?.[1] ?? 1);
+  if (start === undefined || stop === undefined || start < 0 || stop < start || !(step >= 1)) return undefined;
+  return { start, stop, step };
+}
+
+function integer(text: string | undefined): number | undefined {
+  const n = text?.trim() ? Number(text) : NaN;
+  return Number.isInteger(n) ? n : undefined;
 }
 
 function parseLabels(labels: XmlNode, warn: (code: string, message: string, line?: number) => void): Category[] {

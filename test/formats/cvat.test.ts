@@ -348,3 +348,75 @@ second line</attribute>
     expect(back.items[1].annotations).toEqual([{ type: 'label', label: 0 }]);
   });
 });
+
+describe('CVAT for video 1.1 import: skeleton tracks, images, background frames', () => {
+  const xml = `<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta><task><size>5</size><mode>interpolation</mode><start_frame>0</start_frame><stop_frame>8</stop_frame><frame_filter>step=2</frame_filter>
+    <labels>
+      <label><name>car</name><attributes><attribute><name>moving</name><mutable>True</mutable><input_type>checkbox</input_type><default_value>false</default_value><values>false\ntrue</values></attribute></attributes></label>
+      <label><name>body</name><type>skeleton</type><attributes/><svg>&lt;line data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;&lt;circle data-node-id="1" data-label-name="a"&gt;&lt;/circle&gt;&lt;circle data-node-id="2" data-label-name="b"&gt;&lt;/circle&gt;</svg></label>
+      <label><name>a</name><type>points</type><parent>body</parent></label>
+      <label><name>b</name><type>points</type><parent>body</parent></label>
+    </labels>
+    <original_size><width>64</width><height>48</height></original_size>
+  </task></meta>
+  <track id="0" label="car" source="manual" group_id="5">
+    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="1.00" ytl="2.00" xbr="11.00" ybr="22.00" z_order="1"><attribute name="moving">true</attribute></box>
+    <box frame="2" keyframe="1" outside="1" occluded="0" xtl="1.00" ytl="2.00" xbr="11.00" ybr="22.00" z_order="1"><attribute name="moving">false</attribute></box>
+  </track>
+  <track id="1" label="body" source="manual">
+    <skeleton frame="0" keyframe="1" z_order="0">
+      <points label="a" keyframe="1" outside="0" occluded="1" points="3.00,4.00"/>
+      <points label="b" keyframe="1" outside="1" occluded="0" points="5.00,6.00"/>
+    </skeleton>
+    <skeleton frame="2" keyframe="1" z_order="0">
+      <points label="a" keyframe="1" outside="1" occluded="0" points="3.00,4.00"/>
+      <points label="b" keyframe="1" outside="1" occluded="0" points="5.00,6.00"/>
+    </skeleton>
+    <skeleton frame="4" keyframe="1" z_order="0">
+      <points label="a" keyframe="1" outside="0" occluded="0" points="7.50,8.00"/>
+      <points label="b" keyframe="1" outside="0" occluded="0" points="9.00,10.00"/>
+    </skeleton>
+  </track>
+  <track id="2" label="ghost"><box frame="4" outside="0" xtl="0" ytl="0" xbr="1" ybr="1"/></track>
+  <image id="6" name="frame_000006" width="64" height="48">
+    <tag label="car"/>
+    <polygon label="car" points="0,0;4,0;4,4" z_order="0"/>
+  </image>
+</annotations>
+`;
+
+  test('frames from tracks and images, in frame order; outside shapes and all-outside skeletons are not annotations', async () => {
+    const dir = writeXml(xml);
+    fs.mkdirSync(path.join(dir, 'images'));
+    for (const name of ['frame_000000.png', 'frame_000004.png', 'frame_000008.jpg', 'frame_000009.png']) fs.writeFileSync(path.join(dir, 'images', name), '');
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories.find((c) => c.name === 'body')).toMatchObject({ keypoints: ['a', 'b'], skeleton: [[0, 1]] });
+    // 8 has an image but no shapes: a background frame; 9 is outside the task's frame filter.
+    expect(items.map((i) => i.id)).toEqual(['frame_000000', 'frame_000002', 'frame_000004', 'frame_000006', 'frame_000008']);
+    expect(items.map((i) => path.basename(i.image!.path))).toEqual(['frame_000000.png', 'frame_000002.png', 'frame_000004.png', 'frame_000006', 'frame_000008.jpg']);
+    expect(items[0].image).toMatchObject({ width: 64, height: 48 });
+    expect(items[0].annotations).toEqual([
+      { type: 'bbox', label: 0, x: 1, y: 2, w: 10, h: 20, zOrder: 1, group: 5, attributes: { moving: true }, track: 0 },
+      { type: 'skeleton', label: 1, points: [3, 4, 5, 6], visibility: [1, 0], track: 1 },
+    ]);
+    expect(items[1].annotations).toEqual([]);
+    expect(items[2].annotations).toEqual([{ type: 'skeleton', label: 1, points: [7.5, 8, 9, 10], visibility: [2, 2], track: 1 }]);
+    expect(items[3].annotations).toEqual([{ type: 'label', label: 0 }, { type: 'polygon', label: 0, points: [0, 0, 4, 0, 4, 4] }]);
+    expect(items[4].annotations).toEqual([]);
+    expect(reporter.messages.map((m) => [m.code, m.line, m.item])).toEqual([['unknown-label', 32, 'frame_000004']]); // the ghost track's <box>
+  });
+
+  test('video -> CVAT for images export keeps every visible shape (track ids cannot be kept: one warning)', async () => {
+    const first = await load(corpus('cvat_dataset/for_video'));
+    const { out, summary, reporter } = await exportTo({ ...first.dataset, items: first.items });
+    expect(summary.annotations).toEqual({ bbox: 1, points: 1, polyline: 1 });
+    expect(reporter.messages.map((m) => m.code)).toEqual(['track-not-kept']);
+    const second = await load(out);
+    const withoutTracks = first.items.map((i) => ({ ...i, attributes: undefined, annotations: i.annotations.map(({ track: _, ...a }) => a) }));
+    expect(canonical(second.items.map((i) => ({ ...i, attributes: undefined })), out).map((i) => ({ ...i, image: undefined })))
+      .toEqual(canonical(withoutTracks, out).map((i) => ({ ...i, image: undefined })));
+  });
+});
