@@ -1,5 +1,6 @@
 import type { FormatPlugin } from '../../src/plugin.js';
 import { detectCoco } from './detector.js';
+import { exportCoco, exportOptions } from './exporter.js';
 import { importCoco } from './importer.js';
 
 /** COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout). */
@@ -9,4 +10,6 @@ export const plugin: FormatPlugin = {
   description: 'COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout)',
   detect: detectCoco,
   import: importCoco,
+  export: exportCoco,
+  exportOptions,
 };

@@ -1,0 +1,332 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { collect, convert, createContext, DatumError, detectFormats, importDataset, Reporter } from '../../src/index.js';
+import type { Annotation, Dataset, Item, MemoryDataset } from '../../src/index.js';
+import { plugin } from '../../formats/coco/index.js';
+import { corpus, tempDir } from '../helpers/corpus.js';
+
+const COCO = (name: string) => corpus('coco_dataset', name);
+
+async function load(input: string, reporter = new Reporter()): Promise<MemoryDataset> {
+  const { dataset } = await importDataset(input, 'coco', {}, createContext({ reporter }));
+  return collect(dataset);
+}
+
+function item(ds: MemoryDataset, subset: string, id: string): Item {
+  const found = ds.items.find((i) => i.subset === subset && i.id === id);
+  if (!found) throw new Error(`no item ${subset}/${id}`);
+  return found;
+}
+
+function labelName(ds: Dataset, a: Annotation): string | undefined {
+  return a.label === undefined ? undefined : ds.categories[a.label].name;
+}
+
+function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+async function exportTo(ds: Dataset, options: Record<string, boolean> = {}, reporter = new Reporter()) {
+  const out = path.join(tempDir('coco-out-'), 'out');
+  fs.mkdirSync(out);
+  const summary = await plugin.export!(ds, out, options, createContext({ reporter }));
+  return { out, summary, reporter };
+}
+
+/** Items as comparable data: image size, annotations sorted, without file paths. */
+function comparable(ds: MemoryDataset, keepIds = true) {
+  return ds.items.map((i) => ({
+    key: `${i.subset}/${i.id}`,
+    size: [i.image?.width, i.image?.height],
+    annotations: i.annotations
+      .map((a) => {
+        const { label, id, ...rest } = a;
+        const fields: Record<string, unknown> = { ...rest, label: labelName(ds, a), ...(keepIds ? { id } : {}) };
+        return JSON.stringify(Object.keys(fields).sort().map((k) => [k, fields[k]]));
+      })
+      .sort(),
+  })).sort((a, b) => a.key.localeCompare(b.key));
+}
+
+describe('coco import of the Datumaro corpus', () => {
+  test('coco_instances: bbox, polygon, uncompressed RLE, sparse category ids, attributes', async () => {
+    const ds = await load(COCO('coco_instances'));
+    expect(ds.categories.map((c) => [c.name, c.id])).toEqual([['a', 1], ['b', 2], ['c', 4]]);
+    expect(ds.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/a', 'val/b']);
+    const a = item(ds, 'train', 'a');
+    expect(a.image).toEqual({ path: COCO('coco_instances/images/train/a.jpg'), width: 10, height: 5 });
+    expect(a.annotations).toEqual([{ type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1 }]);
+    const b = item(ds, 'val', 'b');
+    expect(b.annotations[0]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 2, 0, 2], label: 0, id: 1, attributes: { x: 1, y: 'hello' } });
+    // counts [0, 20, 30] on a 10 x 5 image, column-major: columns 0 and 1 are set.
+    expect(b.annotations[1]).toEqual({ type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], label: 1, id: 2, attributes: { is_crowd: true } });
+  });
+
+  test('coco_person_keypoints: skeletons grouped with their shapes, 0-based edges recognized, names filled in', async () => {
+    const reporter = new Reporter();
+    const ds = await load(COCO('coco_person_keypoints'), reporter);
+    expect(ds.categories[0]).toMatchObject({ name: 'a', id: 1, keypoints: ['1', '2', '3'], skeleton: [[0, 1], [1, 2]] });
+    const a = item(ds, 'train', 'a');
+    expect(a.annotations).toEqual([
+      { type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1, group: 1 },
+      { type: 'skeleton', points: [0, 0, 0, 2, 4, 1], visibility: [0, 1, 2], label: 1, id: 1, group: 1 },
+    ]);
+    const b = item(ds, 'val', 'b');
+    const skeletons = b.annotations.filter((x) => x.type === 'skeleton');
+    expect(skeletons.map((s) => s.type === 'skeleton' && [labelName(ds, s), s.points, s.visibility, s.group])).toEqual([
+      ['a', [1, 2, 3, 4, 2, 3], [2, 2, 2], 1],
+      ['b', [2, 4, 4, 4, 4, 2], [2, 2, 2], 2],
+    ]);
+    expect(b.annotations.filter((x) => x.type !== 'skeleton').map((x) => [x.type, x.group])).toEqual([['polygon', 1], ['mask', 2]]);
+    expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
+  });
+
+  test('coco_captions, coco_labels, coco_image_info', async () => {
+    const captions = await load(COCO('coco_captions'));
+    expect(item(captions, 'val', 'b').annotations).toEqual([{ type: 'caption', caption: 'world', id: 1 }, { type: 'caption', caption: 'text', id: 2 }]);
+    expect(item(captions, 'train', 'a').annotations).toEqual([{ type: 'caption', caption: 'hello', id: 1 }]);
+    const labels = await load(COCO('coco_labels'));
+    expect(item(labels, 'val', 'b').annotations.map((x) => [x.type, labelName(labels, x)])).toEqual([['label', 'a'], ['label', 'b']]);
+    const info = await load(COCO('coco_image_info'));
+    expect(info.items.map((i) => [i.id, i.image?.width, i.image?.height, i.annotations.length])).toEqual([['a', 10, 5, 0], ['b', 5, 10, 0]]);
+  });
+
+  test('coco_stuff: RLE with several runs', async () => {
+    const ds = await load(COCO('coco_stuff'));
+    // counts [10, 10, 5, 10, 15] on 5 x 10: columns 2, 3, 5, 6 set, column 4 not.
+    expect(item(ds, 'train', 'a').annotations).toEqual([{
+      type: 'mask', left: 2, top: 0, width: 5, height: 5, rle: [0, 2, 1, 4, 1, 4, 1, 4, 1, 4, 1, 2], label: 0, id: 7, attributes: { is_crowd: true },
+    }]);
+  });
+
+  test('coco_panoptic: segments from the PNG (id = R + 256 G + 256^2 B)', async () => {
+    const ds = await load(COCO('coco_panoptic'));
+    // a.png is 5 x 5 of colour (7, 7, 7) = segment 460551.
+    expect(item(ds, 'train', 'a').annotations).toEqual([{ type: 'mask', left: 0, top: 0, width: 5, height: 5, rle: [0, 25], id: 460551, label: 0 }]);
+    // b.png: columns 0-1 are segment 7, 2-3 segment 20 (crowd), column 4 void.
+    expect(item(ds, 'val', 'b').annotations).toEqual([
+      { type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], id: 7, label: 0 },
+      { type: 'mask', left: 2, top: 0, width: 2, height: 10, rle: [0, 20], id: 20, label: 1, attributes: { is_crowd: true } },
+    ]);
+  });
+
+  test('coco: all task files of a subset merge into one item, duplicates across files dropped', async () => {
+    const ds = await load(COCO('coco'));
+    expect(ds.categories.map((c) => c.name)).toEqual(['a', 'b', 'c']);
+    expect(ds.items).toHaveLength(2);
+    const a = item(ds, 'train', 'a');
+    expect(a.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'caption', 'label', 'mask', 'mask', 'skeleton']);
+    const b = item(ds, 'val', 'b');
+    // instances (polygon, mask) + keypoints (2 skeletons; their shapes are the instances' ones)
+    // + labels (2) + captions (2) + panoptic (2 masks; the stuff mask equals the instances one).
+    expect(b.annotations.map((x) => x.type).sort()).toEqual(['caption', 'caption', 'label', 'label', 'mask', 'mask', 'mask', 'polygon', 'skeleton', 'skeleton']);
+  });
+
+  test('mmdet_coco finds images in <subset>/; Roboflow layouts find them beside the JSON', async () => {
+    const mmdet = await load(COCO('mmdet_coco'));
+    expect(item(mmdet, 'val', 'b').image?.path).toBe(COCO('mmdet_coco/val/b.jpg'));
+    expect(item(mmdet, 'val', 'b').annotations).toHaveLength(2);
+    const rf1 = await load(COCO('coco_roboflow'));
+    expect(item(rf1, 'train', 'a').image?.path).toBe(COCO('coco_roboflow/train/a.jpg'));
+    expect(item(rf1, 'val', 'b').annotations.map((x) => x.type)).toEqual(['polygon', 'mask']);
+    const rf2 = await load(corpus('roboflow_dataset', 'coco'));
+    expect(rf2.categories.map((c) => [c.name, c.id])).toEqual([['label_0', 1], ['label_1', 2]]);
+    expect(rf2.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/train_001', 'train/train_002', 'val/val_001']);
+    expect(item(rf2, 'train', 'train_002').annotations).toEqual([{ type: 'bbox', x: 0, y: 0, w: 2, h: 4, label: 1, id: 1 }]);
+    expect(fs.existsSync(item(rf2, 'val', 'val_001').image!.path)).toBe(true);
+  });
+
+  test('detect recognizes every corpus layout and one annotation file', async () => {
+    for (const dir of ['coco', 'coco_instances', 'coco_panoptic', 'mmdet_coco', 'coco_roboflow', 'coco_captions']) {
+      const found = await detectFormats(COCO(dir));
+      expect(found[0]?.format, dir).toBe('coco');
+    }
+    expect((await plugin.detect!(corpus('roboflow_dataset', 'coco')))?.confidence).toBeGreaterThan(0.9);
+    expect((await plugin.detect!(COCO('coco/annotations/instances_val.json')))?.confidence).toBeGreaterThan(0.9);
+    expect(await plugin.detect!(corpus('voc_dataset'))).toBeNull();
+  });
+
+  test('one annotation file as input', async () => {
+    const ds = await load(COCO('coco/annotations/instances_val.json'));
+    expect(ds.items.map((i) => [i.subset, i.id, i.image?.path])).toEqual([['val', 'b', COCO('coco/images/val/b.jpg')]]);
+  });
+});
+
+describe('coco round trip (import -> export -> import)', () => {
+  for (const dir of ['coco_instances', 'coco_person_keypoints', 'coco_captions', 'coco_labels', 'coco_stuff', 'coco_image_info', 'mmdet_coco', 'coco_roboflow']) {
+    test(dir, async () => {
+      const first = await load(COCO(dir));
+      const { out, reporter } = await exportTo(first);
+      expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
+      const second = await load(out);
+      expect(comparable(second)).toEqual(comparable(first));
+      expect(second.categories.map((c) => [c.name, c.id])).toEqual(first.categories.map((c) => [c.name, c.id]));
+    });
+  }
+
+  test('coco (all tasks, panoptic masks become instance masks)', async () => {
+    const first = await load(COCO('coco'));
+    const { out, summary } = await exportTo(first);
+    expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual([
+      'captions_train.json', 'captions_val.json', 'instances_train.json', 'instances_val.json',
+      'labels_train.json', 'labels_val.json', 'person_keypoints_train.json', 'person_keypoints_val.json',
+    ]);
+    expect(summary).toMatchObject({ items: 2, dropped: {} });
+    const second = await load(out);
+    // Annotation ids that collided within one file (panoptic segment 7 vs stuff annotation 7) are renumbered.
+    expect(comparable(second, false)).toEqual(comparable(first, false));
+    const keypoints = JSON.parse(fs.readFileSync(path.join(out, 'annotations/person_keypoints_val.json'), 'utf8'));
+    expect(keypoints.categories[0]).toMatchObject({ id: 1, name: 'a', keypoints: ['1', '2', '3'], skeleton: [[1, 2], [2, 3]] });
+    expect(keypoints.annotations[0]).toMatchObject({ id: 1, category_id: 1, keypoints: [1, 2, 2, 3, 4, 2, 2, 3, 2], num_keypoints: 3, bbox: [0, 0, 1, 2], area: 2, segmentation: [[0, 0, 1, 0, 1, 2, 0, 2]] });
+  });
+
+  test('--save-media copies images into images/<subset>/', async () => {
+    const { out } = await exportTo(await load(corpus('roboflow_dataset', 'coco')), { 'save-media': true });
+    expect(fs.readdirSync(path.join(out, 'images/train')).sort()).toEqual(['train_001.jpg', 'train_002.jpg']);
+    expect(fs.readdirSync(path.join(out, 'images/val'))).toEqual(['val_001.jpg']);
+    const again = await load(out);
+    expect(fs.existsSync(item(again, 'val', 'val_001').image!.path)).toBe(true);
+  });
+});
+
+describe('coco export of model data', () => {
+  const categories = [{ name: 'person', id: 1, keypoints: ['nose', 'eye'], skeleton: [[0, 1]] as [number, number][] }, { name: 'car', id: 3 }, { name: 'new' }];
+
+  test('multi-part polygons, rotated boxes, unsupported kinds, normalized items, non-finite numbers', async () => {
+    const ds: MemoryDataset = {
+      categories,
+      items: [
+        {
+          id: 'dir/one', subset: '', image: { path: '/nowhere/dir/one.png', width: 100, height: 50 },
+          annotations: [
+            { type: 'polygon', points: [0, 0, 10, 0, 10, 10], label: 1, group: 5, id: 9 },
+            { type: 'polygon', points: [20, 20, 30, 20, 30, 30, 20, 30], label: 1, group: 5 },
+            { type: 'bbox', x: 10, y: 10, w: 20, h: 10, rotation: 90, label: 2 },
+            { type: 'polyline', points: [0, 0, 1, 1], label: 1 },
+            { type: 'bbox', x: NaN, y: 0, w: 1, h: 1, label: 1 },
+            { type: 'bbox', x: 1, y: 1, w: 1, h: 1 },
+            { type: 'mask', left: 1, top: 2, width: 2, height: 2, rle: [0, 1, 2, 1], label: 0 },
+          ],
+        },
+        { id: 'norm', subset: '', normalized: true, annotations: [{ type: 'bbox', x: 0.1, y: 0.1, w: 0.2, h: 0.2, label: 0 }, { type: 'caption', caption: 'ok' }] },
+      ],
+    };
+    const reporter = new Reporter();
+    const { out, summary } = await exportTo(ds, {}, reporter);
+    expect(summary.dropped).toEqual({ 'unsupported-polyline': 1, 'non-finite': 1, 'no-label': 1, 'no-image-size': 1 });
+    expect(summary.annotations).toEqual({ polygon: 2, bbox: 1, mask: 1, caption: 1 });
+    expect(reporter.messages.map((m) => m.code).sort()).toEqual(['no-image-size', 'no-label', 'non-finite', 'rotated-bbox', 'unsupported-polyline']);
+    const text = fs.readFileSync(path.join(out, 'annotations/instances_default.json'), 'utf8');
+    expect(text).not.toMatch(/NaN|Infinity|null/);
+    const json = JSON.parse(text);
+    expect(json.categories.map((c: { id: number; name: string }) => [c.id, c.name])).toEqual([[1, 'person'], [3, 'car'], [2, 'new']]);
+    expect(json.images).toEqual([{ id: 1, width: 100, height: 50, file_name: 'dir/one.png' }, { id: 2, width: 0, height: 0, file_name: 'norm.jpg' }]);
+    const [parts, rotated, mask] = json.annotations;
+    expect(parts).toMatchObject({ id: 9, category_id: 3, segmentation: [[0, 0, 10, 0, 10, 10], [20, 20, 30, 20, 30, 30, 20, 30]], bbox: [0, 0, 30, 30], area: 150, iscrowd: 0 });
+    expect(rotated.category_id).toBe(2);
+    // 20 x 10 box centred at (20, 15) turned 90 degrees clockwise: 10 wide, 20 high.
+    const corners: number[] = rotated.segmentation[0];
+    expect(corners.map((v) => Math.round(v * 1e6) / 1e6)).toEqual([25, 5, 25, 25, 15, 25, 15, 5]);
+    // rle [0, 1, 2, 1] on a 2 x 2 box at (1, 2): pixels (1, 2) and (2, 3).
+    expect(mask).toMatchObject({ category_id: 1, bbox: [1, 2, 2, 2], area: 2, segmentation: { size: [50, 100] } });
+    const back = await load(out);
+    const one = item(back, 'default', 'dir/one');
+    expect(one.annotations.find((a) => a.type === 'mask')).toMatchObject({ left: 1, top: 2, width: 2, height: 2, rle: [0, 1, 2, 1] });
+    expect(one.annotations.filter((a) => a.type === 'polygon').map((a) => a.group)).toEqual([9, 9, undefined]);
+    expect(item(back, 'default', 'norm').annotations).toEqual([{ type: 'caption', caption: 'ok', id: 1 }]);
+  });
+
+  test('skeleton without a box: bbox from its visible points; edges written 1-based', async () => {
+    const ds: MemoryDataset = {
+      categories,
+      items: [{ id: 'p', subset: 'train', image: { path: '/x/p.jpg', width: 64, height: 64 }, annotations: [
+        { type: 'skeleton', points: [5, 6, 99, 99], visibility: [2, 0], label: 0 },
+      ] }],
+    };
+    const { out } = await exportTo(ds);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'annotations/person_keypoints_train.json'), 'utf8'));
+    expect(json.categories[0]).toMatchObject({ keypoints: ['nose', 'eye'], skeleton: [[1, 2]] });
+    expect(json.annotations).toEqual([{ id: 1, image_id: 1, category_id: 1, segmentation: [], area: 0, bbox: [5, 6, 0, 0], iscrowd: 0, keypoints: [5, 6, 2, 0, 0, 0], num_keypoints: 1 }]);
+    const back = await load(out);
+    expect(back.categories[0].skeleton).toEqual([[0, 1]]);
+  });
+});
+
+describe('coco messy and bad inputs', () => {
+  function dataset(files: Record<string, unknown>): string {
+    const root = tempDir('coco-in-');
+    for (const [name, value] of Object.entries(files)) writeJson(path.join(root, name), value);
+    return root;
+  }
+
+  test('malformed JSON: DatumError with file, byte offset and line', async () => {
+    const text = '{\n  "images": [{"id": 1, "file_name": "a.jpg"}],\n  "annotations": [{"id": 1,, "image_id": 1}]\n}';
+    const root = dataset({ 'annotations/instances_train.json': text });
+    const error = await load(root).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    const d = (error as DatumError).diagnostic;
+    expect(d.code).toBe('bad-json');
+    expect(d.file).toBe(path.join(root, 'annotations/instances_train.json'));
+    expect(d.line).toBe(3);
+    expect(d.offset).toBe(text.indexOf(',,') + 1);
+  });
+
+  test('truncated file: DatumError at the end', async () => {
+    const text = '{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [';
+    const root = dataset({ 'annotations/instances_train.json': text });
+    const error = (await load(root).catch((e: unknown) => e)) as DatumError;
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic).toMatchObject({ code: 'bad-json', offset: text.length, line: 1 });
+  });
+
+  test('non-finite numbers, strings, missing images and categories: warnings with the annotation id, the rest imported', async () => {
+    const text = `{
+      "categories": [{"id": 0, "name": "things"}, {"id": 7, "name": "cat", "supercategory": "things"}],
+      "annotations": [
+        {"id": 11, "image_id": 0, "category_id": 7, "bbox": [NaN, 1, 2, 3]},
+        {"id": 12, "image_id": 0, "category_id": 7, "bbox": [1, 1, 2, 3]},
+        {"id": 13, "image_id": 0, "category_id": 7, "segmentation": [[1, 2, 3, "4", 5, 6]]},
+        {"id": 14, "image_id": 0, "category_id": 7, "bbox": [1, 1, Infinity, 3]},
+        {"id": 15, "image_id": 99, "category_id": 7, "bbox": [1, 1, 2, 3]},
+        {"id": 16, "image_id": 1, "category_id": 42, "bbox": [4, 4, 2, 2]},
+        {"id": 17, "image_id": 0, "category_id": 7, "segmentation": {"counts": "0", "size": [2, 2]}}
+      ],
+      "images": [{"id": 0, "file_name": "x.jpg", "width": "640", "height": "480"}, {"id": 1, "file_name": "y.jpg", "width": 10, "height": 10}]
+    }`;
+    const root = dataset({ 'annotations/instances_train.json': text });
+    const reporter = new Reporter();
+    const ds = await load(root, reporter);
+    // The unused placeholder category 0 (the others' supercategory) is left out.
+    expect(ds.categories.map((c) => c.name)).toEqual(['cat']);
+    expect(item(ds, 'train', 'x').image).toMatchObject({ width: 640, height: 480 });
+    expect(item(ds, 'train', 'x').annotations).toEqual([{ type: 'bbox', x: 1, y: 1, w: 2, h: 3, label: 0, id: 12 }]);
+    expect(item(ds, 'train', 'y').annotations).toEqual([{ type: 'bbox', x: 4, y: 4, w: 2, h: 2, id: 16 }]);
+    const warnings = reporter.messages.filter((m) => m.severity === 'warning');
+    expect(warnings.map((w) => w.code)).toEqual(['bad-bbox', 'bad-polygon', 'bad-bbox', 'bad-rle', 'unknown-image', 'unknown-category']);
+    for (const [w, id] of warnings.map((w, i) => [w, [11, 13, 14, 17, 15, 16][i]] as const)) {
+      expect(w.message).toContain(`annotation ${id}`);
+      expect(w.file).toBe(path.join(root, 'annotations/instances_train.json'));
+    }
+    expect(warnings[0].pointer).toBe('/annotations/0/bbox');
+  });
+
+  test('image ids restart at 0 in each subset file; items without annotations are kept', async () => {
+    const file = (name: string) => ({ images: [{ id: 0, file_name: `${name}.jpg`, width: 4, height: 4 }, { id: 1, file_name: `${name}2.jpg`, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 0, image_id: 0, category_id: 1, bbox: [0, 0, 1, 1] }] });
+    const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
+    const ds = await load(root);
+    expect(ds.items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['train', 't', 1], ['train', 't2', 0], ['val', 'v', 1], ['val', 'v2', 0]]);
+  });
+
+  test('a file_name leaving the dataset folder is refused', async () => {
+    const root = dataset({ 'annotations/instances_train.json': { images: [{ id: 1, file_name: '../../etc/passwd', width: 1, height: 1 }], annotations: [], categories: [] } });
+    await expect(load(root)).rejects.toMatchObject({ diagnostic: { code: 'unsafe-path' } });
+  });
+
+  test('convert coco -> coco through the pipeline', async () => {
+    const out = path.join(tempDir('coco-conv-'), 'out');
+    const result = await convert({ input: COCO('coco_instances'), inputFormat: 'coco', output: out, outputFormat: 'coco' });
+    expect(result).toMatchObject({ items: 2, annotations: { bbox: 1, polygon: 1, mask: 1 } });
+  });
+});
