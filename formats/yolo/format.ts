@@ -44,6 +44,22 @@ export function idFromListPath(localized: string): string {
   return dot > slash + 1 ? rest.slice(0, dot) : rest;
 }
 
+/**
+ * Darknet's second guess for a label file (VOC-style trees made by voc_label.py):
+ * `VOC2007/JPEGImages/1.jpg` -> `VOC2007/labels/1.txt`; undefined when no such folder is in the path.
+ */
+export function labelsFolderPath(image: string): string | undefined {
+  const parts = image.split('/');
+  let k = parts.length - 2;
+  while (k >= 0 && parts[k] !== 'images' && parts[k] !== 'JPEGImages') k--;
+  if (k < 0) return undefined;
+  parts[k] = 'labels';
+  const name = parts.join('/');
+  const slash = name.lastIndexOf('/');
+  const dot = name.lastIndexOf('.');
+  return (dot > slash + 1 ? name.slice(0, dot) : name) + '.txt';
+}
+
 /** obj.data lines are `key = value`; anything else is ignored, as Darknet does. */
 export function parseConfig(text: string): Map<string, { value: string; line: number }> {
   const config = new Map<string, { value: string; line: number }>();

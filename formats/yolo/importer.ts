@@ -102,15 +102,16 @@ function toBbox(b: YoloBox, size: { width: number; height: number } | undefined)
 /** A missing label file means an image without objects (Darknet's and Ultralytics' reading). */
 async function readLabelFile(entry: Entry, classCount: number, ctx: Context): Promise<YoloBox[]> {
   if (!entry.label) return [];
-  let text: string;
-  try {
-    text = await fsp.readFile(entry.label, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    ctx.reporter.info({ code: 'label-missing', file: entry.label, item: entry.id, message: 'no label file; the image has no objects' });
-    return [];
+  for (const file of [entry.label, entry.altLabel]) {
+    if (!file) continue;
+    const text = await fsp.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (text !== null) return parseLabels(text, file, classCount, ctx, entry.subset ? `${entry.subset}/${entry.id}` : entry.id);
   }
-  return parseLabels(text, entry.label, classCount, ctx, entry.subset ? `${entry.subset}/${entry.id}` : entry.id);
+  ctx.reporter.info({ code: 'label-missing', file: entry.label, item: entry.id, message: 'no label file; the image has no objects' });
+  return [];
 }
 
 /** Parses `class cx cy w h` lines; a bad line is warned about (file and line) and skipped. */

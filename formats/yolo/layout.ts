@@ -13,8 +13,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
-import { resolveInside, stripExtension } from '../../src/paths.js';
-import { CONFIG_FILE, NAMES_FILE, NON_SUBSET_KEYS, idFromListPath, isImageFile, localizePath, parseConfig } from './format.js';
+import { isSafeRelative, resolveInside, stripExtension } from '../../src/paths.js';
+import { CONFIG_FILE, NAMES_FILE, NON_SUBSET_KEYS, idFromListPath, isImageFile, labelsFolderPath, localizePath, parseConfig } from './format.js';
 
 export type LayoutKind = 'strict' | 'annotations' | 'labels' | 'root';
 
@@ -25,6 +25,8 @@ export interface Entry {
   image?: string;
   /** Absolute label file path; it may not exist (strict lists name images, not labels). */
   label?: string;
+  /** Where Darknet also looks when `label` is missing: the image's `images`/`JPEGImages` folder renamed `labels`. */
+  altLabel?: string;
 }
 
 export interface Layout {
@@ -59,10 +61,16 @@ export async function findLayout(root: string, ctx: Context): Promise<Layout> {
 async function strictLayout(root: string, ctx: Context): Promise<Layout> {
   const configFile = path.join(root, CONFIG_FILE);
   const config = parseConfig(await fsp.readFile(configFile, 'utf8'));
-  const at = (key: string) => ({ file: configFile, element: `${key} = ${config.get(key)?.value}` });
+  const configPath = (key: string): string | undefined => {
+    const entry = config.get(key);
+    if (!entry) return undefined;
+    const found = datasetPath(root, entry.value);
+    if (found?.rerooted) ctx.reporter.warn({ code: 'path-rerooted', file: configFile, line: entry.line, message: `'${entry.value}' is outside the dataset folder; using ${found.rel}` });
+    return found && resolveInside(root, found.rel, { file: configFile });
+  };
 
   const namesEntry = config.get('names');
-  let namesFile = namesEntry ? resolveInside(root, localizePath(namesEntry.value), at('names')) : path.join(root, NAMES_FILE);
+  let namesFile = configPath('names') ?? path.join(root, NAMES_FILE);
   if (!fs.existsSync(namesFile) && fs.existsSync(path.join(root, NAMES_FILE))) {
     ctx.reporter.warn({ code: 'names-missing', file: configFile, line: namesEntry?.line, message: `names file ${namesEntry?.value} not found; using ${NAMES_FILE}` });
     namesFile = path.join(root, NAMES_FILE);
@@ -74,13 +82,13 @@ async function strictLayout(root: string, ctx: Context): Promise<Layout> {
   const entries: Entry[] = [];
   for (const [subset, { value, line }] of config) {
     if (NON_SUBSET_KEYS.has(subset)) continue;
-    const listFile = resolveInside(root, localizePath(value), at(subset));
-    const text = await fsp.readFile(listFile, 'utf8').catch(() => null);
+    const listFile = configPath(subset);
+    const text = listFile ? await fsp.readFile(listFile, 'utf8').catch(() => null) : null;
     if (text === null) {
       ctx.reporter.warn({ code: 'subset-list-missing', file: configFile, line, message: `image list '${value}' of subset '${subset}' not found; subset skipped` });
       continue;
     }
-    entries.push(...readImageList(root, subset, listFile, text, ctx));
+    entries.push(...readImageList(root, subset, listFile!, text, ctx));
   }
   return { kind: 'strict', root, namesFile, declaredClasses: config.get('classes'), entries };
 }
@@ -88,27 +96,54 @@ async function strictLayout(root: string, ctx: Context): Promise<Layout> {
 function readImageList(root: string, subset: string, listFile: string, text: string, ctx: Context): Entry[] {
   const entries: Entry[] = [];
   const seen = new Set<string>();
+  const rerooted: number[] = [];
   text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
     if (!raw.trim()) return;
     const where = { file: listFile, line: i + 1 };
-    const localized = localizePath(raw);
-    let image: string;
-    try {
-      image = resolveInside(root, localized, { file: listFile });
-    } catch (error) {
-      if (!(error instanceof DatumError)) throw error;
-      ctx.reporter.warn({ ...where, code: 'unsafe-path', message: `image path '${raw.trim()}' points outside the dataset folder; item skipped` });
+    const found = datasetPath(root, raw);
+    if (!found) {
+      ctx.reporter.warn({ ...where, code: 'unsafe-path', message: `image path '${raw.trim()}' points outside the dataset folder and no part of it exists inside; item skipped` });
       return;
     }
-    const id = idFromListPath(localized);
+    if (found.rerooted) rerooted.push(i + 1);
+    const image = resolveInside(root, found.rel, { file: listFile });
+    const id = idFromListPath(found.rel);
     if (seen.has(id)) {
       ctx.reporter.warn({ ...where, code: 'duplicate-item', item: id, message: `item '${id}' is listed twice in subset '${subset}'; the repeat is skipped` });
       return;
     }
     seen.add(id);
-    entries.push({ id, subset, image, label: stripExtension(image) + '.txt' });
+    const alt = labelsFolderPath(found.rel);
+    entries.push({ id, subset, image, label: stripExtension(image) + '.txt', ...(alt ? { altLabel: resolveInside(root, alt) } : {}) });
   });
+  if (rerooted.length) {
+    ctx.reporter.warn({ file: listFile, line: rerooted[0], code: 'path-rerooted', message: `${rerooted.length} image path(s) point outside the dataset folder (absolute paths of another machine?); read from the part of each path that exists inside it` });
+  }
   return entries;
+}
+
+/**
+ * A path from obj.data or an image list, relative to the root with Darknet's `data/` stripped. An
+ * absolute path, or one leaving the folder, is replaced by its longest tail that exists inside.
+ */
+function datasetPath(root: string, raw: string): { rel: string; rerooted: boolean } | undefined {
+  const localized = localizePath(raw);
+  if (isSafeRelative(localized)) return { rel: localized, rerooted: false };
+  const tail = existingTail(root, localized);
+  return tail === undefined ? undefined : { rel: tail, rerooted: true };
+}
+
+/**
+ * Lists written by Darknet scripts often hold absolute paths of the machine that made them
+ * (/home/me/darknet/data/obj/1.jpg): the longest tail of such a path that exists in the dataset stands in for it.
+ */
+function existingTail(root: string, localized: string): string | undefined {
+  const parts = localized.replace(/^[a-zA-Z]:/, '').split('/').filter((p) => p && p !== '.' && p !== '..');
+  for (let k = 0; k < parts.length; k++) {
+    const tail = parts.slice(k).join('/');
+    if (fs.existsSync(resolveInside(root, tail))) return tail;
+  }
+  return undefined;
 }
 
 async function looseLayout(kind: LayoutKind, root: string, namesFile: string, labelsDir: string, imagesDir: string | undefined, ctx: Context): Promise<Layout> {
