@@ -46,45 +46,9 @@ export const SHAPE_NAMES = new Set(['box', 'polygon', 'polyline', 'points', 'mas
  * label="" shapes). Throws ShapeProblem for bad values.
  */
 export function parseShape(node: XmlNode, label: number | undefined, labels: LabelTable): Annotation {
-  const base: Partial<Annotation> = {};
-  if (label !== undefined) base.label = label;
   const a = node.attrs;
-  let annotation: Annotation;
-  switch (node.name) {
-    case 'tag':
-      annotation = { ...base, type: 'label' };
-      break;
-    case 'box': {
-      const x = num(a, 'xtl'), y = num(a, 'ytl');
-      const box: Annotation = { ...base, type: 'bbox', x, y, w: num(a, 'xbr') - x, h: num(a, 'ybr') - y };
-      const rotation = optionalNum(a, 'rotation');
-      if (rotation) box.rotation = rotation;
-      annotation = box;
-      break;
-    }
-    case 'polygon':
-    case 'polyline':
-      annotation = { ...base, type: node.name, points: parsePoints(a.points) };
-      break;
-    case 'points':
-      annotation = { ...base, type: 'points', points: parsePoints(a.points) };
-      break;
-    case 'ellipse': {
-      const ellipse: Annotation = { ...base, type: 'ellipse', cx: num(a, 'cx'), cy: num(a, 'cy'), rx: num(a, 'rx'), ry: num(a, 'ry') };
-      const rotation = optionalNum(a, 'rotation');
-      if (rotation) ellipse.rotation = rotation;
-      annotation = ellipse;
-      break;
-    }
-    case 'mask':
-      annotation = { ...base, type: 'mask', ...parseMask(a) };
-      break;
-    case 'skeleton':
-      annotation = { ...base, type: 'skeleton', ...parseSkeleton(node, label, labels) };
-      break;
-    default:
-      throw new ShapeProblem('unsupported-shape', `<${node.name}> is not supported; skipped`);
-  }
+  const annotation = parseGeometry(node, label, labels);
+  if (label !== undefined) annotation.label = label;
   if (a.occluded === '1' || a.occluded?.toLowerCase() === 'true') annotation.occluded = true;
   const zOrder = optionalNum(a, 'z_order');
   if (zOrder) annotation.zOrder = zOrder;
@@ -93,6 +57,38 @@ export function parseShape(node: XmlNode, label: number | undefined, labels: Lab
   const attributes = parseAttributes(node, label, labels);
   if (attributes) annotation.attributes = attributes;
   return annotation;
+}
+
+function parseGeometry(node: XmlNode, label: number | undefined, labels: LabelTable): Annotation {
+  const a = node.attrs;
+  switch (node.name) {
+    case 'tag':
+      return { type: 'label' };
+    case 'box': {
+      const x = num(a, 'xtl'), y = num(a, 'ytl');
+      const box: Annotation = { type: 'bbox', x, y, w: num(a, 'xbr') - x, h: num(a, 'ybr') - y };
+      const rotation = optionalNum(a, 'rotation');
+      if (rotation) box.rotation = rotation;
+      return box;
+    }
+    case 'polygon':
+    case 'polyline':
+      return { type: node.name, points: parsePoints(a.points) };
+    case 'points':
+      return { type: 'points', points: parsePoints(a.points) };
+    case 'ellipse': {
+      const ellipse: Annotation = { type: 'ellipse', cx: num(a, 'cx'), cy: num(a, 'cy'), rx: num(a, 'rx'), ry: num(a, 'ry') };
+      const rotation = optionalNum(a, 'rotation');
+      if (rotation) ellipse.rotation = rotation;
+      return ellipse;
+    }
+    case 'mask':
+      return { type: 'mask', ...parseMask(a) };
+    case 'skeleton':
+      return { type: 'skeleton', ...parseSkeleton(node, label, labels) };
+    default:
+      throw new ShapeProblem('unsupported-shape', `<${node.name}> is not supported; skipped`);
+  }
 }
 
 /** Nested <attribute name="...">value</attribute> elements. */

@@ -28,6 +28,8 @@ export interface XmlNode {
 }
 
 const CHUNK = 1 << 20;
+/** One tag, comment or CDATA section longer than this means a missing closing quote or marker. */
+const MAX_TOKEN = 256 << 20;
 
 /** Yields every top-level element under the root; the root must be <annotations>. */
 export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
@@ -54,13 +56,13 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
         break;
       }
       const end = tokenEnd(buffer, lt);
+      line += countNewlines(buffer, pos, lt);
+      pos = lt;
       if (end < 0) {
-        if (atEnd) fail('unexpected end of file inside markup');
-        line += countNewlines(buffer, pos, lt);
-        pos = lt;
+        if (atEnd) fail('unexpected end of file inside markup (an unclosed tag, quote or comment?)');
+        if (buffer.length - lt > MAX_TOKEN) fail(`markup longer than ${MAX_TOKEN >> 20} MiB (an unclosed quote or comment?)`);
         break;
       }
-      line += countNewlines(buffer, pos, lt);
       const tokenLine = line;
       const second = buffer.charCodeAt(lt + 1);
       if (second === 0x2f /* / */) {
@@ -92,6 +94,7 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
           childLines.push(tokenLine);
         }
         if (!selfClosing) stack.push({ name, line: tokenLine });
+        else if (stack.length === 0) rootClosed = true; // <annotations/>
       }
       line += countNewlines(buffer, lt, end);
       pos = end;
