@@ -23,6 +23,6 @@ export async function detectYolo(input: string): Promise<Detection | null> {
   if (!has(NAMES_FILE)) return null;
   const labelDir = ['labels', 'Labels', 'annotations', 'Annotations'].find(has);
   return labelDir
-    ? { confidence: 0.8, reason: `${NAMES_FILE} and a ${labelDir}/ folder` }
+    ? { confidence: 0.8, reason: `${NAMES_FILE} with a ${labelDir}/ folder` }
     : { confidence: 0.6, reason: `${NAMES_FILE} (labels beside the images)` };
 }

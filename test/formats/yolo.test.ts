@@ -47,6 +47,15 @@ async function jpeg(root: string, rel: string, width: number, height: number, or
 }
 
 const boxes = (item: Item) => item.annotations as BboxAnnotation[];
+/** Same boxes in the same order: labels equal, coordinates within 1e-6. */
+function expectSameBoxes(after: Item, before: Item) {
+  expect(after.annotations).toHaveLength(before.annotations.length);
+  boxes(after).forEach((b, j) => {
+    const o = boxes(before)[j];
+    expect(b.label).toBe(o.label);
+    for (const key of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(b[key] - o[key]), `${after.id} box ${j} ${key}`).toBeLessThan(1e-6);
+  });
+}
 const bySubsetId = (items: Item[]) => [...items].sort((a, b) => `${a.subset}/${a.id}`.localeCompare(`${b.subset}/${b.id}`));
 
 /**
@@ -278,14 +287,7 @@ describe('yolo export', () => {
     const before = bySubsetId(source.dataset.items);
     const after = bySubsetId(again.dataset.items);
     expect(after.map((i) => [i.subset, i.id, i.image!.width, i.image!.height])).toEqual(before.map((i) => [i.subset, i.id, 15, 10]));
-    after.forEach((item, k) => {
-      expect(item.annotations).toHaveLength(before[k].annotations.length);
-      boxes(item).forEach((b, j) => {
-        const o = boxes(before[k])[j];
-        expect(b.label).toBe(o.label);
-        for (const key of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(b[key] - o[key])).toBeLessThan(1e-6);
-      });
-    });
+    after.forEach((item, k) => expectSameBoxes(item, before[k]));
   });
 
   it('round trip of pixel boxes: ids with folders, several subsets, --no-data-prefix', async () => {
@@ -316,6 +318,24 @@ describe('yolo export', () => {
     expect(Math.abs(boxes(street)[0].x * 640 - 10.25)).toBeLessThan(640 * 1e-6);
     expect(Math.abs(boxes(street)[0].h * 480 - 50.75)).toBeLessThan(480 * 1e-6);
     expect(boxes(b)[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
+  });
+
+  it('round trip of labels without images: normalized items are written as they are', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'a\nb\nc\n');
+    write(dir, 'labels/train/x.y.txt', '2 0.123457 0.654321 0.1 0.2\n0 0.5 0.5 1 1\n');
+    write(dir, 'labels/valid/z.txt', '');
+    const source = await load(dir);
+    const { out, summary, warnings } = await save(source.dataset);
+    expect(warnings).toEqual([]);
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 2 }, dropped: {} });
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/x.y.txt'), 'utf8')).toBe('2 0.123457 0.654321 0.100000 0.200000\n0 0.500000 0.500000 1.000000 1.000000\n');
+    expect(fs.readFileSync(path.join(out, 'obj_valid_data/z.txt'), 'utf8')).toBe('');
+    const again = await load(out);
+    const before = bySubsetId(source.dataset.items);
+    const after = bySubsetId(again.dataset.items);
+    expect(after.map((i) => [i.subset, i.id, i.normalized])).toEqual([['train', 'x.y', true], ['valid', 'z', true]]);
+    after.forEach((item, k) => expectSameBoxes(item, before[k]));
   });
 
   it('writes rotated boxes as their hull, clips to the image, counts and warns about what it drops', async () => {
