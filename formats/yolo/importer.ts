@@ -75,15 +75,15 @@ async function readBatch(entries: Entry[], classCount: number, ctx: Context): Pr
     const size = item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
     if (!size) {
       item.normalized = true;
-      warnNoSize(entries[k], item, ctx);
+      warnNoSize(entries[k], ctx);
     }
     item.annotations = boxes[k].map((b) => toBbox(b, size));
   });
   return items;
 }
 
-function warnNoSize(entry: Entry, item: Item, ctx: Context): void {
-  const where = { file: entry.image ?? entry.label, item: itemName(item) };
+function warnNoSize(entry: Entry, ctx: Context): void {
+  const where = { file: entry.image ?? entry.label, item: entryName(entry) };
   if (!entry.image) {
     ctx.reporter.warn({ ...where, code: 'image-missing', message: 'no image found for this label file; boxes stay normalized to [0, 1]' });
   } else if (fs.existsSync(entry.image)) {
@@ -102,15 +102,16 @@ function toBbox(b: YoloBox, size: { width: number; height: number } | undefined)
 /** A missing label file means an image without objects (Darknet's and Ultralytics' reading). */
 async function readLabelFile(entry: Entry, classCount: number, ctx: Context): Promise<YoloBox[]> {
   if (!entry.label) return [];
+  const item = entryName(entry);
   for (const file of [entry.label, entry.altLabel]) {
     if (!file) continue;
     const text = await fsp.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
-      throw error;
+      if (error.code !== 'ENOENT') ctx.reporter.warn({ code: 'label-unreadable', file, item, message: `cannot read the label file (${error.code ?? error.message}); the item keeps no boxes` });
+      return error.code === 'ENOENT' ? null : '';
     });
-    if (text !== null) return parseLabels(text, file, classCount, ctx, entry.subset ? `${entry.subset}/${entry.id}` : entry.id);
+    if (text !== null) return parseLabels(text, file, classCount, ctx, item);
   }
-  ctx.reporter.info({ code: 'label-missing', file: entry.label, item: entry.id, message: 'no label file; the image has no objects' });
+  ctx.reporter.info({ code: 'label-missing', file: entry.label, item, message: 'no label file; the image has no objects' });
   return [];
 }
 
@@ -138,6 +139,6 @@ export function parseLabels(text: string, file: string, classCount: number, ctx:
   return boxes;
 }
 
-function itemName(item: Item): string {
-  return item.subset ? `${item.subset}/${item.id}` : item.id;
+function entryName(entry: Entry): string {
+  return entry.subset ? `${entry.subset}/${entry.id}` : entry.id;
 }

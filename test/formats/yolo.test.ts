@@ -173,17 +173,19 @@ describe('yolo import: images and sizes', () => {
     expect(warnings.map((w) => [w.code, w.item])).toEqual([['image-missing', 'train/lonely']]);
   });
 
-  it('strict: a listed image that is missing stays normalized; a missing label file is a background image', async () => {
+  it('strict: a listed image that is missing stays normalized; a missing label file is a background image; an unreadable one is warned about', async () => {
     const dir = temp();
     write(dir, 'obj.data', 'classes = 1\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n');
     write(dir, 'obj.names', 'a\n');
-    write(dir, 'train.txt', 'data/obj_train_data/gone.jpg\ndata/obj_train_data/bg.jpg\n');
+    write(dir, 'train.txt', 'data/obj_train_data/gone.jpg\ndata/obj_train_data/bg.jpg\ndata/obj_train_data/odd.jpg\n');
     write(dir, 'obj_train_data/gone.txt', '0 0.5 0.5 1 1\n');
     await jpeg(dir, 'obj_train_data/bg.jpg', 4, 4);
+    await jpeg(dir, 'obj_train_data/odd.jpg', 4, 4);
+    fs.mkdirSync(path.join(dir, 'obj_train_data/odd.txt'));
     const { dataset, warnings } = await load(dir);
-    expect(dataset.items.map((i) => [i.id, i.normalized ?? false, i.annotations.length])).toEqual([['gone', true, 1], ['bg', false, 0]]);
+    expect(dataset.items.map((i) => [i.id, i.normalized ?? false, i.annotations.length])).toEqual([['gone', true, 1], ['bg', false, 0], ['odd', false, 0]]);
     expect(boxes(dataset.items[0])[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
-    expect(warnings.map((w) => w.code)).toEqual(['image-missing']);
+    expect(warnings.map((w) => [w.code, w.item])).toEqual([['label-unreadable', 'train/odd'], ['image-missing', 'train/gone']]);
   });
   it("strict: absolute paths of another machine are re-rooted, and labels/ beside JPEGImages/ is found (voc_label.py trees)", async () => {
     const dir = temp();
