@@ -23,7 +23,17 @@ interface Source {
 export async function importCvat(input: string, _options: Options, ctx: Context): Promise<Dataset> {
   const files = await findXmlFiles(input);
   const sources: Source[] = [];
-  for (const file of files) sources.push(await readHead(file, ctx));
+  for (const file of files) {
+    try {
+      sources.push(await readHead(file, ctx));
+    } catch (error) {
+      // Other XML beside the annotations (a VOC file, a config) is not ours; a lone file must be.
+      if (!(error instanceof DatumError && error.diagnostic.code === 'not-cvat' && files.length > 1)) throw error;
+      const { severity: _, ...where } = error.diagnostic;
+      ctx.reporter.warn({ ...where, message: `${where.message}; file ignored` });
+    }
+  }
+  if (sources.length === 0) throw new DatumError({ code: 'no-annotations', file: input, message: 'no CVAT .xml annotation file (with an <annotations> root) in this folder' });
   const categories: Category[] = [];
   for (const source of sources) {
     const declared = source.meta && source.meta.kind !== 'none' ? source.meta.categories : await collectLabels(source.file);

@@ -420,3 +420,46 @@ describe('CVAT for video 1.1 import: skeleton tracks, images, background frames'
       .toEqual(canonical(withoutTracks, out).map((i) => ({ ...i, image: undefined })));
   });
 });
+
+describe('CVAT import: more edge cases', () => {
+  test('several XML files in a folder: one subset per file, unrelated XML ignored with a warning', async () => {
+    const dir = writeXml(`<annotations><meta><task><labels><label><name>a</name></label></labels></task></meta>
+<image id="0" name="x.jpg" width="2" height="2"><box label="a" xtl="0" ytl="0" xbr="1" ybr="1"/></image></annotations>`, 'train.xml');
+    fs.writeFileSync(path.join(dir, 'val.xml'), `<annotations><meta><task><labels><label><name>a</name></label><label><name>b</name></label></labels></task></meta>
+<image id="0" name="x.jpg" width="2" height="2"><tag label="b"/></image></annotations>`);
+    fs.writeFileSync(path.join(dir, 'x.xml'), '<annotation><object/></annotation>');
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'b']);
+    expect(items.map((i) => `${i.subset}/${i.id}:${i.annotations.map((a) => a.type)}`)).toEqual(['train/x:bbox', 'val/x:label']);
+    expect(reporter.messages.map((m) => [m.severity, m.code, path.basename(m.file!)])).toEqual([['warning', 'not-cvat', 'x.xml']]);
+  });
+
+  test('an empty <annotations/> is an empty dataset; an empty file is an error', async () => {
+    const { items } = await load(writeXml('<?xml version="1.0"?>\n<annotations/>\n'));
+    expect(items).toEqual([]);
+    expect((await loadError(writeXml(''))).diagnostic.code).toBe('malformed-xml');
+  });
+
+  test('an unclosed quote is reported at the line of its tag', async () => {
+    const error = await loadError(writeXml('<annotations>\n<image id="0" name="a.jpg\n width="1" height="1">\n</image>\n</annotations>\n'));
+    expect(error.diagnostic).toMatchObject({ code: 'malformed-xml', line: 2 });
+  });
+
+  test('bad mask, skeleton point of another skeleton and an unsupported <cuboid> warn and skip only that shape', async () => {
+    const dir = writeXml(`<annotations>${META}
+<image id="0" name="a.jpg" width="9" height="9">
+<mask label="road" rle="1, 99" left="0" top="0" width="2" height="2"/>
+<skeleton label="person"><points label="elbow" points="1,1"/></skeleton>
+<cuboid label="car" xtl1="0"/>
+<box label="car" xtl="1" ytl="1" xbr="2" ybr="2"/>
+</image></annotations>`);
+    const { items, reporter } = await load(dir);
+    const imageLine = META.split('\n').length + 1;
+    expect(items[0].annotations.map((a) => a.type)).toEqual(['bbox']);
+    expect(reporter.messages.map((m) => [m.code, m.line, m.element])).toEqual([
+      ['bad-mask', imageLine + 1, '<image id="0" name="a.jpg"> <mask>'],
+      ['unknown-label', imageLine + 2, '<image id="0" name="a.jpg"> <skeleton>'],
+      ['unsupported-shape', imageLine + 3, '<image id="0" name="a.jpg"> <cuboid>'],
+    ]);
+  });
+});
