@@ -1,4 +1,4 @@
-import type { Dataset } from './model.js';
+import type { AnnotationType, Dataset } from './model.js';
 import type { Reporter } from './diagnostics.js';
 
 /** A format-specific option, declared by a plugin and parsed by the core (e.g. `-- --save-media`). */
@@ -27,8 +27,11 @@ export interface ExportSummary {
   items: number;
   /** Annotations written, by model kind. */
   annotations?: Record<string, number>;
-  /** Annotations the format could not hold, by reason; always also reported as warnings. */
-  dropped?: Record<string, number>;
+  /**
+   * Annotations not written, counted by model kind (`polyline`, `mask`...); the reason for each
+   * (the format cannot hold the kind, no image size, no label) is in the warnings reported with it.
+   */
+  dropped?: Partial<Record<AnnotationType, number>>;
 }
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * Round trips over the conformance corpus, the test of record for the formats: every dataset is
+ * imported, exported to its own format and to every other format that can express its kinds, imported
+ * again, and compared: same items, same labels, same annotations of the kinds the target can hold
+ * (coordinates within a tolerance: 1e-6 px for pixel formats, a rounding step for normalized ones).
+ */
+import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import '../formats/index.js';
+import { collect, type AnnotationType } from '../src/model.js';
+import { convert, createContext, importDataset } from '../src/pipeline.js';
+import { canonicalize, expectSameItems } from './helpers/compare.js';
+import { corpus, tempDir } from './helpers/corpus.js';
+
+interface Target {
+  format: string;
+  kinds: readonly AnnotationType[];
+  options?: Record<string, string | boolean>;
+  /** How the target renames subsets, where it does. */
+  subset?: (name: string) => string;
+  /** Largest coordinate error the target's number format allows, in pixels. */
+  tolerance: number;
+  /** The target stores no rotation: compare only unrotated boxes. */
+  noRotation?: boolean;
+  /** The target cannot store a shape without a label. */
+  needsLabel?: boolean;
+  /** The target stores normalized coordinates: items of unknown image size cannot be written. */
+  normalized?: boolean;
+}
+
+const ULTRALYTICS_SUBSETS: Record<string, string> = { '': 'train', train: 'train', validation: 'val', valid: 'val', val: 'val', test: 'test' };
+/** A dataset without subsets is written as Datumaro's `default` subset (COCO, VOC) or as `train` (YOLO). */
+const unnamedIs = (name: string) => (s: string) => s || name;
+const TARGETS: Target[] = [
+  { format: 'cvat', kinds: ['label', 'bbox', 'polygon', 'polyline', 'points', 'mask', 'ellipse', 'skeleton'], tolerance: 1e-6 },
+  { format: 'coco', kinds: ['label', 'bbox', 'polygon', 'mask', 'skeleton', 'caption'], tolerance: 1e-6, noRotation: true, needsLabel: true,
+    subset: unnamedIs('default') },
+  { format: 'voc', kinds: ['label', 'bbox'], tolerance: 1e-6, noRotation: true, needsLabel: true, subset: unnamedIs('default') },
+  // normalized to 6 decimals: up to 0.5e-6 of the image side, doubled for w/h -> x/y conversions
+  { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, subset: unnamedIs('train') },
+  { format: 'yolo_ultralytics', kinds: ['bbox'], options: { task: 'detect' }, tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true,
+    subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
+];
+
+const SOURCES: { format: string; dir: string }[] = [
+  { format: 'cvat', dir: 'cvat_dataset/for_images/export_project' },
+  { format: 'cvat', dir: 'cvat_dataset/for_images/export_task' },
+  { format: 'cvat', dir: 'cvat_dataset/for_video' },
+  ...fs.readdirSync(corpus('coco_dataset')).sort().map((d) => ({ format: 'coco', dir: `coco_dataset/${d}` })),
+  { format: 'coco', dir: 'roboflow_dataset/coco' },
+  { format: 'voc', dir: 'voc_dataset/voc_dataset1' },
+  { format: 'voc', dir: 'voc_dataset/voc_dataset2' },
+  { format: 'voc', dir: 'voc_dataset/voc_dataset3' },
+  { format: 'voc', dir: 'roboflow_dataset/voc' },
+  { format: 'yolo', dir: 'yolo_dataset/strict' },
+  { format: 'yolo', dir: 'yolo_dataset/annotations' },
+  { format: 'yolo', dir: 'yolo_dataset/labels' },
+  { format: 'yolo_ultralytics', dir: 'roboflow_dataset/yolo' },
+];
+
+async function load(dir: string, format: string) {
+  const ctx = createContext();
+  return collect((await importDataset(dir, format, {}, ctx)).dataset);
+}
+
+describe.each(SOURCES)('$dir ($format)', ({ format, dir }) => {
+  it.each(TARGETS)('-> $format -> import keeps every annotation the target can hold', async (target) => {
+    const source = await load(corpus(dir), format);
+    const kinds = target.kinds.filter((k) => source.items.some((i) => i.annotations.some((a) => a.type === k)));
+    const out = path.join(tempDir(), 'out');
+    const ctx = createContext();
+    const summary = await convert({ input: corpus(dir), inputFormat: format, output: out, outputFormat: target.format, exportOptions: { 'save-media': true, ...target.options } }, ctx);
+    // exporters to normalized formats read the size from the image file when the annotations lack it
+    const sized = (item: (typeof source.items)[number]) =>
+      Boolean(item.normalized || (item.image?.width && item.image?.height) || (item.image && fs.existsSync(item.image.path)));
+    const expressible = target.normalized ? source.items.filter(sized) : source.items;
+    if (!target.normalized) expect(summary.items).toBe(source.items.length);
+    if (expressible.length < source.items.length) {
+      expect(ctx.reporter.messages.some((m) => /image-size/.test(m.code)), 'items without a size are reported').toBe(true);
+    }
+    const back = await load(out, target.format);
+    const backItems = target.normalized ? back.items.filter((i) => expressible.some((e) => e.id === i.id)) : back.items;
+
+    const keep = (items: typeof source.items) => items.map((i) => ({
+      ...i,
+      annotations: i.annotations.filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
+        && !(target.needsLabel && a.label === undefined && a.type !== 'caption')),
+    }));
+    const expected = canonicalize(source.categories, keep(expressible), { kinds, subset: target.subset });
+    const actual = canonicalize(back.categories, backItems, { kinds });
+    expectSameItems(actual, expected, target.tolerance);
+    // every label the source annotated with these kinds is still known by name
+    const used = new Set(expected.flatMap((i) => i.annotations.map((a) => a.label)).filter((l) => l !== null));
+    for (const label of used) expect(back.categories.map((c) => c.name)).toContain(label);
+  });
+});
