@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import type { BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { probeItemSizes } from '../../src/media.js';
-import { datasetRoot, findLayout, type Entry, type Layout } from './layout.js';
+import { findLayout, locate, type Entry, type Layout } from './layout.js';
 
 /** Items are read (labels parsed, image headers probed) this many at a time. */
 const BATCH = 256;
@@ -14,8 +14,7 @@ const TOLERANCE = 0.01;
 export interface YoloBox { label: number; cx: number; cy: number; w: number; h: number }
 
 export async function importYolo(input: string, _options: Options, ctx: Context): Promise<Dataset> {
-  const root = await datasetRoot(input);
-  const layout = await findLayout(root, ctx);
+  const layout = await findLayout(await locate(input), ctx);
   const categories = await readNames(layout.namesFile, ctx);
   checkDeclaredClasses(layout, categories.length, ctx);
   return { categories, items: readItems(layout, categories.length, ctx) };
@@ -39,7 +38,7 @@ export async function readNames(file: string, ctx: Context): Promise<Category[]>
 function checkDeclaredClasses(layout: Layout, count: number, ctx: Context): void {
   const declared = layout.declaredClasses;
   if (declared && Number(declared.value) !== count) {
-    ctx.reporter.warn({ code: 'class-count-mismatch', file: `${layout.root}/obj.data`, line: declared.line, message: `classes = ${declared.value} but the names file has ${count} names` });
+    ctx.reporter.warn({ code: 'class-count-mismatch', file: layout.configFile, line: declared.line, message: `classes = ${declared.value} but the names file has ${count} names` });
   }
 }
 

@@ -33,19 +33,38 @@ export interface Layout {
   kind: LayoutKind;
   root: string;
   namesFile: string;
-  /** `classes = N` from obj.data, with its line, to check against the names file. */
+  configFile?: string;
+  /** `classes = N` from the config, with its line, to check against the names file. */
   declaredClasses?: { value: string; line: number };
   entries: Entry[];
 }
 
-/** The dataset root for an input that may be the folder, its obj.data or its obj.names. */
-export async function datasetRoot(input: string): Promise<string> {
-  const stat = await fsp.stat(input);
-  return stat.isDirectory() ? path.resolve(input) : path.dirname(path.resolve(input));
+export interface Location {
+  root: string;
+  /** The Darknet config (obj.data, or coco.data and the like); absent for the loose layouts. */
+  configFile?: string;
 }
 
-export async function findLayout(root: string, ctx: Context): Promise<Layout> {
-  if (fs.existsSync(path.join(root, CONFIG_FILE))) return strictLayout(root, ctx);
+/**
+ * Where the dataset is, for an input that may be its folder, its config or its obj.names. The config
+ * is the given *.data file, else obj.data, else the one *.data file with a `names` key (Darknet's
+ * own examples are coco.data, voc.data).
+ */
+export async function locate(input: string): Promise<Location> {
+  const full = path.resolve(input);
+  const stat = await fsp.stat(full);
+  const root = stat.isDirectory() ? full : path.dirname(full);
+  if (!stat.isDirectory() && full.endsWith('.data')) return { root, configFile: full };
+  if (fs.existsSync(path.join(root, CONFIG_FILE))) return { root, configFile: path.join(root, CONFIG_FILE) };
+  for (const name of (await fsp.readdir(root)).filter((n) => n.endsWith('.data')).sort()) {
+    const file = path.join(root, name);
+    if (parseConfig(await readHead(file)).has('names')) return { root, configFile: file };
+  }
+  return { root };
+}
+
+export async function findLayout({ root, configFile }: Location, ctx: Context): Promise<Layout> {
+  if (configFile) return strictLayout(root, configFile, ctx);
   const namesFile = path.join(root, NAMES_FILE);
   if (!fs.existsSync(namesFile)) {
     throw new DatumError({ code: 'names-missing', file: root, message: `neither ${CONFIG_FILE} nor ${NAMES_FILE} found; not a YOLO dataset` });
@@ -58,8 +77,7 @@ export async function findLayout(root: string, ctx: Context): Promise<Layout> {
   return looseLayout('root', root, namesFile, root, root, ctx);
 }
 
-async function strictLayout(root: string, ctx: Context): Promise<Layout> {
-  const configFile = path.join(root, CONFIG_FILE);
+async function strictLayout(root: string, configFile: string, ctx: Context): Promise<Layout> {
   const config = parseConfig(await fsp.readFile(configFile, 'utf8'));
   const configPath = (key: string): string | undefined => {
     const entry = config.get(key);
@@ -90,7 +108,7 @@ async function strictLayout(root: string, ctx: Context): Promise<Layout> {
     }
     entries.push(...readImageList(root, subset, listFile!, text, ctx));
   }
-  return { kind: 'strict', root, namesFile, declaredClasses: config.get('classes'), entries };
+  return { kind: 'strict', root, namesFile, configFile, declaredClasses: config.get('classes'), entries };
 }
 
 function readImageList(root: string, subset: string, listFile: string, text: string, ctx: Context): Entry[] {
@@ -189,14 +207,20 @@ async function looseLayout(kind: LayoutKind, root: string, namesFile: string, la
 
 /** True when the first non-blank line has 5 numeric fields, or the file is empty. */
 async function looksLikeLabels(file: string): Promise<boolean> {
-  const handle = await fsp.open(file, 'r');
+  const first = (await readHead(file)).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
+  if (first === undefined) return true;
+  const fields = first.trim().split(/\s+/);
+  return fields.length === 5 && fields.every((f) => Number.isFinite(Number(f)));
+}
+
+/** The first bytes of a file (a *.data file of another kind may be huge and binary); '' when unreadable. */
+async function readHead(file: string, bytes = 4096): Promise<string> {
+  const handle = await fsp.open(file, 'r').catch(() => null);
+  if (!handle) return '';
   try {
-    const buffer = Buffer.alloc(4096);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const first = buffer.toString('utf8', 0, bytesRead).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
-    if (first === undefined) return true;
-    const fields = first.trim().split(/\s+/);
-    return fields.length === 5 && fields.every((f) => Number.isFinite(Number(f)));
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.toString('utf8', 0, bytesRead);
   } finally {
     await handle.close();
   }

@@ -187,20 +187,21 @@ describe('yolo import: images and sizes', () => {
     expect(boxes(dataset.items[0])[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
     expect(warnings.map((w) => [w.code, w.item])).toEqual([['label-unreadable', 'train/odd'], ['image-missing', 'train/gone']]);
   });
-  it("strict: absolute paths of another machine are re-rooted, and labels/ beside JPEGImages/ is found (voc_label.py trees)", async () => {
+  it("strict: voc.data as config, absolute paths of another machine re-rooted, labels/ beside JPEGImages/ found (voc_label.py trees)", async () => {
     const dir = temp();
-    write(dir, 'obj.data', 'classes= 2\ntrain  = /home/me/darknet/2007_train.txt\nnames = C:\\darknet\\data\\voc.names\nbackup = backup\n');
+    write(dir, 'voc.data', 'classes= 2\ntrain  = /home/me/darknet/2007_train.txt\nnames = C:\\darknet\\data\\voc.names\nbackup = backup\n');
     write(dir, 'voc.names', 'aeroplane\nbicycle\n');
     write(dir, '2007_train.txt', '/home/me/darknet/VOCdevkit/VOC2007/JPEGImages/000001.jpg\n/home/me/darknet/VOCdevkit/VOC2007/JPEGImages/000404.jpg\n');
     await jpeg(dir, 'VOCdevkit/VOC2007/JPEGImages/000001.jpg', 50, 40);
     write(dir, 'VOCdevkit/VOC2007/labels/000001.txt', '1 0.5 0.5 0.2 0.5\n');
+    expect(await plugin.detect!(dir)).toMatchObject({ confidence: 0.95, reason: 'voc.data with names/classes keys' });
     const { dataset, warnings } = await load(dir);
     expect(dataset.categories.map((c) => c.name)).toEqual(['aeroplane', 'bicycle']);
     expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', 'VOC2007/JPEGImages/000001']]);
     expect(boxes(dataset.items[0])).toEqual([{ type: 'bbox', label: 1, x: 20, y: 10, w: 10, h: 20 }]);
     expect(warnings.map((w) => [w.code, path.basename(w.file!), w.line])).toEqual([
-      ['path-rerooted', 'obj.data', 3],
-      ['path-rerooted', 'obj.data', 2],
+      ['path-rerooted', 'voc.data', 3],
+      ['path-rerooted', 'voc.data', 2],
       ['unsafe-path', '2007_train.txt', 2],
       ['path-rerooted', '2007_train.txt', 1],
     ]);
