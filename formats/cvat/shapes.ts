@@ -96,7 +96,8 @@ export function parseAttributes(node: XmlNode, label: number | undefined, labels
   let attributes: Attributes | undefined;
   for (const c of node.children) {
     if (c.name !== 'attribute' || c.attrs.name === undefined) continue;
-    (attributes ??= {})[c.attrs.name] = labels.convert(label, c.attrs.name, c.text);
+    // defineProperty: a name like `__proto__` is data here, not the object's prototype.
+    Object.defineProperty(attributes ??= {}, c.attrs.name, { value: labels.convert(label, c.attrs.name, c.text), enumerable: true, writable: true, configurable: true });
   }
   return attributes;
 }

@@ -163,6 +163,7 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: false,
+  jPath: false,
 });
 
 type FxpNode = Record<string, unknown>;

@@ -463,3 +463,23 @@ describe('CVAT import: more edge cases', () => {
     ]);
   });
 });
+
+describe('CVAT export: escaping', () => {
+  test('names with quotes, ampersands, newlines and unicode, and an attribute called __proto__, survive a round trip', async () => {
+    const items: Item[] = [
+      { id: 'dir/ü "q" & <x>', subset: 'my set', image: { path: '/none/a.png', width: 5, height: 6 }, annotations: [
+        { type: 'bbox', label: 0, x: 0.1, y: 0.2, w: 1e-7, h: 3, attributes: { ['__proto__']: 'p', 'multi\nline': 'a\r\nb\tc' } },
+      ] },
+      { id: 'b', subset: 'other', annotations: [{ type: 'label', label: 0 }] },
+    ];
+    const dataset: Dataset = { categories: [{ name: 'a "b" & <c>\nd', attributes: [{ name: '__proto__', inputType: 'text' }, { name: 'multi\nline', inputType: 'text' }] }], items };
+    const { out } = await exportTo(dataset);
+    const back = await load(out);
+    expect(back.dataset.categories[0].name).toBe('a "b" & <c>\nd');
+    expect(back.items.map((i) => [i.subset, i.id])).toEqual([['my set', 'dir/ü "q" & <x>'], ['other', 'b']]);
+    const box = back.items[0].annotations[0];
+    expect(box).toMatchObject({ type: 'bbox', label: 0, x: 0.1, y: 0.2, w: expect.closeTo(1e-7, 12), h: 3 });
+    expect(Object.getPrototypeOf(box.attributes)).toBe(Object.prototype);
+    expect(Object.entries(box.attributes!)).toEqual([['__proto__', 'p'], ['multi\nline', 'a\r\nb\tc']]);
+  });
+});
