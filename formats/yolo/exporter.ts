@@ -120,7 +120,7 @@ function exportSubset(item: Item): string {
     throw new DatumError({
       code: 'bad-subset-name',
       item: `${item.subset}/${item.id}`,
-      message: `subset '${subset}' cannot be a key of ${CONFIG_FILE} (letters, digits and _ only; not ${[...NON_SUBSET_KEYS].join(', ')}); rename it first`,
+      message: `subset '${subset}' cannot be a key of ${CONFIG_FILE} (letters, digits and _ only; not ${[...NON_SUBSET_KEYS].join(', ')}); rename it first (-t map_subsets:old=new)`,
     });
   }
   return subset;
@@ -150,11 +150,19 @@ function labelLines(item: Item, state: ExportState): string[] {
     state.ctx.reporter.warn({
       code: 'annotation-dropped',
       item: item.subset ? `${item.subset}/${item.id}` : item.id,
-      message: `${count} ${reason}${reason.startsWith('bbox') ? '' : ' annotation(s)'} not written: YOLO holds labelled boxes only`,
+      message: `${count} ${reason}${reason.startsWith('bbox') ? '' : ' annotation(s)'} not written: ${WHY[reason] ?? 'YOLO holds labelled boxes only'}`,
     });
   }
   return lines;
 }
+
+/** Why a box could not be written, by drop reason (other kinds: YOLO has no place for them). */
+const WHY: Record<string, string> = {
+  'bbox without label': 'a YOLO line needs a class',
+  'bbox with unknown label': 'its label index is outside the categories',
+  'bbox without image size': 'the image size is unknown (image missing or unreadable), so it cannot be normalized',
+  'bbox outside image': 'it lies entirely outside the image',
+};
 
 interface Rect { x: number; y: number; w: number; h: number }
 
