@@ -120,7 +120,7 @@ class FileReader {
     const item: Item = {
       id,
       subset,
-      image: { path: resolveInside(this.subsetDir(node.attrs.subset, node.line), name, { file, element: where }) },
+      image: { path: this.inside(this.subsetDir(node.attrs.subset, node.line), name, where, node.line) },
       annotations: [],
     };
     const width = Number(node.attrs.width), height = Number(node.attrs.height);
@@ -219,11 +219,21 @@ class FileReader {
     if (!subset) return this.imagesDir;
     let dir = this.subsetDirs.get(subset);
     if (dir === undefined) {
-      const candidate = resolveInside(this.imagesDir, subset, { file: this.source.file, element: `subset="${subset}"${line !== undefined ? ` (line ${line})` : ''}` });
+      const candidate = this.inside(this.imagesDir, subset, `subset="${subset}"`, line);
       dir = fs.existsSync(candidate) ? candidate : this.imagesDir;
       this.subsetDirs.set(subset, dir);
     }
     return dir;
+  }
+
+  /** resolveInside, with the line of the offending element in the error. */
+  private inside(root: string, relative: string, element: string, line: number | undefined): string {
+    try {
+      return resolveInside(root, relative, { file: this.source.file, element });
+    } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      throw new DatumError({ ...error.diagnostic, line });
+    }
   }
 
   /** One shape element -> annotation, or null after a warning (unknown label, bad value, unsupported kind). */

@@ -227,8 +227,10 @@ describe('CVAT import: bad inputs', () => {
   test('path traversal in an image name: unsafe-path', async () => {
     const dir = writeXml('<annotations>\n<image id="0" name="../../x.jpg" width="1" height="1"/>\n</annotations>');
     const error = await loadError(dir);
-    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml') });
+    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml'), line: 2 });
     expect(error.diagnostic.element).toContain('../../x.jpg');
+    const bySubset = await loadError(writeXml('<annotations>\n<image id="0" name="x.jpg" subset="../.." width="1" height="1"/>\n</annotations>'));
+    expect(bySubset.diagnostic).toMatchObject({ code: 'unsafe-path', line: 2, element: 'subset="../.."' });
   });
 });
 
