@@ -58,6 +58,10 @@ export async function exportYolo(dataset: Dataset, output: string, options: Opti
     configLines.push(`${subset} = ${state.prefix}${subset}.txt`);
   }
   configLines.push(`names = ${state.prefix}${NAMES_FILE}`, 'backup = backup/');
+  const unread = [...state.lists.keys()].filter((s) => s !== 'train' && s !== 'valid');
+  if (unread.length) {
+    ctx.reporter.info({ code: 'darknet-subsets', file: CONFIG_FILE, message: `Darknet itself reads only the train and valid keys; subsets ${unread.join(', ')} are listed but need renaming for it (e.g. -t map_subsets:val=valid)` });
+  }
   await fsp.writeFile(path.join(output, CONFIG_FILE), configLines.map((l) => l + '\n').join(''));
 
   return { items: state.items, annotations: { bbox: state.written }, dropped: state.dropped };

@@ -272,8 +272,9 @@ describe('yolo import: bad input', () => {
 describe('yolo export', () => {
   it('round trip of the corpus: files as Darknet expects them, same items after re-import', async () => {
     const source = await load(corpus('yolo_dataset/labels'));
-    const { out, summary, warnings } = await save(source.dataset, { 'save-media': true });
+    const { out, summary, warnings, reporter } = await save(source.dataset, { 'save-media': true });
     expect(warnings).toEqual([]);
+    expect(reporter.messages.map((m) => [m.code, m.message.includes('val')])).toEqual([['darknet-subsets', true]]);
     expect(summary).toEqual({ items: 2, annotations: { bbox: 4 }, dropped: {} });
     const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
     expect(read('obj.data')).toBe('classes = 10\ntrain = data/train.txt\nval = data/val.txt\nnames = data/obj.names\nbackup = backup/\n');
