@@ -3,11 +3,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Annotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
-import { DatumError } from '../../src/diagnostics.js';
+import { DatumError, type Diagnostic } from '../../src/diagnostics.js';
 import { resolveInside, stripExtension } from '../../src/paths.js';
 import { parseElement, scanTopLevel, type XmlNode } from './xml.js';
 import { parseMeta, type CvatMeta } from './meta.js';
 import { LabelTable, parseShape, ShapeProblem, SHAPE_NAMES } from './shapes.js';
+
+const MAX_WARNINGS_PER_CODE = 50;
 
 /** One annotation XML and what its head (<meta> and first element) says about it. */
 interface Source {
@@ -71,6 +73,8 @@ class FileReader {
   private readonly listings = new Map<string, Set<string>>();
   private emptyLabels = 0;
   private firstEmptyLabelLine?: number;
+  /** Warnings so far by code: a big file with one systematic problem must not print a million lines. */
+  private readonly warnings = new Map<string, number>();
 
   constructor(private readonly source: Source, private readonly labels: LabelTable, private readonly ctx: Context) {
     this.root = path.dirname(source.file);
@@ -91,14 +95,23 @@ class FileReader {
         this.addTrack(node);
       } else if (!this.warned.has(node.name)) {
         this.warned.add(node.name);
-        this.ctx.reporter.warn({ code: 'unknown-element', file, line: node.line, element: `<${node.name}>`, message: `<${node.name}> under <annotations> is not part of CVAT 1.1; ignored` });
+        this.warn({ code: 'unknown-element', line: node.line, element: `<${node.name}>`, message: `<${node.name}> under <annotations> is not part of CVAT 1.1; ignored` });
       }
     }
-    if (this.source.video) await this.addUnannotatedFrames();
+    if (this.source.video) this.addUnannotatedFrames();
     yield* [...this.frames.values()].sort((a, b) => frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
     if (this.emptyLabels > 0) {
       this.ctx.reporter.warn({ code: 'empty-label', file, line: this.firstEmptyLabelLine, message: `${this.emptyLabels} shape(s) have label=""; imported without a label` });
     }
+    for (const [code, count] of this.warnings) {
+      if (count > MAX_WARNINGS_PER_CODE) this.ctx.reporter.warn({ code, file, message: `${count - MAX_WARNINGS_PER_CODE} more '${code}' warnings in this file were not shown` });
+    }
+  }
+
+  private warn(d: Omit<Diagnostic, 'severity' | 'file'>): void {
+    const count = (this.warnings.get(d.code) ?? 0) + 1;
+    this.warnings.set(d.code, count);
+    if (count <= MAX_WARNINGS_PER_CODE) this.ctx.reporter.warn({ file: this.source.file, ...d });
   }
 
   /** An <image> element -> item with its shapes and tags. */
@@ -109,11 +122,11 @@ class FileReader {
     if (name === '') {
       const frame = Number(node.attrs.id);
       if (!Number.isInteger(frame)) {
-        this.ctx.reporter.warn({ code: 'bad-image', file, line: node.line, element: where, message: '<image> has neither a name nor a numeric id; skipped' });
+        this.warn({ code: 'bad-image', line: node.line, element: where, message: '<image> has neither a name nor a numeric id; skipped' });
         return null;
       }
       name = frameName(frame);
-      this.ctx.reporter.warn({ code: 'bad-image', file, line: node.line, element: where, message: `<image> has no name; named ${name}` });
+      this.warn({ code: 'bad-image', line: node.line, element: where, message: `<image> has no name; named ${name}` });
     }
     const subset = node.attrs.subset ?? this.source.subset;
     const id = stripExtension(name.replace(/^(\.\/)+/, ''));
@@ -128,7 +141,7 @@ class FileReader {
       item.image!.width = width;
       item.image!.height = height;
     } else {
-      this.ctx.reporter.warn({ code: 'bad-size', file, line: node.line, element: where, item: id, message: `width="${node.attrs.width ?? ''}" height="${node.attrs.height ?? ''}" is not an image size; the size is left unknown` });
+      this.warn({ code: 'bad-size', line: node.line, element: where, item: id, message: `width="${node.attrs.width ?? ''}" height="${node.attrs.height ?? ''}" is not an image size; the size is left unknown` });
     }
     for (const shape of node.children) {
       if (shape.name === 'attribute') continue;
@@ -143,16 +156,19 @@ class FileReader {
     const { file } = this.source;
     const where = `<track id="${track.attrs.id ?? ''}" label="${track.attrs.label ?? ''}">`;
     const trackId = Number(track.attrs.id);
+    const labelName = track.attrs.label ?? '';
+    const known = labelName === '' || this.labels.find(labelName) !== undefined;
+    if (!known) this.warn({ code: 'unknown-label', line: track.line, element: where, message: `label '${labelName}' is not declared in <meta>; the track's shapes are skipped` });
     for (const shape of track.children) {
       if (shape.name === 'attribute') continue;
       const line = shape.line ?? track.line;
       const frame = Number(shape.attrs.frame);
       if (!Number.isInteger(frame) || frame < 0) {
-        this.ctx.reporter.warn({ code: 'bad-frame', file, line, element: `${where} <${shape.name}>`, message: `frame="${shape.attrs.frame ?? ''}" is not a frame number; shape skipped` });
+        this.warn({ code: 'bad-frame', line, element: `${where} <${shape.name}>`, message: `frame="${shape.attrs.frame ?? ''}" is not a frame number; shape skipped` });
         continue;
       }
       const item = this.frameItem(frame, track.attrs.subset ?? this.source.subset);
-      if (shape.attrs.outside === '1') continue;
+      if (shape.attrs.outside === '1' || !known) continue;
       const attrs = { ...shape.attrs, label: track.attrs.label ?? '', group_id: track.attrs.group_id ?? '' };
       const annotation = this.shape(shape, attrs, `${where} <${shape.name} frame="${frame}">`, item.id, line);
       if (!annotation) continue;
@@ -188,7 +204,7 @@ class FileReader {
   }
 
   /** Frames of the task range that no shape mentions but whose image was exported: background frames. */
-  private async addUnannotatedFrames(): Promise<void> {
+  private addUnannotatedFrames(): void {
     const range = this.source.meta?.frames;
     if (!range) return;
     const subset = this.source.subset;
@@ -240,25 +256,24 @@ class FileReader {
   private shape(node: XmlNode, attrs: Record<string, string>, element: string, item: string, line: number | undefined): Annotation | null {
     const { file } = this.source;
     if (!SHAPE_NAMES.has(node.name)) {
-      this.ctx.reporter.warn({ code: 'unsupported-shape', file, line, element, item, message: `<${node.name}> is not supported; skipped` });
+      this.warn({ code: 'unsupported-shape', line, element, item, message: `<${node.name}> is not supported; skipped` });
       return null;
     }
     const labelName = attrs.label ?? '';
     let label = this.labels.find(labelName);
     if (label === undefined) {
       if (labelName !== '') {
-        this.ctx.reporter.warn({ code: 'unknown-label', file, line, element, item, message: `label '${labelName}' is not declared in <meta>; shape skipped` });
+        this.warn({ code: 'unknown-label', line, element, item, message: `label '${labelName}' is not declared in <meta>; shape skipped` });
         return null;
       }
       this.emptyLabels++;
       this.firstEmptyLabelLine ??= line;
-      label = undefined;
     }
     try {
-      return parseShape({ ...node, attrs }, label, this.labels);
+      return parseShape(attrs === node.attrs ? node : { ...node, attrs }, label, this.labels);
     } catch (error) {
       if (!(error instanceof ShapeProblem)) throw error;
-      this.ctx.reporter.warn({ code: error.code, file, line, element, item, message: `${error.message}; shape skipped` });
+      this.warn({ code: error.code, line, element, item, message: `${error.message}; shape skipped` });
       return null;
     }
   }

@@ -408,7 +408,7 @@ describe('CVAT for video 1.1 import: skeleton tracks, images, background frames'
     expect(items[2].annotations).toEqual([{ type: 'skeleton', label: 1, points: [7.5, 8, 9, 10], visibility: [2, 2], track: 1 }]);
     expect(items[3].annotations).toEqual([{ type: 'label', label: 0 }, { type: 'polygon', label: 0, points: [0, 0, 4, 0, 4, 4] }]);
     expect(items[4].annotations).toEqual([]);
-    expect(reporter.messages.map((m) => [m.code, m.line, m.item])).toEqual([['unknown-label', 32, 'frame_000004']]); // the ghost track's <box>
+    expect(reporter.messages.map((m) => [m.code, m.line, m.item])).toEqual([['unknown-label', 32, undefined]]); // once for the ghost <track>
   });
 
   test('video -> CVAT for images export keeps every visible shape (track ids cannot be kept: one warning)', async () => {
@@ -434,6 +434,14 @@ describe('CVAT import: more edge cases', () => {
     expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'b']);
     expect(items.map((i) => `${i.subset}/${i.id}:${i.annotations.map((a) => a.type)}`)).toEqual(['train/x:bbox', 'val/x:label']);
     expect(reporter.messages.map((m) => [m.severity, m.code, path.basename(m.file!)])).toEqual([['warning', 'not-cvat', 'x.xml']]);
+  });
+
+  test('one systematic problem in a big file gives 50 warnings and a count, not one per shape', async () => {
+    const boxes = '<box label="nope" xtl="0" ytl="0" xbr="1" ybr="1"/>\n'.repeat(80);
+    const { items, reporter } = await load(writeXml(`<annotations>${META}\n<image id="0" name="a.jpg" width="2" height="2">\n${boxes}</image></annotations>`));
+    expect(items[0].annotations).toEqual([]);
+    expect(reporter.messages).toHaveLength(51);
+    expect(reporter.messages[50]).toMatchObject({ code: 'unknown-label', message: expect.stringContaining('30 more') });
   });
 
   test('an empty <annotations/> is an empty dataset; an empty file is an error', async () => {
