@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
-import { DatumError, Reporter } from '../../src/diagnostics.js';
+import { DatumError, type Reporter } from '../../src/diagnostics.js';
 import { resolveInside } from '../../src/paths.js';
 import {
   ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS,
@@ -41,6 +41,8 @@ interface Source {
   /** image files by id (relative path without extension) and by relative path */
   imagesById: Map<string, string>;
   imageFiles: Set<string>;
+  /** XML files already parsed while collecting label names (no labelmap.txt), by id. */
+  parsed?: Map<string, VocAnnotation | null>;
 }
 
 interface Listing { subset: string; ids: string[] }
@@ -80,10 +82,11 @@ async function loadCategories(root: string, source: Source, withDefaults: boolea
   }
   const categories = withDefaults ? labelmapToCategories(defaultLabelmap()) : [];
   const byName = new Map(categories.map((c) => [c.name, c]));
-  const quiet = new Reporter();
+  // Every XML has to be read for its names; keep the results so items are not parsed twice.
+  source.parsed = new Map();
   for (const id of source.xmlIds) {
-    const file = resolveInside(source.annotationsDir, `${id}.xml`);
-    const parsed = parseAnnotationXml(await fsp.readFile(file, 'utf8'), file, quiet, id);
+    const parsed = await parseItemXml(source, id, reporter);
+    source.parsed.set(id, parsed);
     for (const obj of parsed?.objects ?? []) {
       let category = byName.get(obj.name);
       if (!category) byName.set(obj.name, category = { name: obj.name }), categories.push(category);
@@ -211,8 +214,8 @@ async function readItem(source: Source, id: string, subset: string, categories: 
   let parsed: VocAnnotation | null = null;
   const item: Item = { id, subset, annotations: [] };
   if (source.xmlIds.has(id)) {
+    parsed = source.parsed?.has(id) ? source.parsed.get(id)! : await parseItemXml(source, id, reporter);
     const file = resolveInside(source.annotationsDir, `${id}.xml`, { item: id });
-    parsed = parseAnnotationXml(await fsp.readFile(file, 'utf8'), file, reporter, id);
     if (parsed) item.annotations = objectAnnotations(parsed, file, id, categories, labelIndex, offset, reporter);
   }
   const imagePath = imagePathOf(source, id, parsed?.filename);
@@ -221,6 +224,11 @@ async function readItem(source: Source, id: string, subset: string, categories: 
     if (parsed?.width && parsed.height) Object.assign(item.image, { width: parsed.width, height: parsed.height });
   }
   return item;
+}
+
+async function parseItemXml(source: Source, id: string, reporter: Reporter): Promise<VocAnnotation | null> {
+  const file = resolveInside(source.annotationsDir, `${id}.xml`, { item: id });
+  return parseAnnotationXml(await fsp.readFile(file, 'utf8'), file, reporter, id);
 }
 
 /** The XML's <filename> when that file exists, else an image named like the id, else the (missing) <filename> or `<id>.jpg`. */

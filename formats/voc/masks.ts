@@ -29,10 +29,15 @@ export async function readIndexMask(file: string, colors: Map<number, number>, r
   const { width, height, channels } = info;
   const out = new Uint16Array(width * height);
   let unknown = 0;
+  // Masks are long runs of one color: look a color up only when it changes.
+  let lastColor = -1;
+  let lastIndex = NO_INDEX;
   for (let p = 0, i = 0; p < out.length; p++, i += channels) {
     if (channels <= 2) { out[p] = data[i]; continue; }
-    const index = colors.get(packRgb(data[i], data[i + 1], data[i + 2]));
-    if (index === undefined) { unknown++; out[p] = NO_INDEX; } else out[p] = index;
+    const color = packRgb(data[i], data[i + 1], data[i + 2]);
+    if (color !== lastColor) { lastColor = color; lastIndex = colors.get(color) ?? NO_INDEX; }
+    if (lastIndex === NO_INDEX) unknown++;
+    out[p] = lastIndex;
   }
   if (unknown) {
     reporter.warn({ code: 'unknown-mask-color', file, item, message: `${unknown} pixel(s) have colors that match no label or instance; they are left unlabeled` });
@@ -53,21 +58,25 @@ export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: Index
   if (!regions) return [];
   const byInstance = instanceMap !== null;
   const { width, height, data } = regions;
-  const boxes = new Map<number, { x0: number; y0: number; x1: number; y1: number; votes: Map<number, number> }>();
+  const classes = byInstance && classMap && classMap.width === width && classMap.height === height ? classMap.data : null;
+  // Per region: its bounding box and, for instances, a vote per class index (8-bit masks: < 256).
+  const boxes = new Map<number, { x0: number; y0: number; x1: number; y1: number; votes: Uint32Array }>();
+  let lastId = -1;
+  let box: { x0: number; y0: number; x1: number; y1: number; votes: Uint32Array } | undefined;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
       const id = data[p];
       if (id === 0 || id === VOID_INDEX || id === NO_INDEX) continue;
-      let box = boxes.get(id);
-      if (!box) boxes.set(id, box = { x0: x, y0: y, x1: x, y1: y, votes: new Map() });
-      if (x < box.x0) box.x0 = x;
-      if (x > box.x1) box.x1 = x;
-      box.y1 = y;
-      if (byInstance && classMap && classMap.width === width && classMap.height === height) {
-        const cls = classMap.data[p];
-        if (cls !== VOID_INDEX && cls !== NO_INDEX) box.votes.set(cls, (box.votes.get(cls) ?? 0) + 1);
+      if (id !== lastId) {
+        lastId = id;
+        box = boxes.get(id);
+        if (!box) boxes.set(id, box = { x0: x, y0: y, x1: x, y1: y, votes: new Uint32Array(256) });
       }
+      if (x < box!.x0) box!.x0 = x;
+      if (x > box!.x1) box!.x1 = x;
+      box!.y1 = y;
+      if (classes && classes[p] < VOID_INDEX) box!.votes[classes[p]]++;
     }
   }
   const masks: MaskAnnotation[] = [];
@@ -92,10 +101,10 @@ export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: Index
   return masks;
 }
 
-function majority(votes: Map<number, number>): number | undefined {
+function majority(votes: Uint32Array): number | undefined {
   let best: number | undefined;
   let bestCount = 0;
-  for (const [label, count] of votes) if (count > bestCount) { best = label; bestCount = count; }
+  votes.forEach((count, label) => { if (count > bestCount) { best = label; bestCount = count; } });
   return best;
 }
 
@@ -105,10 +114,13 @@ export function paintMask(target: Uint8Array, width: number, height: number, mas
   for (let i = 0; i < mask.rle.length; i++) {
     const run = mask.rle[i];
     if (i % 2 === 1) {
-      for (let k = pos; k < pos + run; k++) {
-        const x = mask.left + (k % mask.width);
-        const y = mask.top + Math.floor(k / mask.width);
+      let row = Math.floor(pos / mask.width);
+      let col = pos % mask.width;
+      for (let k = 0; k < run; k++) {
+        const x = mask.left + col;
+        const y = mask.top + row;
         if (x >= 0 && y >= 0 && x < width && y < height) target[y * width + x] = value;
+        if (++col === mask.width) { col = 0; row++; }
       }
     }
     pos += run;

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { plugin } from '../../formats/voc/index.js';
 import { planLabels } from '../../formats/voc/exporter.js';
 import { VOC_PALETTE } from '../../formats/voc/layout.js';
+import { encodePalettePng } from '../../formats/voc/png.js';
 import { collect, type Annotation, type Category, type Item, type MemoryDataset } from '../../src/model.js';
 import { convert, createContext } from '../../src/pipeline.js';
 import '../../formats/index.js';
@@ -396,6 +397,35 @@ describe('messy inputs', () => {
     expect(mask).toMatchObject({ left: 1, top: 0, width: 2, height: 2 });
     expect([...maskToBitmap(mask).data]).toEqual([1, 1, 1, 0]);
     expect(dataset.items[0].image).toMatchObject({ width: 4, height: 2 });
+  });
+
+  test('palette masks: two instances with a void border, labels voted from the class mask, grouped with their boxes', async () => {
+    // 6 x 3: instance 1 (class 15 = person) in columns 0-1, void column 2, instance 2 (class 8 = cat) in columns 3-5;
+    // one pixel of instance 2 is marked dog (12) in the class mask and is outvoted.
+    const cls = Uint8Array.from([15, 15, 255, 8, 8, 8, 15, 15, 255, 8, 12, 8, 0, 0, 255, 8, 8, 8]);
+    const obj = Uint8Array.from([1, 1, 255, 2, 2, 2, 1, 1, 255, 2, 2, 2, 0, 0, 255, 2, 2, 2]);
+    const root = writeFiles(temp(), {
+      'Annotations/m.xml': xml(object('person', [1, 1, 2, 2]) + object('cat', [4, 1, 6, 3])),
+      'ImageSets/Segmentation/val.txt': 'm\n',
+      'SegmentationClass/m.png': encodePalettePng(6, 3, cls, VOC_PALETTE),
+      'SegmentationObject/m.png': encodePalettePng(6, 3, obj, VOC_PALETTE),
+    });
+    const { dataset, messages } = await load(root);
+    expect(messages).toEqual([]);
+    const it = item(dataset, 'm', 'val');
+    const masks = ofType(it, 'mask');
+    expect(masks.map((m) => [labelName(dataset, m), m.group, m.left, m.top, m.width, m.height, maskToBitmap(m).data.join('')])).toEqual([
+      ['person', 1, 0, 0, 2, 2, '1111'],
+      ['cat', 2, 3, 0, 3, 3, '111111111'],
+    ]);
+    expect(ofType(it, 'bbox').map((b) => [labelName(dataset, b), b.group])).toEqual([['person', 1], ['cat', 2]]);
+    // Written back, the instance indices follow the objects and the void border is gone (it is not an annotation).
+    const { out } = await save(dataset);
+    const { data } = await sharp(path.join(out, 'SegmentationObject/m.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([...data.subarray(0, 3)]).toEqual(VOC_PALETTE[1]);
+    expect([...data.subarray(9, 12)]).toEqual(VOC_PALETTE[2]);
+    expect([...data.subarray(6, 9)]).toEqual(VOC_PALETTE[0]);
+    expectSameDataset(dataset, (await load(out)).dataset);
   });
 
   test('Layout lists with quoted ids; items listed in several task folders are merged; unlisted XML is reported', async () => {
