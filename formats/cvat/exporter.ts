@@ -24,10 +24,10 @@ const BATCH = 128;
  */
 export async function exportCvat(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary> {
   const writer = new CvatWriter(dataset.categories, output, options['save-media'] === true, ctx);
-  await writer.open();
   let batch: Item[] = [];
   const flush = async () => {
-    await probeItemSizes(batch.filter((i) => !i.normalized && i.image && fs.existsSync(i.image.path)));
+    // CVAT needs every image's size; read it from the image where the source did not give it.
+    await probeItemSizes(batch.filter((i) => !i.normalized));
     for (const item of batch) await writer.add(item);
     batch = [];
   };
@@ -41,7 +41,7 @@ export async function exportCvat(dataset: Dataset, output: string, options: Opti
 
 class CvatWriter {
   private readonly bodyFile: string;
-  private body!: fs.WriteStream;
+  private readonly body: fs.WriteStream;
   private readonly media = new FileWriter();
   private readonly imagesDir: string;
   /** Items per subset, in order of first appearance; also the next <image id> in that subset. */
@@ -58,9 +58,6 @@ class CvatWriter {
     this.bodyFile = path.join(output, '.annotations.body.xml');
     this.imagesDir = path.join(output, 'images');
     this.declared = categories.map((c) => new Set((c.attributes ?? []).map((a) => a.name)));
-  }
-
-  async open(): Promise<void> {
     this.body = fs.createWriteStream(this.bodyFile, { encoding: 'utf8' });
   }
 
@@ -130,6 +127,11 @@ class CvatWriter {
     if (a.type === 'caption') {
       this.drop('caption');
       this.ctx.reporter.warn({ code: 'dropped-annotation', item: item.id, message: 'CVAT cannot hold captions; caption dropped' });
+      return '';
+    }
+    if (a.type === 'mask' && (a.width <= 0 || a.height <= 0)) {
+      this.drop('empty-mask');
+      this.ctx.reporter.warn({ code: 'dropped-annotation', item: item.id, message: 'an empty mask (0 x 0) cannot be written to CVAT; dropped' });
       return '';
     }
     if (a.track !== undefined && !this.warnedTrack) {

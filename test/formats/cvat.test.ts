@@ -5,6 +5,7 @@ import { plugin } from '../../formats/cvat/index.js';
 import { createContext } from '../../src/pipeline.js';
 import { DatumError, Reporter } from '../../src/diagnostics.js';
 import type { Dataset, Item } from '../../src/model.js';
+import { probeImageSize } from '../../src/media.js';
 import { corpus, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
@@ -327,6 +328,7 @@ second line</attribute>
         yield { id: 'a', subset: 'train', image: { path: '/nowhere/a.png', width: 10, height: 10 }, annotations: [
           { type: 'caption', caption: 'a cat' },
           { type: 'bbox', label: 0, x: 1, y: 2, w: 3, h: 4, attributes: { truncated: true, score: 0.5, note: 'x' } },
+          { type: 'mask', label: 0, left: 3, top: 3, width: 0, height: 0, rle: [] },
         ] } satisfies Item;
         yield { id: 'b', subset: 'val', normalized: true, annotations: [
           { type: 'bbox', label: 0, x: 0.1, y: 0.2, w: 0.3, h: 0.4 }, { type: 'label', label: 0 },
@@ -334,9 +336,9 @@ second line</attribute>
       })(),
     };
     const { out, summary, reporter, xml } = await exportTo(dataset, { 'save-media': true });
-    expect(summary).toEqual({ items: 2, annotations: { bbox: 1, label: 1 }, dropped: { caption: 1, 'no-image-size': 1 } });
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 1, label: 1 }, dropped: { caption: 1, 'empty-mask': 1, 'no-image-size': 1 } });
     expect(reporter.messages.map((m) => [m.code, m.item])).toEqual([
-      ['dropped-annotation', 'a'], ['missing-image', 'a'], ['no-image-size', 'b'], ['missing-image', 'b'],
+      ['dropped-annotation', 'a'], ['dropped-annotation', 'a'], ['missing-image', 'a'], ['no-image-size', 'b'], ['missing-image', 'b'],
     ]);
     expect(xml).toContain('<subsets>train\nval</subsets>');
     expect(xml).toContain('<image id="0" name="b.jpg" subset="val">');
@@ -471,6 +473,17 @@ describe('CVAT import: more edge cases', () => {
       ['unknown-label', imageLine + 2, '<image id="0" name="a.jpg"> <skeleton>'],
       ['unsupported-shape', imageLine + 3, '<image id="0" name="a.jpg"> <cuboid>'],
     ]);
+  });
+});
+
+describe('CVAT export: image sizes', () => {
+  test('an item without a size gets it from its image file (CVAT needs width and height)', async () => {
+    const image = corpus('cvat_dataset/for_images/export_task/images/img1.jpg');
+    const size = await probeImageSize(image);
+    expect(size).not.toBeNull();
+    const { xml, reporter } = await exportTo({ categories: [], items: [{ id: 'img1', subset: '', image: { path: image }, annotations: [] }] });
+    expect(xml).toContain(`<image id="0" name="img1.jpg" width="${size!.width}" height="${size!.height}">`);
+    expect(reporter.messages).toEqual([]);
   });
 });
 
