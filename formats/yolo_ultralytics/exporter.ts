@@ -130,7 +130,7 @@ class LabelExporter {
     this.keypoints = Math.max(0, ...skeletons.map((c) => c.keypoints!.length));
     // flip_idx only makes sense when every skeleton category shares one keypoint list.
     const same = skeletons.every((c) => c.keypoints!.join('\0') === skeletons[0]?.keypoints!.join('\0'));
-    this.flip = skeletons.length && same && skeletons[0].keypoints!.length === this.keypoints ? flipIndex(skeletons[0].keypoints!) : null;
+    this.flip = skeletons.length && same && skeletons[0].keypoints!.length === this.keypoints ? flipOf(skeletons[0]) : null;
   }
 
   /** Reads the sizes of a batch's images where the labels need them and the model lacks them. */
@@ -404,6 +404,16 @@ class LabelExporter {
     for (const box of boxes) if (!usedBoxes.has(box)) this.tally.drop('bbox without a skeleton (pose task)');
     return rows;
   }
+}
+
+/** Mirror pairs from left/right keypoint names, else the flip_idx an Ultralytics import kept in `extra`. */
+function flipOf(category: Category): number[] | null {
+  const fromNames = flipIndex(category.keypoints!);
+  if (fromNames) return fromNames;
+  const kept = category.extra?.flip_idx;
+  const list = typeof kept === 'string' ? kept.split(',').map(Number) : [];
+  const k = category.keypoints!.length;
+  return list.length === k && list.every((i) => Number.isInteger(i) && i >= 0 && i < k) ? list : null;
 }
 
 /** The outlines of a mask's components (holes are not kept), in image pixels. */

@@ -1,4 +1,6 @@
 import type { FormatPlugin } from '../../src/plugin.js';
+import { detectUltralytics } from './detector.js';
+import { importOptions, importUltralytics } from './importer.js';
 import { exportOptions, exportUltralytics } from './exporter.js';
 
 /** YOLO-Ultralytics (detect, segment, pose, obb, classify) with data.yaml. */
@@ -6,6 +8,9 @@ export const plugin: FormatPlugin = {
   name: 'yolo_ultralytics',
   aliases: ['ultralytics'],
   description: 'YOLO-Ultralytics (detect, segment, pose, obb, classify) with data.yaml',
+  detect: detectUltralytics,
+  import: importUltralytics,
+  importOptions,
   export: exportUltralytics,
   exportOptions,
 };

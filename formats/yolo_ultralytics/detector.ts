@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Detection } from '../../src/plugin.js';
+import { classificationSplits, findConfig } from './importer.js';
+
+/**
+ * A YAML with names/nc and train/val keys (the file itself or in the folder); weaker: images/ beside
+ * labels/ without Darknet's obj.names/obj.data; weakest: <split>/<class>/<image> folders.
+ */
+export async function detectUltralytics(input: string): Promise<Detection | null> {
+  const stat = await fsp.stat(input).catch(() => null);
+  if (!stat) return null;
+  if (stat.isFile()) {
+    if (!/\.ya?ml$/i.test(input)) return null;
+    const text = await fsp.readFile(input, 'utf8').catch(() => '');
+    return /^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)
+      ? { confidence: 0.9, reason: `${path.basename(input)} with names and train/val keys` }
+      : null;
+  }
+  const config = await findConfig(input);
+  if (config) return { confidence: 0.9, reason: `${path.basename(config)} with names and train/val keys` };
+  const has = (name: string) => fs.existsSync(path.join(input, name));
+  if (has('obj.names') || has('obj.data')) return null; // Darknet YOLO
+  if (has('images') && has('labels')) return { confidence: 0.5, reason: 'images/ and labels/ folders without a data.yaml' };
+  const splits = await classificationSplits(input);
+  if (splits) return { confidence: 0.3, reason: `classification folders ${splits.join(', ')}/<class>/<image>` };
+  return null;
+}

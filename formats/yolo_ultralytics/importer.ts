@@ -1,0 +1,539 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { Annotation, Category, Dataset, Item, Visibility } from '../../src/model.js';
+import type { Context, OptionSpec, Options } from '../../src/plugin.js';
+import { DatumError } from '../../src/diagnostics.js';
+import { resolveInside, toPosixRelative } from '../../src/paths.js';
+import { probeItemSizes } from '../../src/media.js';
+import { boxFromCorners } from '../../src/geometry/polygon.js';
+import { CONFIG_FILE, NON_SPLIT_KEYS, STANDARD_SPLITS, TASKS, isImageFile, labelPathFor, type Task } from './format.js';
+
+export const importOptions: readonly OptionSpec[] = [
+  { name: 'task', type: 'string', choices: TASKS, description: 'how to read the labels (9-value rows: obb or 4-point polygons); inferred when absent' },
+];
+
+/** Values 0.01 beyond [0, 1] are tolerated (and clipped), as Ultralytics tolerates them. */
+const TOLERANCE = 0.01;
+
+interface Source { split: string; images: string[]; base: string; labelDirs: string[] }
+interface PendingItem { item: Item; rows: Row[]; labelFile?: string }
+/** One parsed label row: YOLO rows are normalized, DOTA rows (labelTxt/) are in pixels. */
+type Row = { line: number; cls: number; values: number[]; pixels?: boolean };
+
+export async function importUltralytics(input: string, options: Options, ctx: Context): Promise<Dataset> {
+  const stat = await fsp.stat(input);
+  const config = stat.isFile() ? input : await findConfig(input);
+  if (stat.isFile() && !/\.ya?ml$/i.test(input)) {
+    throw new DatumError({ code: 'not-a-yaml', file: input, message: 'expected a dataset YAML (data.yaml) or a dataset folder' });
+  }
+  if (config) return importWithConfig(config, options, ctx);
+  if (await isDir(path.join(input, 'images'))) return importLayout(input, options, ctx);
+  if (await classificationSplits(input)) return importClassification(input, ctx);
+  throw new DatumError({ code: 'no-dataset', file: input, message: `no ${CONFIG_FILE} (or other YAML with names), images/ folder or <split>/<class>/ image folders found` });
+}
+
+/** data.yaml, or any top-level YAML with `names` or `nc` and a train or val key. */
+export async function findConfig(dir: string): Promise<string | null> {
+  const entries = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => /\.ya?ml$/i.test(n)).sort();
+  const ordered = [...entries.filter((n) => n.toLowerCase() === CONFIG_FILE), ...entries.filter((n) => n.toLowerCase() !== CONFIG_FILE)];
+  for (const name of ordered) {
+    const file = path.join(dir, name);
+    const text = await fsp.readFile(file, 'utf8').catch(() => '');
+    if (/^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)) return file;
+  }
+  return null;
+}
+
+async function importWithConfig(file: string, options: Options, ctx: Context): Promise<Dataset> {
+  const config = parseYaml(file, await fsp.readFile(file, 'utf8'));
+  const yamlDir = path.dirname(file);
+  const root = await datasetRoot(config, yamlDir, file, ctx);
+  const kptShape = readKptShape(config, file);
+  const sources: Source[] = [];
+  const keys = Object.keys(config).filter((k) => !NON_SPLIT_KEYS.has(k));
+  keys.sort((a, b) => rank(a) - rank(b));
+  for (const split of keys) {
+    const value = config[split];
+    if (value === null || value === undefined || value === '') continue;
+    const entries = Array.isArray(value) ? value : [value];
+    for (const entry of entries) {
+      if (typeof entry !== 'string') {
+        ctx.reporter.warn({ code: 'bad-split', file, element: split, message: `split '${split}' must be a folder, a .txt list or a list of them; got ${JSON.stringify(entry)}` });
+        continue;
+      }
+      const source = await resolveSource(root, split, entry, file, ctx);
+      if (source) sources.push(source);
+    }
+  }
+  if (sources.length === 0) throw new DatumError({ code: 'no-images', file, message: 'none of the splits in the YAML points at existing images' });
+  const names = readNames(config, file, ctx);
+  return buildDataset(sources, names, kptShape, config.flip_idx, options, ctx);
+}
+
+function rank(split: string): number {
+  const i = (STANDARD_SPLITS as readonly string[]).indexOf(split);
+  return i < 0 ? STANDARD_SPLITS.length : i;
+}
+
+function parseYaml(file: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = YAML.parse(text);
+  } catch (error) {
+    const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new DatumError({ code: 'bad-yaml', file, line, message: `not valid YAML: ${(error as Error).message.split('\n')[0]}` });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DatumError({ code: 'bad-yaml', file, message: 'the YAML must be a mapping with names and train/val keys' });
+  return value as Record<string, unknown>;
+}
+
+/** `path` if it exists (relative to the YAML's folder, or absolute), else the YAML's folder. */
+async function datasetRoot(config: Record<string, unknown>, yamlDir: string, file: string, ctx: Context): Promise<string> {
+  const given = config.path;
+  if (typeof given !== 'string' || given.trim() === '') return yamlDir;
+  const candidate = path.resolve(yamlDir, given);
+  if (await isDir(candidate)) return candidate;
+  ctx.reporter.warn({ code: 'path-not-found', file, element: 'path', message: `dataset path '${given}' does not exist relative to the YAML; using the YAML's folder as the root` });
+  return yamlDir;
+}
+
+function readKptShape(config: Record<string, unknown>, file: string): [number, number] | null {
+  const shape = config.kpt_shape;
+  if (shape === undefined || shape === null) return null;
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isInteger(v) && v >= 0) || (shape[1] !== 2 && shape[1] !== 3)) {
+    throw new DatumError({ code: 'bad-kpt-shape', file, element: 'kpt_shape', message: `kpt_shape must be [keypoints, 2 or 3]; got ${JSON.stringify(shape)}` });
+  }
+  return [shape[0], shape[1]];
+}
+
+/** `names` as a list or an index map; `nc` alone gives class_0..; null when neither is there (names come from the labels). */
+function readNames(config: Record<string, unknown>, file: string, ctx: Context): string[] | null {
+  const { names, nc } = config;
+  let list: string[] | null = null;
+  if (Array.isArray(names)) {
+    list = names.map((n) => String(n));
+  } else if (names && typeof names === 'object') {
+    const entries = Object.entries(names as Record<string, unknown>);
+    const indices = entries.map(([k]) => Number(k));
+    if (indices.some((i) => !Number.isInteger(i) || i < 0)) {
+      throw new DatumError({ code: 'bad-names', file, element: 'names', message: 'names keys must be class indices 0..n-1' });
+    }
+    list = Array.from({ length: Math.max(-1, ...indices) + 1 }, (_, i) => `class_${i}`);
+    for (const [k, v] of entries) list[Number(k)] = String(v);
+    if (entries.length !== list.length) {
+      ctx.reporter.warn({ code: 'names-gap', file, element: 'names', message: `names skips some indices below ${list.length}; they are named class_<index>` });
+    }
+  } else if (names !== undefined && names !== null) {
+    throw new DatumError({ code: 'bad-names', file, element: 'names', message: 'names must be a list or an index -> name map' });
+  }
+  if (typeof nc === 'number') {
+    if (!list) list = Array.from({ length: nc }, (_, i) => `class_${i}`);
+    else if (nc !== list.length) ctx.reporter.warn({ code: 'nc-mismatch', file, element: 'nc', message: `nc is ${nc} but names has ${list.length} entries; using names` });
+  }
+  return list;
+}
+
+/**
+ * The images of one split entry: a folder (searched recursively), a .txt list or one image.
+ * Roboflow writes `../train/images` for a `train/images` beside the YAML and `valid` for `val`, so
+ * leading `../` are dropped and the usual folders are tried before giving up.
+ */
+async function resolveSource(root: string, split: string, entry: string, file: string, ctx: Context): Promise<Source | null> {
+  const candidates: string[] = [];
+  const trimmed = entry.trim().replace(/\\/g, '/');
+  if (path.isAbsolute(trimmed)) candidates.push(trimmed);
+  else {
+    const inside = (rel: string) => { try { candidates.push(resolveInside(root, rel)); } catch { /* outside the root: try the next */ } };
+    inside(trimmed);
+    const stripped = trimmed.replace(/^(\.\.?\/)+/, '');
+    inside(stripped);
+    for (const [a, b] of [['valid', 'val'], ['val', 'valid'], ['validation', 'val']]) {
+      if (stripped.split('/').includes(a)) inside(stripped.split('/').map((p) => (p === a ? b : p)).join('/'));
+    }
+    inside(`${split}/images`);
+    inside(`images/${split}`);
+  }
+  for (const candidate of candidates) {
+    const stat = await fsp.stat(candidate).catch(() => null);
+    if (!stat) continue;
+    if (candidate !== candidates[0]) {
+      ctx.reporter.info({ code: 'split-relocated', file, element: split, message: `'${entry}' does not exist; using ${toPosixRelative(root, candidate) || '.'}` });
+    }
+    if (stat.isDirectory()) {
+      const images = await listImages(candidate);
+      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathFor(path.join(candidate, 'x.jpg')))] };
+    }
+    if (candidate.toLowerCase().endsWith('.txt')) return { split, ...(await readList(candidate, root, split, ctx)), labelDirs: [] };
+    if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [] };
+  }
+  ctx.reporter.warn({ code: 'missing-split', file, element: split, message: `split '${split}': '${entry}' does not exist under ${root}; skipped` });
+  return null;
+}
+
+/**
+ * A .txt image list: `./x` is relative to the list's folder (Ultralytics' rule); other relative lines
+ * are taken relative to the root, also when they start with the dataset folder's own name; absolute
+ * lines must lie inside the root or are re-rooted at their last `images/`.
+ */
+async function readList(file: string, root: string, split: string, ctx: Context): Promise<{ images: string[]; base: string }> {
+  const lines = (await fsp.readFile(file, 'utf8')).split(/\r?\n/);
+  const images: string[] = [];
+  const listDir = path.dirname(file);
+  const rootName = path.basename(root);
+  lines.forEach((raw, i) => {
+    const line = raw.trim().replace(/\\/g, '/');
+    if (!line || line.startsWith('#')) return;
+    const where = { file, line: i + 1 };
+    try {
+      if (line.startsWith('./')) images.push(resolveInside(listDir, line.slice(2), where));
+      else if (path.posix.isAbsolute(line) || /^[a-zA-Z]:\//.test(line)) {
+        const inRoot = path.relative(root, line);
+        if (!inRoot.startsWith('..') && !path.isAbsolute(inRoot)) images.push(resolveInside(root, inRoot, where));
+        else {
+          const at = line.lastIndexOf('/images/');
+          if (at < 0) throw new DatumError({ code: 'unsafe-path', ...where, message: `absolute image path '${line}' is outside the dataset folder` });
+          images.push(resolveInside(root, line.slice(at + 1), where));
+        }
+      } else if (line.startsWith(`${rootName}/`) && !fs.existsSync(path.join(root, line))) {
+        images.push(resolveInside(root, line.slice(rootName.length + 1), where));
+      } else {
+        images.push(resolveInside(root, line, where));
+      }
+    } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      ctx.reporter.warn({ ...error.diagnostic, code: error.diagnostic.code, message: `${error.diagnostic.message}; line skipped` });
+    }
+  });
+  // Ids are relative to images/<split>/ when the images live there (as this plugin writes them).
+  const splitDir = path.join(root, 'images', split);
+  const base = images.every((p) => p.startsWith(splitDir + path.sep)) ? splitDir
+    : images.every((p) => p.startsWith(path.join(root, 'images') + path.sep)) ? path.join(root, 'images') : root;
+  return { images, base };
+}
+
+async function listImages(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    const entries = await fsp.readdir(d, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (isImageFile(e.name)) out.push(full);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
+}
+
+/** No YAML: images/<split>/ beside labels/<split>/ (or images/ and labels/ directly, subset ''). */
+async function importLayout(root: string, options: Options, ctx: Context): Promise<Dataset> {
+  ctx.reporter.warn({ code: 'no-config', file: root, message: `no ${CONFIG_FILE}; class names are taken from classes.txt or obj.names if present, else class_<index>` });
+  const imagesDir = path.join(root, 'images');
+  const entries = await fsp.readdir(imagesDir, { withFileTypes: true });
+  const splitDirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const looseImages = entries.some((e) => e.isFile() && isImageFile(e.name));
+  const sources: Source[] = [];
+  if (looseImages || splitDirs.length === 0) {
+    const images = (await listImages(imagesDir));
+    sources.push({ split: '', images, base: imagesDir, labelDirs: [path.join(root, 'labels')] });
+  } else {
+    for (const split of splitDirs) {
+      const dir = path.join(imagesDir, split);
+      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [path.join(root, 'labels', split)] });
+    }
+  }
+  // Label tools (and Datumaro's loose YOLO layout) keep the class names in classes.txt or obj.names.
+  const classesFile = ['classes.txt', 'obj.names'].map((n) => path.join(root, n)).find((f) => fs.existsSync(f));
+  const names = classesFile
+    ? (await fsp.readFile(classesFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+    : null;
+  return buildDataset(sources, names, null, undefined, options, ctx);
+}
+
+/** Reads the labels of every source's images, decides the task, probes image sizes and builds items. */
+async function buildDataset(sources: Source[], givenNames: string[] | null, kptShape: [number, number] | null, flipIdx: unknown, options: Options, ctx: Context): Promise<Dataset> {
+  const pending: PendingItem[] = [];
+  const seen = new Set<string>();
+  const imageSet = new Set<string>();
+  let missingLabels = 0;
+  for (const source of sources) {
+    for (const image of source.images) {
+      const rel = toPosixRelative(source.base, image);
+      const id = rel.slice(0, rel.length - path.extname(rel).length);
+      const key = `${source.split}\0${id}`;
+      if (seen.has(key)) {
+        ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${source.split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });
+        continue;
+      }
+      seen.add(key);
+      imageSet.add(image);
+      const labelFile = await findLabelFile(image);
+      if (!labelFile) missingLabels++;
+      pending.push({ item: { id, subset: source.split, image: { path: image }, annotations: [] }, rows: [], labelFile });
+    }
+  }
+  if (missingLabels) ctx.reporter.info({ code: 'no-label-file', message: `${missingLabels} image(s) have no label file (background images)` });
+  await reportOrphanLabels(sources, imageSet, ctx);
+
+  // Read all label files (bounded concurrency) before deciding how to read 9-value rows.
+  const texts = new Map<PendingItem, string>();
+  await forEachLimit(pending.filter((p) => p.labelFile), 32, async (p) => { texts.set(p, await fsp.readFile(p.labelFile!, 'utf8')); });
+  const task = decideTask(options.task as Task | undefined, kptShape, texts);
+
+  const names = givenNames ? [...givenNames] : [];
+  const extraNames = !givenNames;
+  for (const p of pending) {
+    const text = texts.get(p);
+    if (text !== undefined) p.rows = parseLabelFile(text, p.labelFile!, task, kptShape, names, extraNames, ctx);
+  }
+  if (extraNames) {
+    const maxClass = Math.max(-1, ...pending.flatMap((p) => p.rows.map((r) => r.cls)));
+    for (let i = names.length; i <= maxClass; i++) names.push(`class_${i}`);
+  }
+
+  const items = pending.map((p) => p.item);
+  const unreadable = await probeItemSizes(items, 32, (done, total) => ctx.progress('reading image sizes', done, total));
+  for (const item of unreadable) {
+    const exists = fs.existsSync(item.image!.path);
+    ctx.reporter.warn({ code: exists ? 'unreadable-image' : 'missing-image', file: item.image!.path, item: `${item.subset}/${item.id}`,
+      message: `${exists ? 'image cannot be read' : 'image is listed but missing'}; its labels stay normalized to [0, 1]` });
+  }
+  for (const p of pending) toAnnotations(p, task, kptShape);
+
+  const categories: Category[] = names.map((name) => ({ name }));
+  if (kptShape) {
+    const keypoints = Array.from({ length: kptShape[0] }, (_, i) => `kpt_${i}`);
+    const extra = Array.isArray(flipIdx) && flipIdx.length === kptShape[0] ? { flip_idx: flipIdx.join(',') } : undefined;
+    for (const c of categories) { c.keypoints = keypoints; if (extra) c.extra = extra; }
+  }
+  return { categories, items };
+}
+
+async function findLabelFile(image: string): Promise<string | undefined> {
+  const label = labelPathFor(image);
+  if (fs.existsSync(label)) return label;
+  // Roboflow's and DOTA's OBB exports keep labels in labelTxt/ beside images/.
+  const at = image.replace(/\\/g, '/').lastIndexOf('/images/');
+  if (at >= 0) {
+    const dota = labelPathFor(image).replace(/\/labels\/(?!.*\/labels\/)/, '/labelTxt/');
+    if (fs.existsSync(dota)) return dota;
+  }
+  return undefined;
+}
+
+/** Label files in a source's labels folder with no image, and Ultralytics' .cache files: reported, not read. */
+async function reportOrphanLabels(sources: Source[], images: Set<string>, ctx: Context): Promise<void> {
+  const expected = new Set([...images].map(labelPathFor));
+  for (const dir of new Set(sources.flatMap((s) => s.labelDirs))) {
+    // Ultralytics caches labels/<split>/ as labels/<split>.cache.
+    const cache = `${dir}.cache`;
+    if (fs.existsSync(cache)) ctx.reporter.info({ code: 'cache-ignored', file: cache, message: 'Ultralytics label cache ignored (labels are read from the .txt files)' });
+    if (!(await isDir(dir))) continue;
+    const walk = async (d: string) => {
+      for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.name.toLowerCase().endsWith('.txt') && !expected.has(full.replace(/\\/g, '/'))) {
+          ctx.reporter.warn({ code: 'label-without-image', file: full, message: 'label file has no matching image; not imported' });
+        } else if (e.name.endsWith('.cache')) {
+          ctx.reporter.info({ code: 'cache-ignored', file: full, message: 'Ultralytics label cache ignored' });
+        }
+      }
+    };
+    await walk(dir);
+  }
+}
+
+/** --task, else kpt_shape -> pose, else 9-value rows everywhere -> obb (else they are 4-point polygons). */
+function decideTask(given: Task | undefined, kptShape: [number, number] | null, texts: Map<PendingItem, string>): Task {
+  if (given) return given;
+  if (kptShape) return 'pose';
+  let nine = 0;
+  let other = 0;
+  for (const text of texts.values()) {
+    for (const line of text.split('\n')) {
+      const n = line.trim() ? line.trim().split(/\s+/).length : 0;
+      if (n === 9) nine++;
+      else if (n > 0) other++;
+    }
+  }
+  return nine > 0 && other === 0 ? 'obb' : 'detect';
+}
+
+/**
+ * The rows of one label file. Bad rows (wrong count, unknown class, values beyond [0, 1] by more than
+ * 0.01, not numbers) are reported with file and line and skipped; the rest of the file is kept.
+ */
+function parseLabelFile(text: string, file: string, task: Task, kptShape: [number, number] | null, names: string[], growNames: boolean, ctx: Context): Row[] {
+  const rows: Row[] = [];
+  const lines = text.split(/\r?\n/);
+  const bad = (line: number, code: string, message: string) => ctx.reporter.warn({ code, file, line, message: `${message}; line skipped` });
+  const isDota = /[\\/]labelTxt[\\/]/.test(file);
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const tokens = raw.trim().split(/\s+/).filter(Boolean);
+    if (tokens.length === 0) return;
+    if (isDota) {
+      const row = parseDotaRow(tokens, names, growNames);
+      if (typeof row === 'string') { if (row) bad(lineNo, 'bad-label-line', row); return; }
+      rows.push({ line: lineNo, ...row, pixels: true });
+      return;
+    }
+    const numbers = tokens.map(Number);
+    if (numbers.some((n) => !Number.isFinite(n))) return bad(lineNo, 'bad-label-line', `not all values are numbers: '${raw.trim()}'`);
+    const [cls, ...values] = numbers;
+    if (!Number.isInteger(cls) || cls < 0 || (!growNames && cls >= names.length)) {
+      return bad(lineNo, 'unknown-class', `class ${tokens[0]} is not an index of names (0..${names.length - 1})`);
+    }
+    const expected = expectedCount(task, kptShape, values.length);
+    if (expected !== true) return bad(lineNo, 'bad-label-line', `${tokens.length} values; ${expected}`);
+    const coords = task === 'pose' && kptShape ? poseCoordinates(values, kptShape[1]) : values;
+    if (coords.some((v) => v < -TOLERANCE || v > 1 + TOLERANCE)) {
+      return bad(lineNo, 'coordinate-out-of-range', 'a coordinate is outside [0, 1] (normalized)');
+    }
+    rows.push({ line: lineNo, cls, values });
+  });
+  return rows;
+}
+
+/** true, or what a row of this task should look like. */
+function expectedCount(task: Task, kptShape: [number, number] | null, n: number): true | string {
+  if (task === 'pose' && kptShape) return n === 4 + kptShape[0] * kptShape[1] || `pose rows need ${5 + kptShape[0] * kptShape[1]} (class, box, ${kptShape[0]} x ${kptShape[1]} keypoint values)`;
+  if (task === 'obb') return n === 8 || 'obb rows need 9 (class and 4 corners)';
+  if (n === 4) return true;
+  return (n >= 6 && n % 2 === 0) || 'expected 5 (class cx cy w h) or an odd count >= 7 (class and polygon x y pairs)';
+}
+
+/** The values of a pose row that are coordinates (the box and keypoint x, y; not the visibility flags). */
+function poseCoordinates(values: number[], dims: number): number[] {
+  const out = values.slice(0, 4);
+  for (let i = 4; i + 1 < values.length; i += dims) out.push(values[i], values[i + 1]);
+  return out;
+}
+
+/** DOTA `x1 y1 .. x4 y4 class_name [difficulty]` in pixels; header lines (imagesource:, gsd:) give ''. */
+function parseDotaRow(tokens: string[], names: string[], growNames: boolean): { cls: number; values: number[] } | string {
+  if (tokens.length === 1 && /^(imagesource|gsd):/i.test(tokens[0])) return '';
+  if (/^(imagesource|gsd):/i.test(tokens[0])) return '';
+  if (tokens.length < 9 || tokens.length > 10) return `DOTA rows need 8 corner values, a class name and an optional difficulty; got ${tokens.length} values`;
+  const values = tokens.slice(0, 8).map(Number);
+  if (values.some((v) => !Number.isFinite(v))) return 'corner values are not numbers';
+  let cls = names.indexOf(tokens[8]);
+  if (cls < 0) {
+    if (!growNames && /^\d+$/.test(tokens[8]) && Number(tokens[8]) < names.length) cls = Number(tokens[8]);
+    else { names.push(tokens[8]); cls = names.length - 1; }
+  }
+  return { cls, values };
+}
+
+/** Turns an item's rows into model annotations, in pixels when the image size is known. */
+function toAnnotations(p: PendingItem, task: Task, kptShape: [number, number] | null): void {
+  const { item } = p;
+  const size = item.image?.width && item.image.height ? { w: item.image.width, h: item.image.height } : null;
+  if (!size && p.rows.some((r) => !r.pixels)) item.normalized = true;
+  const sx = (v: number) => clip(v) * (size?.w ?? 1);
+  const sy = (v: number) => clip(v) * (size?.h ?? 1);
+  let group = 0;
+  for (const row of p.rows) {
+    const v = row.values;
+    if (row.pixels || task === 'obb') {
+      const corners = row.pixels ? v : v.map((c, i) => (i % 2 ? sy(c) : sx(c)));
+      item.annotations.push({ type: 'bbox', label: row.cls, ...rightAngleBox(boxFromCorners(corners)) });
+    } else if (v.length === 4 || (task === 'pose' && kptShape)) {
+      const [cx, cy, w, h] = v;
+      const x0 = sx(cx - w / 2), y0 = sy(cy - h / 2), x1 = sx(cx + w / 2), y1 = sy(cy + h / 2);
+      const box: Annotation = { type: 'bbox', label: row.cls, x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+      if (task !== 'pose' || !kptShape) { item.annotations.push(box); continue; }
+      group++;
+      const [k, dims] = kptShape;
+      const points: number[] = [];
+      const visibility: Visibility[] = [];
+      for (let j = 0; j < k; j++) {
+        const x = v[4 + j * dims], y = v[5 + j * dims];
+        const flag = dims === 3 ? Math.round(v[6 + j * dims]) : x === 0 && y === 0 ? 0 : 2;
+        const vis = (flag <= 0 ? 0 : flag >= 2 ? 2 : 1) as Visibility;
+        visibility.push(vis);
+        points.push(vis ? sx(x) : 0, vis ? sy(y) : 0);
+      }
+      item.annotations.push({ ...box, group }, { type: 'skeleton', label: row.cls, group, points, visibility });
+    } else {
+      item.annotations.push({ type: 'polygon', label: row.cls, points: v.map((c, i) => (i % 2 ? sy(c) : sx(c))) });
+    }
+  }
+}
+
+function clip(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/** A box rotated by a multiple of 90 degrees is an axis-aligned box (with w and h swapped for 90/270). */
+function rightAngleBox(box: { x: number; y: number; w: number; h: number; rotation: number }): { x: number; y: number; w: number; h: number; rotation?: number } {
+  const quarter = box.rotation / 90;
+  const k = Math.round(quarter);
+  if (Math.abs(quarter - k) > 1e-9) return box;
+  if (k % 2 === 0) return { x: box.x, y: box.y, w: box.w, h: box.h };
+  const cx = box.x + box.w / 2, cy = box.y + box.h / 2;
+  return { x: cx - box.h / 2, y: cy - box.w / 2, w: box.h, h: box.w };
+}
+
+async function forEachLimit<T>(list: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < list.length) await fn(list[next++]); };
+  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
+}
+
+/** Classification layout: <root>/<split>/<class>/<images>; returns the split folders or null. */
+export async function classificationSplits(root: string): Promise<string[] | null> {
+  const splits = (await fsp.readdir(root, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  const found: string[] = [];
+  for (const split of splits) {
+    if (split.name === 'images' || split.name === 'labels') return null;
+    const splitDir = path.join(root, split.name);
+    const classes = (await fsp.readdir(splitDir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+    if (classes.length === 0 || classes.some((e) => !e.isDirectory())) continue;
+    // At least one class folder must hold images directly (VOC's ImageSets/Main holds lists).
+    for (const c of classes) {
+      const files = await fsp.readdir(path.join(splitDir, c.name)).catch(() => [] as string[]);
+      if (files.some(isImageFile)) { found.push(split.name); break; }
+    }
+  }
+  return found.length ? found : null;
+}
+
+/** Classes are the class folders of all splits in alphabetical order (Ultralytics' class index). */
+async function importClassification(root: string, ctx: Context): Promise<Dataset> {
+  const splits = (await classificationSplits(root))!;
+  const classSet = new Set<string>();
+  for (const split of splits) {
+    for (const e of await fsp.readdir(path.join(root, split), { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) classSet.add(e.name);
+  }
+  const classes = [...classSet].sort();
+  const items: Item[] = [];
+  for (const split of splits) {
+    const seen = new Set<string>();
+    for (const [label, name] of classes.entries()) {
+      const dir = path.join(root, split, name);
+      if (!(await isDir(dir))) continue;
+      for (const image of await listImages(dir)) {
+        const rel = toPosixRelative(dir, image);
+        let id = rel.slice(0, rel.length - path.extname(rel).length);
+        if (seen.has(id)) {
+          ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${split}/${id}`, message: `an image named '${id}' is in another class too; this one gets the id '${name}/${id}'` });
+          id = `${name}/${id}`;
+        }
+        seen.add(id);
+        items.push({ id, subset: split, image: { path: image }, annotations: [{ type: 'label', label }] });
+      }
+    }
+  }
+  await probeItemSizes(items, 32, (done, total) => ctx.progress('reading image sizes', done, total));
+  return { categories: classes.map((name) => ({ name })), items };
+}
