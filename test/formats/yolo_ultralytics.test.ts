@@ -274,3 +274,168 @@ describe('export: segment, pose, obb, classify', () => {
     expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['missing-image', 'unlabeled-item']));
   });
 });
+
+async function importFrom(input: string, options: Record<string, string> = {}) {
+  const reporter = new Reporter();
+  const dataset = await plugin.import!(input, options, createContext({ reporter }));
+  return { dataset, items: dataset.items as Item[], reporter };
+}
+
+const CORPUS = path.resolve('../shared/corpus/datumaro');
+
+describe('import: corpus', () => {
+  it('reads Roboflow YOLO (../train/images, valid -> val fallbacks) in pixels', async () => {
+    const input = path.join(CORPUS, 'roboflow_dataset/yolo');
+    expect(await plugin.detect!(input)).toMatchObject({ confidence: 0.9 });
+    const { dataset, items, reporter } = await importFrom(input);
+    expect(dataset.categories).toEqual([{ name: 'label_0' }, { name: 'label_1' }]);
+    expect(items.map((i) => `${i.subset}/${i.id} ${i.image?.width}x${i.image?.height}`)).toEqual(['train/train_001 10x5', 'train/train_002 10x5', 'val/val_001 10x5']);
+    const boxes = items.flatMap((i) => i.annotations.map((a) => a.type === 'bbox' ? [a.label, a.x, a.y, a.w, a.h].map((v) => +v!.toFixed(9)) : a.type));
+    expect(boxes).toEqual([[0, 2, 1, 3, 1], [1, 0, 0, 2, 4], [0, 0, 0, 1, 2], [1, 0, 0, 9, 1]]);
+    expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
+  });
+
+  it('reads Roboflow YOLO-OBB (DOTA lines in labelTxt/, pixels, class names); right-angle quads become plain boxes', async () => {
+    const { items } = await importFrom(path.join(CORPUS, 'roboflow_dataset/yolo_obb'));
+    const boxes = items.flatMap((i) => i.annotations.map((a) => a.type === 'bbox' ? [a.label, a.x, a.y, a.w, a.h, a.rotation ?? 0].map((v) => +v!.toFixed(9)) : a.type));
+    expect(boxes).toEqual([[0, 0, 0, 2, 2, 0], [1, 1, 1, 4, 4, 0], [0, 0, 0, 1, 1, 0], [1, 1, 2, 9, 3, 0]]);
+  });
+
+  it('leaves Darknet YOLO and other formats to their plugins, but reads the loose layout when asked', async () => {
+    for (const d of ['yolo_dataset/labels', 'yolo_dataset/strict', 'voc_dataset/voc_dataset1', 'coco_dataset/coco_instances', 'cvat_dataset/for_images']) {
+      expect(await plugin.detect!(path.join(CORPUS, d)), d).toBeNull();
+    }
+    const { dataset, items } = await importFrom(path.join(CORPUS, 'yolo_dataset/labels'));
+    expect(dataset.categories.length).toBe(10); // names from obj.names
+    expect(items.map((i) => `${i.subset}/${i.id}:${i.annotations.length}`)).toEqual(['train/1:2', 'val/1:2']);
+  });
+});
+
+describe('round trips: export -> import -> export', () => {
+  /** Builds items over real images of the given sizes (the import needs them to get back to pixels). */
+  async function withImages(specs: { id: string; subset: string; w: number; h: number; annotations: Item['annotations'] }[]): Promise<Item[]> {
+    const src = temp();
+    return Promise.all(specs.map(async (s) => ({
+      id: s.id, subset: s.subset, annotations: s.annotations,
+      image: { path: await makeImage(path.join(src, s.subset, `${s.id}.png`), s.w, s.h), width: s.w, height: s.h },
+    })));
+  }
+
+  /** Annotation numbers divided by the image size, so 6-decimal files compare within 1e-6. */
+  function normalized(item: Item): (string | number)[][] {
+    const W = item.image!.width!, H = item.image!.height!;
+    return item.annotations.map((a) => {
+      switch (a.type) {
+        case 'bbox': return ['bbox', a.label!, a.x / W, a.y / H, a.w / W, a.h / H, a.rotation ?? 0];
+        case 'polygon': return ['polygon', a.label!, ...a.points.map((v, i) => v / (i % 2 ? H : W))];
+        case 'skeleton': return ['skeleton', a.label!, a.group ?? 0, ...a.points.map((v, i) => v / (i % 2 ? H : W)), ...a.visibility];
+        case 'label': return ['label', a.label!];
+        default: return [a.type];
+      }
+    });
+  }
+
+  function expectSame(actual: Item[], expected: Item[], tolerance = 1e-6) {
+    expect(actual.map((i) => `${i.subset}/${i.id}`)).toEqual(expected.map((i) => `${i.subset}/${i.id}`));
+    actual.forEach((item, k) => {
+      const a = normalized(item), e = normalized(expected[k]);
+      expect(a.map((r) => `${r[0]}:${r.length}`), item.id).toEqual(e.map((r) => `${r[0]}:${r.length}`));
+      a.forEach((row, j) => row.forEach((v, n) => {
+        if (typeof v === 'number') expect(Math.abs(v - (e[j][n] as number)), `${item.id} annotation ${j} value ${n}`).toBeLessThanOrEqual(tolerance);
+      }));
+    });
+  }
+
+  /** All label files of an export, by relative path. */
+  function labelFiles(out: string): Record<string, string> {
+    const files: Record<string, string> = {};
+    const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f); else if (f.endsWith('.txt') || f.endsWith('.yaml')) files[path.relative(out, f)] = read(f);
+    } };
+    walk(out);
+    return files;
+  }
+
+  async function roundTrip(dataset: Dataset, task: string) {
+    const first = await exportTo(dataset, { task, 'save-media': true });
+    const back = await importFrom(first.out);
+    const second = await exportTo(back.dataset, { 'save-media': true });
+    expect(second.reporter.messages.find((m) => m.code === 'task-chosen')?.message).toContain(task);
+    expect(labelFiles(second.out)).toEqual(labelFiles(first.out));
+    return { first, back, second };
+  }
+
+  it('detect', async () => {
+    const items = await withImages([
+      { id: 'a', subset: 'train', w: 64, h: 48, annotations: [{ type: 'bbox', label: 0, x: 1.5, y: 2.25, w: 30, h: 20 }, { type: 'bbox', label: 1, x: 40, y: 0, w: 24, h: 48 }] },
+      { id: 'deep/b', subset: 'val', w: 33, h: 17, annotations: [{ type: 'bbox', label: 1, x: 3.3, y: 1.7, w: 10.1, h: 5.5 }] },
+      { id: 'empty', subset: 'test', w: 8, h: 8, annotations: [] },
+    ]);
+    const { back } = await roundTrip({ categories: [{ name: 'yes' }, { name: 'off' }], items }, 'detect');
+    expect(back.dataset.categories.map((c) => c.name)).toEqual(['yes', 'off']);
+    expectSame(back.items, items);
+  });
+
+  it('segment', async () => {
+    const items = await withImages([
+      { id: 'a', subset: 'train', w: 100, h: 80, annotations: [
+        { type: 'polygon', label: 0, points: [10, 10, 50.5, 12, 30, 60.25] },
+        { type: 'polygon', label: 1, points: [60, 10, 90, 10, 90, 70, 60, 70, 75, 40] },
+      ] },
+      { id: 'b', subset: 'val', w: 50, h: 50, annotations: [{ type: 'polygon', label: 1, points: [0, 0, 50, 0, 50, 50, 0, 50] }] },
+    ]);
+    const { back } = await roundTrip({ categories: [{ name: 'a' }, { name: 'b' }], items }, 'segment');
+    expectSame(back.items, items);
+  });
+
+  it('pose (flip_idx survives through the category)', async () => {
+    const categories: Category[] = [{ name: 'person', keypoints: ['nose', 'left_eye', 'right_eye'] }];
+    const items = await withImages([
+      { id: 'p', subset: 'train', w: 120, h: 90, annotations: [
+        { type: 'bbox', label: 0, group: 1, x: 10, y: 10, w: 60, h: 70 },
+        { type: 'skeleton', label: 0, group: 1, points: [20, 30, 0, 0, 50.5, 33], visibility: [2, 0, 1] },
+        { type: 'bbox', label: 0, group: 2, x: 70, y: 5, w: 40, h: 40 },
+        { type: 'skeleton', label: 0, group: 2, points: [80, 20, 90, 21, 100, 22], visibility: [2, 2, 2] },
+      ] },
+      { id: 'q', subset: 'val', w: 40, h: 40, annotations: [] },
+    ]);
+    const { first, back } = await roundTrip({ categories, items }, 'pose');
+    expect(YAML.parse(read(path.join(first.out, 'data.yaml')))).toMatchObject({ kpt_shape: [3, 3], flip_idx: [0, 2, 1] });
+    expect(back.dataset.categories[0]).toMatchObject({ keypoints: ['kpt_0', 'kpt_1', 'kpt_2'], extra: { flip_idx: '0,2,1' } });
+    expectSame(back.items, items);
+  });
+
+  it('obb', async () => {
+    const items = await withImages([
+      { id: 'o', subset: 'train', w: 200, h: 100, annotations: [
+        { type: 'bbox', label: 0, x: 50, y: 30, w: 40, h: 20, rotation: 30 },
+        { type: 'bbox', label: 0, x: 120, y: 40, w: 30, h: 10, rotation: 300 },
+      ] },
+      { id: 'v', subset: 'val', w: 100, h: 100, annotations: [{ type: 'bbox', label: 0, x: 20, y: 20, w: 10, h: 30, rotation: 45 }] },
+    ]);
+    const { back } = await roundTrip({ categories: [{ name: 'ship' }], items }, 'obb');
+    // Corners are written to 6 decimals; the angle comes back within ~1e-4 degrees.
+    back.items.forEach((item, k) => item.annotations.forEach((a, j) => {
+      const e = items[k].annotations[j];
+      if (a.type !== 'bbox' || e.type !== 'bbox') throw new Error('not a box');
+      expect(Math.abs(a.rotation! - e.rotation!)).toBeLessThan(1e-3);
+      a.rotation = e.rotation;
+    }));
+    expectSame(back.items, items, 2e-6);
+  });
+
+  it('classify', async () => {
+    const items = await withImages([
+      { id: 'x1', subset: 'train', w: 8, h: 8, annotations: [{ type: 'label', label: 0 }] },
+      { id: 'x2', subset: 'train', w: 8, h: 8, annotations: [{ type: 'label', label: 1 }] },
+      { id: 'x3', subset: 'val', w: 8, h: 8, annotations: [{ type: 'label', label: 1 }] },
+    ]);
+    const categories = [{ name: 'ant' }, { name: 'bee' }];
+    const first = await exportTo({ categories, items }, { task: 'classify' });
+    expect(await plugin.detect!(first.out)).toMatchObject({ confidence: 0.3 });
+    const back = await importFrom(first.out);
+    expect(back.dataset.categories).toEqual(categories);
+    expectSame(back.items, items);
+  });
+});
