@@ -35,13 +35,17 @@ if (!fs.existsSync(dir) || fs.readdirSync(dir).length !== count) {
 
 const items = Array.from({ length: count }, (_, i) => ({ id: String(i), subset: '', image: { path: fileOf(i) }, annotations: [] }));
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 const failed = await probeItemSizes(items, concurrency);
 const seconds = (performance.now() - started) / 1000;
+// CPU time of this process (sharp's worker threads included): steadier than wall time on a shared machine.
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
 const wrong = items.filter((item, i) => {
   const { width, height, rotated } = sizeOf(i);
   return item.image.width !== (rotated ? height : width) || item.image.height !== (rotated ? width : height);
 }).length;
-console.log(`probeItemSizes: ${count} images in ${seconds.toFixed(2)} s (${Math.round(count / seconds)} images/s, concurrency ${concurrency}); ` +
+console.log(`probeItemSizes: ${count} images in ${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU (${Math.round(count / seconds)} images/s, concurrency ${concurrency}); ` +
   `${failed.length} unreadable, ${wrong} wrong sizes`);
 if (failed.length || wrong) process.exitCode = 1;
