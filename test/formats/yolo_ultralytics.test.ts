@@ -439,3 +439,105 @@ describe('round trips: export -> import -> export', () => {
     expectSame(back.items, items);
   });
 });
+
+describe('import: messy and bad inputs', () => {
+  function write(file: string, text: string) { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, text); }
+
+  it('reads any YAML name, path:, lists, odd lines, and reports each problem with file and line', async () => {
+    const root = temp();
+    const ds = path.join(root, 'ds');
+    write(path.join(root, 'my set.yml'), 'path: ds\ntrain: images/train\nval: [val.txt]\nnc: 2\nnames: {0: cat, 1: "no"}\n');
+    await makeImage(path.join(ds, 'images/train/A.JPG'), 100, 50);
+    const trainLabels = path.join(ds, 'labels/train/A.txt');
+    write(trainLabels, [
+      '0 0.5 0.5 0.2 0.2',
+      '1 0.5 0.5 0.2 0.2 7', // a 6th column (track id)
+      '5 0.5 0.5 0.2 0.2', // no class 5
+      '0 1.5 0.5 0.2 0.2', // beyond the tolerance
+      '0 abc 0.5 0.2 0.2',
+      '',
+      '1 0.1 0.1 0.3 0.1 0.2 0.4', // a triangle
+      '0 1.005 0.5 0.2 0.2', // within 0.01: clipped
+    ].join('\n'));
+    write(path.join(ds, 'labels/train/orphan.txt'), '0 0.5 0.5 0.1 0.1\n');
+    write(path.join(ds, 'labels/train.cache'), 'binary');
+    await makeImage(path.join(ds, 'images/val/b.png'), 10, 10);
+    await makeImage(path.join(ds, 'images/val/c.png'), 10, 10);
+    await makeImage(path.join(ds, 'images/val/d.png'), 10, 10);
+    write(path.join(ds, 'labels/val/missing.txt'), '0 0.5 0.5 0.2 0.2\n');
+    write(path.join(ds, 'val.txt'), './images/val/b.png\nds/images/val/c.png\n/elsewhere/data/images/val/d.png\nimages/val/missing.png\n../../etc/passwd\n');
+
+    expect(await plugin.detect!(root)).toMatchObject({ confidence: 0.9, reason: expect.stringContaining('my set.yml') });
+    const { dataset, items, reporter } = await importFrom(path.join(root, 'my set.yml'));
+    expect(dataset.categories.map((c) => c.name)).toEqual(['cat', 'no']);
+    expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/A', 'val/b', 'val/c', 'val/d', 'val/missing']);
+    const a = items[0];
+    expect(a.annotations.map((x) => x.type === 'bbox' ? [x.label, x.x, x.y, x.w, x.h].map((v) => +v!.toFixed(6)) : [x.type, x.label, ...(x as { points: number[] }).points.map((v) => +v.toFixed(6))])).toEqual([
+      [0, 40, 20, 20, 10],
+      ['polygon', 1, 10, 5, 30, 5, 20, 20],
+      [0, 90.5, 20, 9.5, 10], // the box edge beyond 1 is clipped at the right edge
+    ]);
+    const missing = items[4];
+    expect(missing.normalized).toBe(true);
+    expect(missing.annotations[0]).toMatchObject({ type: 'bbox', x: 0.4, y: 0.4 });
+    expect(missing.annotations[0].type === 'bbox' && +missing.annotations[0].w.toFixed(9)).toBe(0.2);
+
+    const at = (code: string) => reporter.messages.filter((m) => m.code === code).map((m) => `${path.relative(root, m.file ?? '')}${m.line ? ':' + m.line : ''}`);
+    expect(at('bad-label-line')).toEqual(['ds/labels/train/A.txt:2', 'ds/labels/train/A.txt:5']);
+    expect(at('unknown-class')).toEqual(['ds/labels/train/A.txt:3']);
+    expect(at('coordinate-out-of-range')).toEqual(['ds/labels/train/A.txt:4']);
+    expect(at('label-without-image')).toEqual(['ds/labels/train/orphan.txt']);
+    expect(at('cache-ignored')).toEqual(['ds/labels/train.cache']);
+    expect(at('missing-image')).toEqual(['ds/images/val/missing.png']);
+    expect(at('unsafe-path')).toEqual(['ds/val.txt:5']);
+  });
+
+  it('falls back to the YAML folder when path: does not exist, and reads names as a list', async () => {
+    const root = temp();
+    write(path.join(root, 'data.yaml'), 'path: ../datasets/coco8\ntrain: images/train\nval: images/train\nnames: [a, b]\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
+    const { items, reporter } = await importFrom(root);
+    expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/x', 'val/x']);
+    expect(reporter.messages.map((m) => m.code)).toContain('path-not-found');
+  });
+
+  it('reads 9-value rows as obb when every row has 9 values, else as 4-point polygons; --task overrides', async () => {
+    const root = temp();
+    write(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [a]\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 100, 100);
+    write(path.join(root, 'labels/train/x.txt'), '0 0.1 0.1 0.3 0.1 0.3 0.2 0.1 0.2\n');
+    expect((await importFrom(root)).items[0].annotations[0]).toMatchObject({ type: 'bbox', x: 10, y: 10 });
+    expect((await importFrom(root, { task: 'segment' })).items[0].annotations[0].type).toBe('polygon');
+    write(path.join(root, 'labels/train/x.txt'), '0 0.1 0.1 0.3 0.1 0.3 0.2 0.1 0.2\n0 0.5 0.5 0.1 0.1\n');
+    expect((await importFrom(root)).items[0].annotations.map((a) => a.type)).toEqual(['polygon', 'bbox']);
+  });
+
+  it('reads pose rows with kpt_shape [K, 2] and rejects a bad kpt_shape or broken YAML with file and line', async () => {
+    const root = temp();
+    write(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [hand]\nkpt_shape: [2, 2]\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 20);
+    write(path.join(root, 'labels/train/x.txt'), '0 0.5 0.5 0.4 0.4 0.3 0.4 0 0\n0 0.5 0.5 0.4 0.4 0.3\n');
+    const { items, reporter } = await importFrom(root);
+    expect(items[0].annotations).toEqual([
+      { type: 'bbox', label: 0, group: 1, x: 3, y: 6, w: 4, h: 8 },
+      { type: 'skeleton', label: 0, group: 1, points: [3, 8, 0, 0], visibility: [2, 0] },
+    ]);
+    expect(reporter.messages.find((m) => m.code === 'bad-label-line')).toMatchObject({ line: 2, message: expect.stringContaining('pose rows need 9') });
+
+    write(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [hand]\nkpt_shape: [2, 4]\n');
+    await expect(importFrom(root)).rejects.toThrow(/kpt_shape/);
+    write(path.join(root, 'data.yaml'), 'train: images/train\nnames: [a, b\nval: x\n');
+    await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml', file: path.join(root, 'data.yaml'), line: expect.any(Number) } });
+  });
+
+  it('reads images/ + labels/ without a YAML, class names from classes.txt', async () => {
+    const root = temp();
+    write(path.join(root, 'classes.txt'), 'red\ngreen\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
+    write(path.join(root, 'labels/train/x.txt'), '1 0.5 0.5 0.2 0.2\n');
+    expect(await plugin.detect!(root)).toMatchObject({ confidence: 0.5 });
+    const { dataset, items } = await importFrom(root);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['red', 'green']);
+    expect(items[0].annotations[0]).toMatchObject({ label: 1, x: 4, y: 4 });
+  });
+});
