@@ -10,6 +10,8 @@
  * strip it and resolve the rest against the dataset root.
  */
 
+import path from 'node:path';
+
 export const CONFIG_FILE = 'obj.data';
 export const NAMES_FILE = 'obj.names';
 /** Keys of obj.data that are not subsets (Datumaro's reserved keys plus Darknet's other settings). */
@@ -28,10 +30,9 @@ export function isImageFile(name: string): boolean {
   return dot > 0 && IMAGE_EXTENSIONS.has(name.slice(dot).toLowerCase());
 }
 
-/** `data/obj_train_data/a/1.jpg` -> `obj_train_data/a/1.jpg` (backslashes and `./` normalized). */
+/** `data/obj_train_data/a/1.jpg` -> `obj_train_data/a/1.jpg`, normalized as Datumaro's normpath does (`\\`, `./`, `a/..`). */
 export function localizePath(raw: string): string {
-  let p = raw.trim().replace(/\\/g, '/').replace(/\/{2,}/g, '/');
-  while (p.startsWith('./')) p = p.slice(2);
+  const p = path.posix.normalize(raw.trim().replace(/\\/g, '/'));
   return p.startsWith(PATH_PREFIX) ? p.slice(PATH_PREFIX.length) : p;
 }
 

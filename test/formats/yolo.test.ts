@@ -187,6 +187,22 @@ describe('yolo import: images and sizes', () => {
     expect(boxes(dataset.items[0])[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
     expect(warnings.map((w) => [w.code, w.item])).toEqual([['label-unreadable', 'train/odd'], ['image-missing', 'train/gone']]);
   });
+  it('strict: list lines with backslashes, ./, .. and no data/ prefix resolve as in Datumaro', async () => {
+    const dir = temp();
+    write(dir, 'obj.data', 'classes = 1\r\ntrain = data\\train.txt\r\nnames = obj.names\r\n');
+    write(dir, 'obj.names', 'a\r\n');
+    write(dir, 'train.txt', './data/obj_train_data/x/../a.jpg\r\ndata\\obj_train_data\\sub\\b.png\r\n  obj_train_data/c.jpg  \r\n\r\n');
+    for (const name of ['a.jpg', 'sub/b.png', 'c.jpg']) await jpeg(dir, `obj_train_data/${name}`, 10, 10);
+    write(dir, 'obj_train_data/sub/b.txt', '0 0.5 0.5 0.2 0.2\r\n');
+    const { dataset, warnings } = await load(dir);
+    expect(warnings).toEqual([]);
+    expect(dataset.items.map((i) => [i.id, i.image!.path, i.annotations.length])).toEqual([
+      ['a', path.join(dir, 'obj_train_data/a.jpg'), 0],
+      ['sub/b', path.join(dir, 'obj_train_data/sub/b.png'), 1],
+      ['c', path.join(dir, 'obj_train_data/c.jpg'), 0],
+    ]);
+  });
+
   it("strict: voc.data as config, absolute paths of another machine re-rooted, labels/ beside JPEGImages/ found (voc_label.py trees)", async () => {
     const dir = temp();
     write(dir, 'voc.data', 'classes= 2\ntrain  = /home/me/darknet/2007_train.txt\nnames = C:\\darknet\\data\\voc.names\nbackup = backup\n');
