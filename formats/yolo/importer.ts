@@ -20,14 +20,23 @@ export async function importYolo(input: string, _options: Options, ctx: Context)
   return { categories, items: readItems(layout, categories.length, ctx) };
 }
 
-/** obj.names: one name per line; blank lines are skipped (as Darknet's and Datumaro's readers do). */
+/**
+ * obj.names: one name per line. Blank lines are skipped as Datumaro does; Darknet counts them as
+ * classes, so one between names shifts the class numbers and is warned about.
+ */
 export async function readNames(file: string, ctx: Context): Promise<Category[]> {
   const text = (await fsp.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   const categories: Category[] = [];
   const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((raw, i) => {
+  const lines = text.split(/\r?\n/);
+  let lastName = lines.length - 1;
+  while (lastName >= 0 && !lines[lastName].trim()) lastName--;
+  lines.forEach((raw, i) => {
     const name = raw.trim();
-    if (!name) return;
+    if (!name) {
+      if (i < lastName) ctx.reporter.warn({ code: 'blank-label-line', file, line: i + 1, message: 'blank line skipped as Datumaro does; Darknet counts it as a class, so its numbers for the classes below differ' });
+      return;
+    }
     if (seen.has(name)) ctx.reporter.warn({ code: 'duplicate-label', file, line: i + 1, message: `label '${name}' is named twice; class ${categories.length} keeps the repeat` });
     seen.add(name);
     categories.push({ name });

@@ -142,7 +142,7 @@ describe('yolo import: images and sizes', () => {
 
   it('root layout: labels beside images, subset folders, background images, stray text files ignored', async () => {
     const dir = temp();
-    write(dir, 'obj.names', 'a\nb\n\n');
+    write(dir, 'obj.names', 'a\nb\n\n\n');
     await jpeg(dir, 'x.png', 10, 10);
     write(dir, 'x.txt', '1 0.5 0.5 1 1\n');
     await jpeg(dir, 'val/deep/y.jpg', 8, 4);
@@ -259,6 +259,15 @@ describe('yolo import: bad input', () => {
     expect(first.w).toBeCloseTo(20, 9);
     expect(tolerated.label).toBe(1);
     expect(tolerated.x).toBeCloseTo(90.5, 9);
+  });
+
+  it('warns about a blank line between label names (Darknet counts it) and about repeated names', async () => {
+    const dir = temp();
+    write(dir, 'obj.names', 'a\n\nb\na\n\n');
+    write(dir, 'labels/1.txt', '');
+    const { dataset, warnings } = await load(dir);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'b', 'a']);
+    expect(warnings.filter((w) => w.file?.endsWith('obj.names')).map((w) => [w.code, w.line])).toEqual([['blank-label-line', 2], ['duplicate-label', 4]]);
   });
 
   it('strict: unsafe or duplicate list lines and a missing subset list are warnings; a missing names file is an error', async () => {
