@@ -248,7 +248,7 @@ class LabelExporter {
     this.categories.forEach((c, i) => {
       const name = new YAML.Scalar(c.name);
       name.type = YAML.Scalar.QUOTE_DOUBLE; // so `no`, `on`, `1` stay strings for PyYAML
-      names.set(i, name);
+      names.items.push(new YAML.Pair(new YAML.Scalar(i), name)); // a bare 0 key would print as `? 0`
     });
     root.set('names', names);
     if (this.task === 'pose') {

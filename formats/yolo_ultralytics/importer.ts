@@ -17,7 +17,16 @@ export const importOptions: readonly OptionSpec[] = [
 /** Values 0.01 beyond [0, 1] are tolerated (and clipped), as Ultralytics tolerates them. */
 const TOLERANCE = 0.01;
 
-interface Source { split: string; images: string[]; base: string; labelDirs: string[] }
+interface Source {
+  split: string;
+  images: string[];
+  /** Ids are image paths relative to this folder, without extension. */
+  base: string;
+  /** Folders whose label files are checked for images that do not exist. */
+  labelDirs: string[];
+  /** The folder, list or image the split entry named. */
+  origin: string;
+}
 interface PendingItem { item: Item; rows: Row[]; labelFile?: string }
 /** One parsed label row: YOLO rows are normalized, DOTA rows (labelTxt/) are in pixels. */
 type Row = { line: number; cls: number; values: number[]; pixels?: boolean };
@@ -52,6 +61,7 @@ async function importWithConfig(file: string, options: Options, ctx: Context): P
   const root = await datasetRoot(config, yamlDir, file, ctx);
   const kptShape = readKptShape(config, file);
   const sources: Source[] = [];
+  const origins = new Map<string, string>();
   const keys = Object.keys(config).filter((k) => !NON_SPLIT_KEYS.has(k));
   keys.sort((a, b) => rank(a) - rank(b));
   for (const split of keys) {
@@ -64,7 +74,15 @@ async function importWithConfig(file: string, options: Options, ctx: Context): P
         continue;
       }
       const source = await resolveSource(root, split, entry, file, ctx);
-      if (source) sources.push(source);
+      if (!source) continue;
+      // `val: train.txt` (a dataset without its own val images) would import every image twice.
+      const earlier = origins.get(source.origin);
+      if (earlier !== undefined && earlier !== split) {
+        ctx.reporter.info({ code: 'split-shares-images', file, element: split, message: `split '${split}' uses the same images as '${earlier}'; they are imported once, as '${earlier}'` });
+        continue;
+      }
+      origins.set(source.origin, split);
+      sources.push(source);
     }
   }
   if (sources.length === 0) throw new DatumError({ code: 'no-images', file, message: 'none of the splits in the YAML points at existing images' });
@@ -163,10 +181,10 @@ async function resolveSource(root: string, split: string, entry: string, file: s
     }
     if (stat.isDirectory()) {
       const images = await listImages(candidate);
-      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathFor(path.join(candidate, 'x.jpg')))] };
+      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathFor(path.join(candidate, 'x.jpg')))], origin: candidate };
     }
-    if (candidate.toLowerCase().endsWith('.txt')) return { split, ...(await readList(candidate, root, split, ctx)), labelDirs: [] };
-    if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [] };
+    if (candidate.toLowerCase().endsWith('.txt')) return { split, ...(await readList(candidate, root, split, ctx)), labelDirs: [], origin: candidate };
+    if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [], origin: candidate };
   }
   ctx.reporter.warn({ code: 'missing-split', file, element: split, message: `split '${split}': '${entry}' does not exist under ${root}; skipped` });
   return null;
@@ -243,11 +261,11 @@ async function importLayout(root: string, options: Options, ctx: Context): Promi
   const sources: Source[] = [];
   if (looseImages || splitDirs.length === 0) {
     const images = (await listImages(imagesDir));
-    sources.push({ split: '', images, base: imagesDir, labelDirs: [path.join(root, 'labels')] });
+    sources.push({ split: '', images, base: imagesDir, labelDirs: [path.join(root, 'labels')], origin: imagesDir });
   } else {
     for (const split of splitDirs) {
       const dir = path.join(imagesDir, split);
-      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [path.join(root, 'labels', split)] });
+      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [path.join(root, 'labels', split)], origin: dir });
     }
   }
   // Label tools (and Datumaro's loose YOLO layout) keep the class names in classes.txt or obj.names.
