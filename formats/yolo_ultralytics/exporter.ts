@@ -9,7 +9,7 @@ import { probeItemSizes } from '../../src/media.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
 import { traceOuterContours } from '../../src/geometry/contour.js';
 import { boxBounds, mergePolygonParts, pointBounds, polygonArea, rotatedBoxCorners } from '../../src/geometry/polygon.js';
-import { CONFIG_FILE, STANDARD_SPLITS, TASKS, clamp01, flipIndex, fmt, splitOf, type Task } from './format.js';
+import { CONFIG_FILE, STANDARD_SPLITS, TASKS, clamp01, clampEdge, flipIndex, fmt, splitOf, type Task } from './format.js';
 
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'task', type: 'string', choices: TASKS, description: 'what the labels describe; inferred from the annotations when absent' },
@@ -303,11 +303,12 @@ class LabelExporter {
   /** cx cy w h of a box's axis-aligned hull, clipped to the image; null (dropped) when nothing is left. */
   private normalizedBox(box: Pick<BboxAnnotation, 'x' | 'y' | 'w' | 'h' | 'rotation'>, size: Size): number[] | null {
     const b = boxBounds(box);
-    const x0 = clamp01(b.x0 / size.width), x1 = clamp01(b.x1 / size.width);
-    const y0 = clamp01(b.y0 / size.height), y1 = clamp01(b.y1 / size.height);
+    const x0 = clampEdge(b.x0 / size.width), x1 = clampEdge(b.x1 / size.width);
+    const y0 = clampEdge(b.y0 / size.height), y1 = clampEdge(b.y1 / size.height);
     // Below half a unit of the 6th decimal the box would be written with zero size.
     if (!(x1 - x0 >= 5e-7 && y1 - y0 >= 5e-7)) { this.tally.drop('degenerate box (empty inside the image)'); return null; }
-    return [(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0];
+    // Every written value stays within [0, 1] (Ultralytics drops the image otherwise).
+    return [(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0].map(clamp01);
   }
 
   private obbRows(item: Item, size: Size): string[] {

@@ -62,6 +62,17 @@ export function clamp01(value: number): number {
   return value < 0 ? 0 : value > 1 ? 1 : value;
 }
 
+/** How far past 0 or 1 a box edge may lie from 6-decimal rounding alone (cx + w/2 of written values). */
+export const ROUNDING_SLACK = 1e-6;
+
+/**
+ * Clamps a normalized box edge to [0, 1] but leaves rounding residue alone: clipping an edge that
+ * only lies past 1 because cx and w were rounded would shrink the box at every re-export.
+ */
+export function clampEdge(value: number): number {
+  return value < -ROUNDING_SLACK ? 0 : value > 1 + ROUNDING_SLACK ? 1 : value;
+}
+
 /** Index of the mirrored keypoint for each keypoint (left_eye <-> right_eye), or null when no pair exists. */
 export function flipIndex(names: readonly string[]): number[] | null {
   const index = new Map(names.map((n, i) => [n.toLowerCase(), i]));

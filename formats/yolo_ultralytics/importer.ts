@@ -8,7 +8,7 @@ import { DatumError } from '../../src/diagnostics.js';
 import { resolveInside, toPosixRelative } from '../../src/paths.js';
 import { probeItemSizes } from '../../src/media.js';
 import { boxFromCorners } from '../../src/geometry/polygon.js';
-import { CONFIG_FILE, NON_SPLIT_KEYS, STANDARD_SPLITS, TASKS, isImageFile, labelPathFor, type Task } from './format.js';
+import { CONFIG_FILE, NON_SPLIT_KEYS, STANDARD_SPLITS, TASKS, clampEdge, isImageFile, labelPathFor, type Task } from './format.js';
 
 export const importOptions: readonly OptionSpec[] = [
   { name: 'task', type: 'string', choices: TASKS, description: 'how to read the labels (9-value rows: obb or 4-point polygons); inferred when absent' },
@@ -457,8 +457,8 @@ function toAnnotations(p: PendingItem, task: Task, kptShape: [number, number] | 
   const { item } = p;
   const size = item.image?.width && item.image.height ? { w: item.image.width, h: item.image.height } : null;
   if (!size && p.rows.some((r) => !r.pixels)) item.normalized = true;
-  const sx = (v: number) => clip(v) * (size?.w ?? 1);
-  const sy = (v: number) => clip(v) * (size?.h ?? 1);
+  const sx = (v: number) => clampEdge(v) * (size?.w ?? 1);
+  const sy = (v: number) => clampEdge(v) * (size?.h ?? 1);
   let group = 0;
   for (const row of p.rows) {
     const v = row.values;
@@ -486,10 +486,6 @@ function toAnnotations(p: PendingItem, task: Task, kptShape: [number, number] | 
       item.annotations.push({ type: 'polygon', label: row.cls, points: v.map((c, i) => (i % 2 ? sy(c) : sx(c))) });
     }
   }
-}
-
-function clip(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
 /** A box rotated by a multiple of 90 degrees is an axis-aligned box (with w and h swapped for 90/270). */

@@ -541,3 +541,17 @@ describe('import: messy and bad inputs', () => {
     expect(items[0].annotations[0]).toMatchObject({ label: 1, x: 4, y: 4 });
   });
 });
+
+describe('rounding at the image border', () => {
+  it('re-exports rows whose box edge lies past 1 only by rounding byte for byte', async () => {
+    const root = temp();
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [a, b, c, d, e, f]\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 1920, 1080);
+    const lines = '5 0.150896 0.938454 0.122417 0.123093\n2 0.968615 0.263125 0.062771 0.071454\n0 0.500000 0.500000 1.000000 1.000000\n';
+    fs.mkdirSync(path.join(root, 'labels/train'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'labels/train/x.txt'), lines);
+    const { dataset } = await importFrom(root);
+    const { out } = await exportTo(dataset, { task: 'detect' });
+    expect(read(path.join(out, 'labels/train/x.txt'))).toBe(lines);
+  });
+});
