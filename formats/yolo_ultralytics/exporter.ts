@@ -114,6 +114,8 @@ class LabelExporter {
   private readonly listBuffers = new Map<string, string[]>();
   private readonly written = new Set<string>();
   private readonly warnedSplits = new Set<string>();
+  /** Sizes read from the image files of the current batch. */
+  private probed = new Map<Item, { width?: number; height?: number }>();
   private readonly keypoints: number;
   private readonly flip: number[] | null;
 
@@ -144,7 +146,6 @@ class LabelExporter {
     await probeItemSizes(copies);
     this.probed = new Map(copies.map((copy, i) => [unsized[i], copy.image]));
   }
-  private probed = new Map<Item, { width?: number; height?: number }>();
 
   async add(item: Item): Promise<void> {
     const { split, known } = splitOf(item.subset);
@@ -341,7 +342,7 @@ class LabelExporter {
       const cls = this.classOf(a);
       if (cls === null) return;
       const key = a.group ? `${cls}/g${a.group}` : `#${i}`;
-      if (a.type === 'bbox') { boxes.push({ key: a.group ? key : `#${i}`, cls, box: a }); return; }
+      if (a.type === 'bbox') { boxes.push({ key, cls, box: a }); return; }
       const parts = a.type === 'polygon' ? [a.points] : maskParts(a);
       if (parts.length === 0) { this.tally.drop('empty mask'); return; }
       const object = objects.get(key) ?? { cls, parts: [], kinds: [] };

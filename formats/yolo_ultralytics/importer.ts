@@ -313,7 +313,8 @@ async function buildDataset(sources: Source[], givenNames: string[] | null, kptS
     if (text !== undefined) p.rows = parseLabelFile(text, p.labelFile!, task, kptShape, names, extraNames, ctx);
   }
   if (extraNames) {
-    const maxClass = Math.max(-1, ...pending.flatMap((p) => p.rows.map((r) => r.cls)));
+    let maxClass = -1; // a loop, not Math.max(...rows): spreading 100k values overflows the stack
+    for (const p of pending) for (const r of p.rows) if (r.cls > maxClass) maxClass = r.cls;
     for (let i = names.length; i <= maxClass; i++) names.push(`class_${i}`);
   }
 
