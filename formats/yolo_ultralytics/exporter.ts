@@ -263,7 +263,7 @@ class LabelExporter {
       }
     }
     doc.commentBefore = notes.map((n) => ` ${n}`).join('\n');
-    return doc.toString({ lineWidth: 0 });
+    return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   }
 
   /** The label rows of one item for this task, in pixels divided by the image size. */
@@ -287,16 +287,23 @@ class LabelExporter {
     this.tally.drop(`${a.type} in ${this.task} task`);
   }
 
+  /**
+   * Boxes as they are; polygons, masks and ellipses as their bounding boxes (as Ultralytics derives
+   * boxes from segments), unless their object (label + group) already has a box.
+   */
   private detectRows(item: Item, size: Size): string[] {
     const rows: string[] = [];
+    const boxed = new Set(item.annotations.filter((a) => a.type === 'bbox' && a.group).map((a) => `${a.label}/${a.group}`));
     for (const a of item.annotations) {
-      if (a.type !== 'bbox') { this.dropOther(a); continue; }
+      const extent = a.type === 'bbox' ? a : shapeBox(a);
+      if (!extent) { this.dropOther(a); continue; }
+      if (a.type !== 'bbox' && a.group && boxed.has(`${a.label}/${a.group}`)) { this.tally.drop(`${a.type} of an object that has a box (detect task)`); continue; }
       const cls = this.classOf(a);
       if (cls === null) continue;
-      const box = this.normalizedBox(a, size);
+      const box = this.normalizedBox(extent, size);
       if (!box) continue;
       rows.push(`${cls} ${box.map(fmt).join(' ')}`);
-      this.tally.write('bbox');
+      this.tally.write(a.type === 'bbox' ? 'bbox' : `${a.type} (as its box)`);
     }
     return rows;
   }
@@ -416,6 +423,39 @@ function flipOf(category: Category): number[] | null {
   const list = typeof kept === 'string' ? kept.split(',').map(Number) : [];
   const k = category.keypoints!.length;
   return list.length === k && list.every((i) => Number.isInteger(i) && i >= 0 && i < k) ? list : null;
+}
+
+/** The axis-aligned box of a polygon, mask or ellipse; null for kinds without an area. */
+function shapeBox(a: Annotation): { x: number; y: number; w: number; h: number } | null {
+  let b: { x0: number; y0: number; x1: number; y1: number } | null = null;
+  if (a.type === 'polygon' && a.points.length >= 6) b = pointBounds(a.points);
+  else if (a.type === 'mask') b = maskBounds(a);
+  else if (a.type === 'ellipse') {
+    const t = ((a.rotation ?? 0) * Math.PI) / 180;
+    const hw = Math.hypot(a.rx * Math.cos(t), a.ry * Math.sin(t));
+    const hh = Math.hypot(a.rx * Math.sin(t), a.ry * Math.cos(t));
+    b = { x0: a.cx - hw, y0: a.cy - hh, x1: a.cx + hw, y1: a.cy + hh };
+  }
+  return b ? { x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 } : null;
+}
+
+/** Pixel-edge bounds of a mask's set pixels, or null when it has none. */
+function maskBounds(mask: Extract<Annotation, { type: 'mask' }>): { x0: number; y0: number; x1: number; y1: number } | null {
+  if (mask.width <= 0) return null;
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let pos = 0;
+  mask.rle.forEach((run, i) => {
+    if (i % 2 === 1 && run > 0) {
+      const first = pos, last = pos + run - 1;
+      const r0 = Math.floor(first / mask.width), r1 = Math.floor(last / mask.width);
+      y0 = Math.min(y0, r0); y1 = Math.max(y1, r1);
+      // A run that wraps to the next row reaches both the last and the first column.
+      if (r1 > r0) { x0 = 0; x1 = mask.width - 1; }
+      else { x0 = Math.min(x0, first % mask.width); x1 = Math.max(x1, last % mask.width); }
+    }
+    pos += run;
+  });
+  return x1 < 0 ? null : { x0: mask.left + x0, y0: mask.top + y0, x1: mask.left + x1 + 1, y1: mask.top + y1 + 1 };
 }
 
 /** The outlines of a mask's components (holes are not kept), in image pixels. */

@@ -44,7 +44,11 @@ describe('export: detect', () => {
         { type: 'bbox', label: 1, x: 90, y: 40, w: 20, h: 20 }, // clipped to the image
         { type: 'bbox', label: 2, x: 120, y: 0, w: 5, h: 5 }, // entirely outside: degenerate
         { type: 'bbox', label: 3, x: 40, y: 20, w: 20, h: 10, rotation: 90 }, // hull is 10 x 20
-        { type: 'polygon', label: 0, points: [0, 0, 10, 0, 10, 10] },
+        { type: 'polygon', label: 0, points: [0, 0, 10, 0, 10, 10] }, // written as its box
+        { type: 'mask', label: 1, left: 50, top: 10, width: 4, height: 3, rle: [3, 2, 6, 1] }, // pixels (3,0),(0,1),(3,2)
+        { type: 'bbox', label: 2, group: 7, x: 60, y: 20, w: 10, h: 10 },
+        { type: 'polygon', label: 2, group: 7, points: [60, 20, 70, 20, 70, 30] }, // its object has a box
+        { type: 'polyline', label: 0, points: [0, 0, 10, 10] },
       ] },
       { id: 'sub/b', subset: 'Validation', image: { path: '/nowhere/b.png', width: 10, height: 10 }, annotations: [] },
       { id: 'c', subset: '', normalized: true, image: { path: '/nowhere/c.jpg' }, annotations: [
@@ -67,6 +71,9 @@ describe('export: detect', () => {
       [0, 0.2, 0.2, 0.2, 0.2],
       [1, 0.95, 0.9, 0.1, 0.2],
       [3, 0.5, 0.5, 0.1, 0.4],
+      [0, 0.05, 0.1, 0.1, 0.2],
+      [1, 0.52, 0.23, 0.04, 0.06],
+      [2, 0.65, 0.5, 0.1, 0.2],
     ]);
     expect(rows(path.join(out, 'labels/train/c.txt'))).toEqual([[0, 0.25, 0.4, 0.3, 0.4]]);
     expect(read(path.join(out, 'labels/val/sub/b.txt'))).toBe('');
@@ -79,8 +86,8 @@ describe('export: detect', () => {
 
     expect(summary).toEqual({
       items: 5,
-      annotations: { bbox: 5 },
-      dropped: { 'degenerate box (empty inside the image)': 1, 'polygon in detect task': 1, 'unknown image size': 1 },
+      annotations: { bbox: 6, 'polygon (as its box)': 1, 'mask (as its box)': 1 },
+      dropped: { 'degenerate box (empty inside the image)': 1, 'polygon of an object that has a box (detect task)': 1, 'polyline in detect task': 1, 'unknown image size': 1 },
     });
     const codes = reporter.messages.map((m) => `${m.code}:${m.item ?? ''}`);
     expect(codes).toEqual(expect.arrayContaining(['annotation-dropped:Train/a', 'unknown-image-size:test/lost', 'unknown-subset:holdout/odd']));
@@ -227,6 +234,7 @@ describe('export: segment, pose, obb, classify', () => {
     expect(reporter.messages.find((m) => m.code === 'task-chosen')?.message).toContain('pose');
     const yaml = YAML.parse(read(path.join(out, 'data.yaml')));
     expect(yaml.kpt_shape).toEqual([5, 3]);
+    expect(read(path.join(out, 'data.yaml'))).toContain('kpt_shape: [5, 3]\n');
     expect(yaml).not.toHaveProperty('flip_idx'); // two skeleton categories with different keypoints
     expect(rows(path.join(out, 'labels/val/p.txt'))).toEqual([
       [0, 0.35, 0.35, 0.5, 0.5, 0.2, 0.2, 2, 0, 0, 0, 0.3, 0.3, 1, 0.4, 0.4, 2, 0.5, 0.5, 2],
