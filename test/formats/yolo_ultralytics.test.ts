@@ -563,3 +563,20 @@ describe('rounding at the image border', () => {
     expect(read(path.join(out, 'labels/train/x.txt'))).toBe(lines);
   });
 });
+
+describe('detection among all formats', () => {
+  it('is the single confident match for its own layouts and silent elsewhere', async () => {
+    const { detectFormats } = await import('../../src/pipeline.js');
+    await import('../../formats/index.js');
+    const items: Item[] = [{ id: 'x', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 2, h: 2 }] }];
+    const { out } = await exportTo({ categories: [{ name: 'a' }], items }, { task: 'detect' });
+    for (const input of [out, path.join(out, 'data.yaml'), path.join(CORPUS, 'roboflow_dataset/yolo'), path.join(CORPUS, 'roboflow_dataset/yolo_obb')]) {
+      const found = await detectFormats(input);
+      expect(found[0]?.format, input).toBe('yolo_ultralytics');
+      expect(found.length === 1 || found[0].detection.confidence - found[1].detection.confidence >= 0.1, input).toBe(true);
+    }
+    for (const input of ['samples/cvat_dataset', path.join(CORPUS, 'coco_dataset/coco_person_keypoints'), path.join(CORPUS, 'voc_dataset/voc_dataset2')]) {
+      expect((await detectFormats(input)).map((f) => f.format), input).not.toContain('yolo_ultralytics');
+    }
+  });
+});
