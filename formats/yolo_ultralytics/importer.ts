@@ -303,7 +303,13 @@ async function buildDataset(sources: Source[], givenNames: string[] | null, kptS
 
   // Read all label files (bounded concurrency) before deciding how to read 9-value rows.
   const texts = new Map<PendingItem, string>();
-  await forEachLimit(pending.filter((p) => p.labelFile), 32, async (p) => { texts.set(p, await fsp.readFile(p.labelFile!, 'utf8')); });
+  await forEachLimit(pending.filter((p) => p.labelFile), 32, async (p) => {
+    try {
+      texts.set(p, await fsp.readFile(p.labelFile!, 'utf8'));
+    } catch (error) {
+      ctx.reporter.warn({ code: 'unreadable-label', file: p.labelFile, message: `label file cannot be read (${(error as NodeJS.ErrnoException).code ?? error}); the image is imported without labels` });
+    }
+  });
   const task = decideTask(options.task as Task | undefined, kptShape, texts);
 
   const names = givenNames ? [...givenNames] : [];

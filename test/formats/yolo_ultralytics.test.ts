@@ -580,3 +580,24 @@ describe('detection among all formats', () => {
     }
   });
 });
+
+describe('import: more oddities', () => {
+  it('names with gaps, CRLF and BOM, corrupt images, unreadable labels, an empty YAML', async () => {
+    const root = temp();
+    fs.writeFileSync(path.join(root, 'data.yaml'), '\uFEFFtrain: images/train\r\nval: images/val\r\nnames: {0: a, 2: c}\r\n');
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
+    fs.mkdirSync(path.join(root, 'images/val'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'images/val/broken.png'), 'not a png');
+    fs.mkdirSync(path.join(root, 'labels/train'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'labels/val/broken.txt'), { recursive: true }); // a folder where a label file should be
+    fs.writeFileSync(path.join(root, 'labels/train/x.txt'), '\uFEFF2 0.5 0.5 0.2 0.2\r\n1 0.5 0.5 0.2 0.2\r\n');
+    const { dataset, items, reporter } = await importFrom(root);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'class_1', 'c']);
+    expect(items[0].annotations.map((a) => a.label)).toEqual([2, 1]);
+    expect(items[1]).toMatchObject({ id: 'broken', subset: 'val', annotations: [] });
+    expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['names-gap', 'unreadable-image', 'unreadable-label']));
+
+    fs.writeFileSync(path.join(root, 'data.yaml'), '');
+    await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
+  });
+});
