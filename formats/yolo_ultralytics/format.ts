@@ -42,11 +42,11 @@ export function splitOf(subset: string): { split: string; known: boolean } {
   return { split: NON_SPLIT_KEYS.has(subset) ? `subset_${subset}` : subset, known: false };
 }
 
-/** Ultralytics' img2label_paths: the last `/images/` becomes `/labels/`, the extension `.txt`. */
-export function labelPathFor(imagePath: string): string {
+/** Ultralytics' img2label_paths: the last `/images/` becomes `/labels/` (or `labelsFolder`), the extension `.txt`. */
+export function labelPathFor(imagePath: string, labelsFolder = 'labels'): string {
   const p = imagePath.replace(/\\/g, '/');
   const at = p.lastIndexOf('/images/');
-  const swapped = at >= 0 ? `${p.slice(0, at)}/labels/${p.slice(at + '/images/'.length)}` : p;
+  const swapped = at >= 0 ? `${p.slice(0, at)}/${labelsFolder}/${p.slice(at + '/images/'.length)}` : p;
   const slash = swapped.lastIndexOf('/');
   const dot = swapped.lastIndexOf('.');
   return (dot > slash ? swapped.slice(0, dot) : swapped) + '.txt';

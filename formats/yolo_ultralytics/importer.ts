@@ -343,20 +343,13 @@ async function buildDataset(sources: Source[], givenNames: string[] | null, kptS
 }
 
 async function findLabelFile(image: string): Promise<string | undefined> {
-  const label = labelPathFor(image);
-  if (fs.existsSync(label)) return label;
   // Roboflow's and DOTA's OBB exports keep labels in labelTxt/ beside images/.
-  const at = image.replace(/\\/g, '/').lastIndexOf('/images/');
-  if (at >= 0) {
-    const dota = labelPathFor(image).replace(/\/labels\/(?!.*\/labels\/)/, '/labelTxt/');
-    if (fs.existsSync(dota)) return dota;
-  }
-  return undefined;
+  return [labelPathFor(image), labelPathFor(image, 'labelTxt')].find((f) => fs.existsSync(f));
 }
 
 /** Label files in a source's labels folder with no image, and Ultralytics' .cache files: reported, not read. */
 async function reportOrphanLabels(sources: Source[], images: Set<string>, ctx: Context): Promise<void> {
-  const expected = new Set([...images].map(labelPathFor));
+  const expected = new Set([...images].map((image) => labelPathFor(image)));
   for (const dir of new Set(sources.flatMap((s) => s.labelDirs))) {
     // Ultralytics caches labels/<split>/ as labels/<split>.cache.
     const cache = `${dir}.cache`;
@@ -446,7 +439,6 @@ function poseCoordinates(values: number[], dims: number): number[] {
 
 /** DOTA `x1 y1 .. x4 y4 class_name [difficulty]` in pixels; header lines (imagesource:, gsd:) give ''. */
 function parseDotaRow(tokens: string[], names: string[], growNames: boolean): { cls: number; values: number[] } | string {
-  if (tokens.length === 1 && /^(imagesource|gsd):/i.test(tokens[0])) return '';
   if (/^(imagesource|gsd):/i.test(tokens[0])) return '';
   if (tokens.length < 9 || tokens.length > 10) return `DOTA rows need 8 corner values, a class name and an optional difficulty; got ${tokens.length} values`;
   const values = tokens.slice(0, 8).map(Number);
