@@ -129,6 +129,9 @@ class LabelExporter {
     private readonly saveMedia: boolean,
   ) {
     const skeletons = categories.filter((c) => c.keypoints?.length);
+    if (task === 'pose' && skeletons.length === 0) {
+      throw new DatumError({ code: 'no-keypoints', message: 'the pose task needs skeleton categories with keypoint names; this dataset has none (choose another --task)' });
+    }
     this.keypoints = Math.max(0, ...skeletons.map((c) => c.keypoints!.length));
     // flip_idx only makes sense when every skeleton category shares one keypoint list.
     const same = skeletons.every((c) => c.keypoints!.join('\0') === skeletons[0]?.keypoints!.join('\0'));

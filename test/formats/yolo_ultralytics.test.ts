@@ -601,3 +601,10 @@ describe('import: more oddities', () => {
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
   });
 });
+
+describe('export: refusals', () => {
+  it('refuses --task pose without keypoint categories, naming the problem', async () => {
+    const items: Item[] = [{ id: 'x', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [{ type: 'points', label: 0, points: [1, 1] }] }];
+    await expect(exportTo({ categories: [{ name: 'a' }], items }, { task: 'pose' })).rejects.toMatchObject({ diagnostic: { code: 'no-keypoints' } });
+  });
+});
