@@ -608,3 +608,78 @@ describe('export: refusals', () => {
     await expect(exportTo({ categories: [{ name: 'a' }], items }, { task: 'pose' })).rejects.toMatchObject({ diagnostic: { code: 'no-keypoints' } });
   });
 });
+
+describe('contour tracing on random bitmaps', async () => {
+  const { traceOuterContours } = await import('../../src/geometry/contour.js');
+
+  /** Pixel centres inside a flat polygon (even-odd; centres never lie on its integer edges). */
+  function raster(points: number[], width: number, height: number): Uint8Array {
+    const out = new Uint8Array(width * height);
+    const n = points.length / 2;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const px = x + 0.5, py = y + 0.5;
+      let inside = false;
+      for (let i = 0, j = n - 1; i < n; j = i++) {
+        const [xi, yi, xj, yj] = [points[2 * i], points[2 * i + 1], points[2 * j], points[2 * j + 1]];
+        if ((yi > py) !== (yj > py) && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) inside = !inside;
+      }
+      out[y * width + x] = inside ? 1 : 0;
+    }
+    return out;
+  }
+
+  /** The component's pixels plus every pixel the outside cannot reach without crossing it (its holes). */
+  function filled(component: Uint8Array, width: number, height: number): Uint8Array {
+    const reached = new Uint8Array(width * height);
+    const stack: number[] = [];
+    for (let x = 0; x < width; x++) stack.push(x, (height - 1) * width + x);
+    for (let y = 0; y < height; y++) stack.push(y * width, y * width + width - 1);
+    while (stack.length) {
+      const p = stack.pop()!;
+      if (reached[p] || component[p]) continue;
+      reached[p] = 1;
+      const x = p % width, y = (p - x) / width;
+      if (x > 0) stack.push(p - 1);
+      if (x < width - 1) stack.push(p + 1);
+      if (y > 0) stack.push(p - width);
+      if (y < height - 1) stack.push(p + width);
+    }
+    return reached.map((r) => (r ? 0 : 1));
+  }
+
+  it('each outline encloses exactly its component and the holes in it', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const width = 12, height = 10;
+    let components = 0;
+    for (let round = 0; round < 200; round++) {
+      const data = Uint8Array.from({ length: width * height }, () => (random() < 0.45 ? 1 : 0));
+      const contours = traceOuterContours({ width, height, data });
+      // Which component each pixel is in, by flood fill with 8-connectivity, in raster order of first pixels.
+      const label = new Int32Array(width * height).fill(-1);
+      let count = 0;
+      for (let s = 0; s < data.length; s++) {
+        if (!data[s] || label[s] >= 0) continue;
+        const stack = [s];
+        label[s] = count;
+        while (stack.length) {
+          const p = stack.pop()!;
+          const x = p % width, y = (p - x) / width;
+          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+            const nx = x + dx, ny = y + dy, q = ny * width + nx;
+            if (nx >= 0 && ny >= 0 && nx < width && ny < height && data[q] && label[q] < 0) { label[q] = count; stack.push(q); }
+          }
+        }
+        count++;
+      }
+      expect(contours.length).toBe(count);
+      contours.forEach((c, k) => {
+        const component = label.map((l) => (l === k ? 1 : 0)) as unknown as Uint8Array;
+        expect(c.area).toBe(component.reduce((a, b) => a + b, 0));
+        expect(Array.from(raster(c.points, width, height)), `round ${round} component ${k}`).toEqual(Array.from(filled(Uint8Array.from(component), width, height)));
+      });
+      components += count;
+    }
+    expect(components).toBeGreaterThan(500);
+  });
+});
