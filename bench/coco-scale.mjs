@@ -1,0 +1,98 @@
+// COCO at train2017 scale -> YOLO-Ultralytics, against a floor (JSON.parse the whole file, write one
+// label file per image). Generates bench/out/coco-scale/annotations/instances_train.json once (fixed
+// seed: 118,287 images, ~810k polygons, ~370 MB; key order as in the official files, categories last),
+// then runs under `/usr/bin/time -v`: the floor, datum's import alone, and `datum convert`.
+// usage: npm run build && node bench/coco-scale.mjs [--regenerate]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, describe } from './measure.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const distIndex = path.join(here, '..', 'dist', 'src', 'index.js');
+
+// Child mode: import only (no export), to see where datum's time and memory go.
+if (process.argv[2] === '--import-only') {
+  const { importDataset } = await import(distIndex);
+  const { dataset } = await importDataset(process.argv[3], 'coco');
+  let items = 0, annotations = 0;
+  for await (const item of dataset.items) { items++; annotations += item.annotations.length; }
+  console.log(`${items} items, ${annotations} annotations`);
+  process.exit(0);
+}
+
+const IMAGES = 118_287;
+const ANNOTATIONS = 810_000;
+const dir = path.join(here, 'out', 'coco-scale');
+const file = path.join(dir, 'annotations', 'instances_train.json');
+
+// mulberry32: the same file on every run
+let seed = 2017;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+function generate() {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  let buffer = '';
+  const write = (s) => { buffer += s; if (buffer.length > 1 << 20) { fs.writeSync(fd, buffer); buffer = ''; } };
+  write('{"info": {"description": "datum bench, COCO train2017 scale", "year": 2017}, "licenses": [{"id": 1, "name": "bench", "url": ""}], "images": [');
+  const sizes = [];
+  for (let i = 0; i < IMAGES; i++) {
+    const w = 480 + Math.floor(random() * 3) * 80, h = 360 + Math.floor(random() * 3) * 60;
+    sizes.push([w, h]);
+    write(`${i ? ', ' : ''}{"license": 1, "file_name": "${String(i + 1).padStart(12, '0')}.jpg", "coco_url": "", "height": ${h}, "width": ${w}, "date_captured": "2013-11-14 17:02:52", "flickr_url": "", "id": ${i + 1}}`);
+  }
+  write('], "annotations": [');
+  // Category ids 1..90 with gaps, 80 classes, as in COCO.
+  const categoryIds = [];
+  for (let id = 1; categoryIds.length < 80; id++) if (![12, 26, 29, 30, 45, 66, 68, 69, 71, 83].includes(id)) categoryIds.push(id);
+  for (let a = 0; a < ANNOTATIONS; a++) {
+    const imageId = 1 + Math.floor(random() * IMAGES); // not grouped by image, like the real file
+    const [w, h] = sizes[imageId - 1];
+    const r = 5 + random() * 60, cx = r + random() * (w - 2 * r), cy = r + random() * (h - 2 * r);
+    const n = 13 + Math.floor(random() * 13);
+    const points = [];
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let k = 0; k < n; k++) {
+      const t = (2 * Math.PI * k) / n, rr = r * (0.6 + 0.4 * random());
+      const x = Math.round((cx + rr * Math.cos(t)) * 100) / 100, y = Math.round((cy + rr * Math.sin(t)) * 100) / 100;
+      points.push(x, y);
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    const bbox = [x0, y0, Math.round((x1 - x0) * 100) / 100, Math.round((y1 - y0) * 100) / 100];
+    const category = categoryIds[Math.floor(random() * categoryIds.length)];
+    write(`${a ? ', ' : ''}{"segmentation": [[${points.join(', ')}]], "area": ${(Math.PI * r * r * 0.64).toFixed(4)}, "iscrowd": 0, "image_id": ${imageId}, "bbox": [${bbox.join(', ')}], "category_id": ${category}, "id": ${a + 1}}`);
+  }
+  write('], "categories": [');
+  write(categoryIds.map((id, i) => `{"supercategory": "thing", "id": ${id}, "name": "class_${i}"}`).join(', '));
+  write(']}');
+  fs.writeSync(fd, buffer);
+  fs.closeSync(fd);
+}
+
+if (process.argv.includes('--regenerate') || !fs.existsSync(file)) {
+  console.log('generating', file);
+  generate();
+}
+const size = fs.statSync(file).size;
+console.log(`COCO instances file: ${IMAGES} images, ${ANNOTATIONS} polygons, ${(size / 1e6).toFixed(0)} MB`);
+
+const node = process.execPath;
+const floorOut = path.join(here, 'out', 'coco-scale-floor');
+const datumOut = path.join(here, 'out', 'coco-scale-datum');
+fs.rmSync(floorOut, { recursive: true, force: true });
+
+const floor = measure(node, [path.join(here, 'coco-floor.mjs'), file, floorOut]);
+console.log(describe('floor (JSON.parse + one label file per image)', floor));
+const importOnly = measure(node, [fileURLToPath(import.meta.url), '--import-only', dir]);
+console.log(describe(`datum import only (${importOnly.stdout.trim()})`, importOnly));
+const datum = measure(node, [path.join(here, '..', 'bin', 'datum.js'), 'convert', '-if', 'coco', '-i', dir, '-f', 'yolo_ultralytics', '-o', datumOut, '--overwrite']);
+console.log(describe('datum convert -if coco -f yolo_ultralytics', datum));
+const count = (d) => fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith('.txt') && String(f).includes('labels')).length;
+console.log(`label files: floor ${count(floorOut)}, datum ${count(datumOut)}`);
+console.log(`ratios datum / floor: wall ${(datum.seconds / floor.seconds).toFixed(2)}x (bar 1.5x), peak RSS ${(datum.maxRssMiB / floor.maxRssMiB).toFixed(2)}x (bar 1.0x)`);
