@@ -13,7 +13,7 @@ export async function detectUltralytics(input: string): Promise<Detection | null
   if (!stat) return null;
   if (stat.isFile()) {
     if (!/\.ya?ml$/i.test(input)) return null;
-    const text = await fsp.readFile(input, 'utf8').catch(() => '');
+    const text = (await fsp.readFile(input, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
     return /^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)
       ? { confidence: 0.9, reason: `${path.basename(input)} with names and train/val keys` }
       : null;

@@ -49,7 +49,7 @@ export async function findConfig(dir: string): Promise<string | null> {
   const ordered = [...entries.filter((n) => n.toLowerCase() === CONFIG_FILE), ...entries.filter((n) => n.toLowerCase() !== CONFIG_FILE)];
   for (const name of ordered) {
     const file = path.join(dir, name);
-    const text = await fsp.readFile(file, 'utf8').catch(() => '');
+    const text = (await fsp.readFile(file, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
     if (/^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)) return file;
   }
   return null;

@@ -584,7 +584,7 @@ describe('detection among all formats', () => {
 describe('import: more oddities', () => {
   it('names with gaps, CRLF and BOM, corrupt images, unreadable labels, an empty YAML', async () => {
     const root = temp();
-    fs.writeFileSync(path.join(root, 'data.yaml'), '\uFEFFtrain: images/train\r\nval: images/val\r\nnames: {0: a, 2: c}\r\n');
+    fs.writeFileSync(path.join(root, 'data.yaml'), '\uFEFFtrain: images/train\r\nnames: {0: a, 2: c}\r\nval: images/val\r\n');
     await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
     fs.mkdirSync(path.join(root, 'images/val'), { recursive: true });
     fs.writeFileSync(path.join(root, 'images/val/broken.png'), 'not a png');
@@ -596,6 +596,10 @@ describe('import: more oddities', () => {
     expect(items[0].annotations.map((a) => a.label)).toEqual([2, 1]);
     expect(items[1]).toMatchObject({ id: 'broken', subset: 'val', annotations: [] });
     expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['names-gap', 'unreadable-image', 'unreadable-label']));
+
+    const bom = path.join(root, 'bom.yaml');
+    fs.writeFileSync(bom, '\uFEFFtrain: images/train\r\nnames: [a]\r\n');
+    expect(await plugin.detect!(bom)).toMatchObject({ confidence: 0.9 });
 
     fs.writeFileSync(path.join(root, 'data.yaml'), '');
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
