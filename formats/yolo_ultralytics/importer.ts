@@ -29,7 +29,7 @@ interface Source {
 }
 interface PendingItem { item: Item; rows: Row[]; labelFile?: string }
 /** One parsed label row: YOLO rows are normalized, DOTA rows (labelTxt/) are in pixels. */
-type Row = { line: number; cls: number; values: number[]; pixels?: boolean };
+type Row = { line: number; cls: number; values: number[]; pixels?: boolean; difficult?: boolean };
 
 export async function importUltralytics(input: string, options: Options, ctx: Context): Promise<Dataset> {
   const stat = await fsp.stat(input);
@@ -400,8 +400,12 @@ function parseLabelFile(text: string, file: string, task: Task, kptShape: [numbe
     const tokens = raw.trim().split(/\s+/).filter(Boolean);
     if (tokens.length === 0) return;
     if (isDota) {
+      const known = names.length;
       const row = parseDotaRow(tokens, names, growNames);
       if (typeof row === 'string') { if (row) bad(lineNo, 'bad-label-line', row); return; }
+      if (names.length > known && !growNames) {
+        ctx.reporter.warn({ code: 'new-class', file, line: lineNo, message: `class '${tokens[8]}' is not in names; added as class ${names.length - 1}` });
+      }
       rows.push({ line: lineNo, ...row, pixels: true });
       return;
     }
@@ -438,7 +442,7 @@ function poseCoordinates(values: number[], dims: number): number[] {
 }
 
 /** DOTA `x1 y1 .. x4 y4 class_name [difficulty]` in pixels; header lines (imagesource:, gsd:) give ''. */
-function parseDotaRow(tokens: string[], names: string[], growNames: boolean): { cls: number; values: number[] } | string {
+function parseDotaRow(tokens: string[], names: string[], growNames: boolean): { cls: number; values: number[]; difficult: boolean } | string {
   if (/^(imagesource|gsd):/i.test(tokens[0])) return '';
   if (tokens.length < 9 || tokens.length > 10) return `DOTA rows need 8 corner values, a class name and an optional difficulty; got ${tokens.length} values`;
   const values = tokens.slice(0, 8).map(Number);
@@ -448,7 +452,7 @@ function parseDotaRow(tokens: string[], names: string[], growNames: boolean): { 
     if (!growNames && /^\d+$/.test(tokens[8]) && Number(tokens[8]) < names.length) cls = Number(tokens[8]);
     else { names.push(tokens[8]); cls = names.length - 1; }
   }
-  return { cls, values };
+  return { cls, values, difficult: tokens[9] === '1' };
 }
 
 /** Turns an item's rows into model annotations, in pixels when the image size is known. */
@@ -463,7 +467,7 @@ function toAnnotations(p: PendingItem, task: Task, kptShape: [number, number] | 
     const v = row.values;
     if (row.pixels || task === 'obb') {
       const corners = row.pixels ? v : v.map((c, i) => (i % 2 ? sy(c) : sx(c)));
-      item.annotations.push({ type: 'bbox', label: row.cls, ...rightAngleBox(boxFromCorners(corners)) });
+      item.annotations.push({ type: 'bbox', label: row.cls, ...rightAngleBox(boxFromCorners(corners)), ...(row.difficult ? { attributes: { difficult: true } } : {}) });
     } else if (v.length === 4 || (task === 'pose' && kptShape)) {
       const [cx, cy, w, h] = v;
       const x0 = sx(cx - w / 2), y0 = sy(cy - h / 2), x1 = sx(cx + w / 2), y1 = sy(cy + h / 2);

@@ -687,3 +687,24 @@ describe('contour tracing on random bitmaps', async () => {
     expect(components).toBeGreaterThan(500);
   });
 });
+
+describe('import: DOTA labelTxt', () => {
+  it('reads pixel quads with headers, difficulty and class names; a rotated quad stays rotated', async () => {
+    const root = temp();
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: train/images\nnames: [plane, ship]\n');
+    await makeImage(path.join(root, 'train/images/p.jpg'), 200, 100);
+    fs.mkdirSync(path.join(root, 'train/labelTxt'), { recursive: true });
+    // A 20 x 10 box centred at (100, 50), rotated 30 degrees clockwise (corners from the model's own helper).
+    const { rotatedBoxCorners } = await import('../../src/geometry/polygon.js');
+    const quad = rotatedBoxCorners({ x: 90, y: 45, w: 20, h: 10, rotation: 30 }).map((v) => v.toFixed(4)).join(' ');
+    fs.writeFileSync(path.join(root, 'train/labelTxt/p.txt'), `imagesource:GoogleEarth\ngsd:0.5\n${quad} ship 1\n10 10 30 10 30 20 10 20 harbor 0\n1 2 3\n`);
+    const { dataset, items, reporter } = await importFrom(root);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['plane', 'ship', 'harbor']);
+    const [ship, harbor] = items[0].annotations;
+    expect(ship).toMatchObject({ type: 'bbox', label: 1, attributes: { difficult: true } });
+    if (ship.type !== 'bbox') throw new Error('not a box');
+    for (const [k, v] of Object.entries({ x: 90, y: 45, w: 20, h: 10, rotation: 30 })) expect(ship[k as 'x']).toBeCloseTo(v, 3);
+    expect(harbor).toEqual({ type: 'bbox', label: 2, x: 10, y: 10, w: 20, h: 10 });
+    expect(reporter.messages.filter((m) => m.severity === 'warning').map((m) => `${m.code}:${m.line}`)).toEqual(['new-class:4', 'bad-label-line:5']);
+  });
+});
