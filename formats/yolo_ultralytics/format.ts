@@ -38,8 +38,10 @@ export function splitOf(subset: string): { split: string; known: boolean } {
   if (s === '' || s === 'train' || s === 'training') return { split: 'train', known: true };
   if (s === 'val' || s === 'valid' || s === 'validation') return { split: 'val', known: true };
   if (s === 'test' || s === 'testing') return { split: 'test', known: true };
-  // A subset called like a data.yaml setting would overwrite it.
-  return { split: NON_SPLIT_KEYS.has(subset) ? `subset_${subset}` : subset, known: false };
+  // The split names a folder and a list file: keep it one plain path segment. A subset called like a
+  // data.yaml setting would overwrite it.
+  const plain = subset.trim().replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_');
+  return { split: NON_SPLIT_KEYS.has(plain) ? `subset_${plain}` : plain, known: false };
 }
 
 /** Ultralytics' img2label_paths: the last `/images/` becomes `/labels/` (or `labelsFolder`), the extension `.txt`. */

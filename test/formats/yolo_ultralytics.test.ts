@@ -111,6 +111,10 @@ describe('export: detect', () => {
     const { out, reporter } = await exportTo({ categories, items }, { task: 'detect' });
     expect(YAML.parse(read(path.join(out, 'data.yaml')))).toMatchObject({ train: 'train.txt', val: 'train.txt' });
     expect(reporter.messages.some((m) => m.code === 'missing-split')).toBe(true);
+    const odd: Item[] = ['a/b', '..', 'names', 'x y'].map((subset) => ({ id: 'x', subset, image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [] }));
+    const oddOut = (await exportTo({ categories, items: odd }, { task: 'detect' })).out;
+    expect(Object.keys(YAML.parse(read(path.join(oddOut, 'data.yaml'))))).toEqual(['train', 'val', 'a_b', '_', 'subset_names', 'x_y', 'nc', 'names']);
+    expect(read(path.join(oddOut, 'a_b.txt'))).toBe('./images/a_b/x.jpg\n');
     const bad: Item[] = [{ id: '../../escape', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [] }];
     await expect(exportTo({ categories, items: bad }, { task: 'detect' })).rejects.toThrow(/unsafe|outside/);
   });
