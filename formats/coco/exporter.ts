@@ -151,15 +151,15 @@ class CocoExporter {
         await captions.add({ id: captions.ids.take(a.id), image_id: imageId, category_id: 0, caption: a.caption });
         this.count('caption');
       } else if (a.type === 'label') {
-        if (a.label === undefined) { this.drop('no-label', a, where.item); continue; }
+        if (!this.hasCategory(a)) { this.drop('no-label', a, where.item); continue; }
         const labels = await this.task(subset, 'labels', where);
-        await labels.add({ id: labels.ids.take(a.id), image_id: imageId, category_id: this.categoryIds[a.label] });
+        await labels.add({ id: labels.ids.take(a.id), image_id: imageId, category_id: this.categoryIds[a.label!] });
         this.count('label');
       } else if (item.normalized) {
         this.drop('no-image-size', a, where.item, 'the item has normalized coordinates and no image size');
       } else if (a.type === 'polyline' || a.type === 'points' || a.type === 'ellipse') {
         this.drop(`unsupported-${a.type}`, a, where.item, `COCO has no ${a.type} annotations`);
-      } else if (a.label === undefined) {
+      } else if (!this.hasCategory(a)) {
         this.drop('no-label', a, where.item, 'COCO annotations need a category');
       } else if (!numbersFinite(a)) {
         this.drop('non-finite', a, where.item, 'it has a non-finite coordinate');
@@ -275,6 +275,10 @@ class CocoExporter {
       return;
     }
     await this.media.copy(source, resolveInside(this.output, `images/${subset}/${fileName}`, { item: where }));
+  }
+
+  private hasCategory(a: Annotation): boolean {
+    return a.label !== undefined && a.label >= 0 && a.label < this.categoryIds.length;
   }
 
   private count(kind: string, n = 1): void { this.written[kind] = (this.written[kind] ?? 0) + n; }

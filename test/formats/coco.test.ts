@@ -207,6 +207,7 @@ describe('coco export of model data', () => {
             { type: 'polyline', points: [0, 0, 1, 1], label: 1 },
             { type: 'bbox', x: NaN, y: 0, w: 1, h: 1, label: 1 },
             { type: 'bbox', x: 1, y: 1, w: 1, h: 1 },
+            { type: 'bbox', x: 1, y: 1, w: 1, h: 1, label: 7 },
             { type: 'mask', left: 1, top: 2, width: 2, height: 2, rle: [0, 1, 2, 1], label: 0 },
           ],
         },
@@ -215,9 +216,9 @@ describe('coco export of model data', () => {
     };
     const reporter = new Reporter();
     const { out, summary } = await exportTo(ds, {}, reporter);
-    expect(summary.dropped).toEqual({ 'unsupported-polyline': 1, 'non-finite': 1, 'no-label': 1, 'no-image-size': 1 });
+    expect(summary.dropped).toEqual({ 'unsupported-polyline': 1, 'non-finite': 1, 'no-label': 2, 'no-image-size': 1 });
     expect(summary.annotations).toEqual({ polygon: 2, bbox: 1, mask: 1, caption: 1 });
-    expect(reporter.messages.map((m) => m.code).sort()).toEqual(['no-image-size', 'no-label', 'non-finite', 'rotated-bbox', 'unsupported-polyline']);
+    expect(reporter.messages.map((m) => m.code).sort()).toEqual(['no-image-size', 'no-label', 'no-label', 'non-finite', 'rotated-bbox', 'unsupported-polyline']);
     const text = fs.readFileSync(path.join(out, 'annotations/instances_default.json'), 'utf8');
     expect(text).not.toMatch(/NaN|Infinity|null/);
     const json = JSON.parse(text);
