@@ -146,8 +146,10 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
         const classFile = classMasks.has(id) ? resolveInside(path.join(root, CLASS_MASK_DIR), `${id}.png`, { item: id }) : null;
         const objectFile = objectMasks.has(id) ? resolveInside(path.join(root, OBJECT_MASK_DIR), `${id}.png`, { item: id }) : null;
         if (classFile || objectFile) {
-          const classMap = classFile ? await readMask(classFile, classColors, reporter, id) : null;
-          const objectMap = objectFile ? await readMask(objectFile, instanceColors(), reporter, id) : null;
+          const [classMap, objectMap] = await Promise.all([
+            classFile ? readMask(classFile, classColors, reporter, id) : null,
+            objectFile ? readMask(objectFile, instanceColors(), reporter, id) : null,
+          ]);
           if (classMap && objectMap && (classMap.width !== objectMap.width || classMap.height !== objectMap.height)) {
             reporter.warn({ code: 'mask-size-mismatch', file: objectFile!, item: id, message: `class mask is ${classMap.width}x${classMap.height}, object mask ${objectMap.width}x${objectMap.height}; instance labels are unknown` });
           }
