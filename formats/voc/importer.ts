@@ -276,19 +276,22 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
 async function readImageSets(root: string, categories: Category[], reporter: Reporter): Promise<{ listings: Listing[]; classLabels: Map<string, Map<string, number[]>> }> {
   const bySubset = new Map<string, Set<string>>();
   const classLabels = new Map<string, Map<string, number[]>>();
-  const names = new Set(categories.map((c) => c.name));
-  for (const c of categories) for (const a of categoryActions(c)) names.add(a);
+  const labels = new Set(categories.map((c) => c.name));
   for (const task of TASK_DIRS) {
     const dir = path.join(root, SETS_DIR, task);
     const files = (await listFiles(dir, new Set(['.txt']))).filter((f) => !f.includes('/'));
     const stems = new Set(files.map(withoutExtension));
-    // `<label>_<subset>.txt` beside `<subset>.txt` is a per-class list, not a subset.
-    const perClass = (stem: string) => [...stem.matchAll(/_/g)].some((m) => {
-      const prefix = stem.slice(0, m.index);
-      return names.has(prefix) && stems.has(stem.slice(m.index! + 1));
-    });
+    // `<class>_<subset>.txt` (or `<action>_<subset>.txt`) beside `<subset>.txt` is a per-class list, not a subset.
+    const subsetOf = (stem: string) => [...stem.matchAll(/_/g)].map((m) => stem.slice(m.index! + 1)).find((s) => stems.has(s));
     for (const stem of stems) {
-      if (perClass(stem)) continue;
+      const subset = subsetOf(stem);
+      if (subset !== undefined) {
+        const prefix = stem.slice(0, stem.length - subset.length - 1);
+        if (task === 'Main' && !labels.has(prefix)) {
+          reporter.warn({ code: 'unknown-label', file: path.join(dir, `${stem}.txt`), message: `class list of '${prefix}', which is not a label; ignored` });
+        }
+        continue;
+      }
       const file = path.join(dir, `${stem}.txt`);
       const ids = bySubset.get(stem) ?? new Set<string>();
       bySubset.set(stem, ids);

@@ -486,8 +486,10 @@ describe('bad inputs', () => {
 
     fs.writeFileSync(path.join(root, 'labelmap.txt'), 'background:0,0,0::\ncat:1,2::\n');
     fs.writeFileSync(path.join(root, 'ImageSets/Main/cat_train.txt'), 'a 1\na yes\n');
+    fs.writeFileSync(path.join(root, 'ImageSets/Main/zebra_train.txt'), 'a 1\n');
     const { dataset, messages } = await load(root);
-    expect(messages.map((m) => [m.code, m.line])).toEqual([['bad-color', 2], ['bad-list-line', 2]]);
+    expect(dataset.items.map((i) => i.subset)).toEqual(['train']);
+    expect(messages.map((m) => [m.code, m.line])).toEqual([['bad-color', 2], ['bad-list-line', 2], ['unknown-label', undefined]]);
     expect(dataset.items[0].annotations).toEqual([{ type: 'label', label: 1 }]);
   });
 
