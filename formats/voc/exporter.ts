@@ -5,7 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Annotation, AttributeValue, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation } from '../../src/model.js';
+import type { Annotation, AttributeValue, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PointsAnnotation, PolygonAnnotation } from '../../src/model.js';
 import { imageFileName } from '../../src/model.js';
 import type { Context, ExportSummary, Options } from '../../src/plugin.js';
 import { resolveInside } from '../../src/paths.js';
@@ -100,7 +100,7 @@ class Drops {
 }
 
 const UNSUPPORTED: Partial<Record<Annotation['type'], string>> = {
-  polyline: 'VOC has no polylines', points: 'VOC has no points', ellipse: 'VOC has no ellipses',
+  polyline: 'VOC has no polylines', ellipse: 'VOC has no ellipses',
   skeleton: 'VOC has no skeletons', caption: 'VOC has no captions',
 };
 
@@ -148,6 +148,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     const labels = new Set<number>();
     const boxes: BboxAnnotation[] = [];
     const shapes: (MaskAnnotation | PolygonAnnotation)[] = [];
+    const points: PointsAnnotation[] = [];
     for (const a of item.annotations) {
       if (a.type === 'label') {
         if (a.label === undefined) drops.add('unlabeled', item, 'a label annotation without a label');
@@ -162,6 +163,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       if (a.type === 'bbox') {
         if (a.rotation) drops.add('rotated-bbox', item, 'VOC boxes cannot be rotated');
         else boxes.push(a);
+      } else if (a.type === 'points') {
+        points.push(a);
       } else if (a.type === 'mask' || a.type === 'polygon') {
         if (plan.partLabels.has(a.label) || !plan.classIndex.has(a.label)) drops.add('no-mask-class', item, `label '${categories[a.label]?.name}' has no class index in the mask palette`);
         else shapes.push(a);
@@ -182,6 +185,14 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       objects[objectOfGroup.get(box.group!)! - 1].out.parts.push({ name: categories[box.label!].name, box: toVocBox(box) });
     }
     count('bbox', boxes.length);
+    // A single point grouped with an object is VOC Action's <point>; other points have no place in VOC.
+    for (const p of points) {
+      const object = p.group ? objects[(objectOfGroup.get(p.group) ?? 0) - 1] : undefined;
+      if (object && p.points.length === 2 && !object.out.point) {
+        object.out.point = { x: p.points[0] + offset, y: p.points[1] + offset };
+        count('points');
+      } else drops.add('unsupported-points', item, 'VOC holds only one point per object (<point>), grouped with its box');
+    }
 
     let segmented = false;
     if (shapes.length) {

@@ -261,6 +261,7 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
     for (const action of categoryActions(categories[label])) attributes[action] = false;
     Object.assign(attributes, obj.actions, obj.attributes);
     out.push({ type: 'bbox', label, ...toBbox(obj.box), occluded: obj.occluded, group: obj.index, id: obj.index, attributes });
+    if (obj.point) out.push({ type: 'points', label, points: [obj.point.x - offset, obj.point.y - offset], group: obj.index });
     for (const part of obj.parts) {
       const partLabel = labelOf(part.name, `${element} <part>`);
       if (partLabel !== undefined) out.push({ type: 'bbox', label: partLabel, ...toBbox(part.box), group: obj.index });

@@ -19,6 +19,8 @@ export interface VocObject {
   box: VocBox;
   parts: { name: string; box: VocBox }[];
   actions: Record<string, boolean>;
+  /** VOC Action's reference point on the person. */
+  point?: { x: number; y: number };
   /** Datumaro's extension: <attributes><attribute><name/><value/></attribute></attributes>. */
   attributes: Record<string, string>;
 }
@@ -124,6 +126,13 @@ export function parseAnnotationXml(xml: string, file: string, reporter: Reporter
       if (partBox) parsed.parts.push({ name: partName, box: partBox });
     });
 
+    const point = node(obj.point);
+    if (point) {
+      const x = Number(text(point.x) ?? ''), y = Number(text(point.y) ?? '');
+      if (Number.isFinite(x) && Number.isFinite(y) && text(point.x)?.trim() && text(point.y)?.trim()) parsed.point = { x, y };
+      else reporter.warn({ code: 'bad-coordinate', file, item, element: `${where} <point>`, message: `'${text(point.x) ?? ''}', '${text(point.y) ?? ''}' are not numbers; the point is skipped` });
+    }
+
     const actions = node(obj.actions);
     if (actions) {
       for (const [action, raw] of Object.entries(actions)) {
@@ -187,6 +196,7 @@ export interface VocObjectOut {
   occluded: boolean;
   box: VocBox;
   parts: { name: string; box: VocBox }[];
+  point?: { x: number; y: number };
   actions: [string, boolean][];
   attributes: [string, string][];
 }
@@ -234,6 +244,7 @@ export function writeAnnotationXml(a: VocAnnotationOut): string {
     for (const part of o.parts) {
       out += `    <part>\n      <name>${escapeXml(part.name)}</name>\n${boxXml(part.box, '      ')}    </part>\n`;
     }
+    if (o.point) out += `    <point>\n      <x>${formatNumber(o.point.x)}</x>\n      <y>${formatNumber(o.point.y)}</y>\n    </point>\n`;
     if (o.actions.length) {
       out += '    <actions>\n';
       for (const [name, present] of o.actions) out += `      <${actionTag(name)}>${present ? 1 : 0}</${actionTag(name)}>\n`;

@@ -430,7 +430,7 @@ describe('messy inputs', () => {
 
   test('Layout lists with quoted ids; items listed in several task folders are merged; unlisted XML is reported', async () => {
     const root = writeFiles(temp(), {
-      'Annotations/my img.xml': xml(object('person', [1, 1, 5, 5], '<part><name>hand</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>3</xmax><ymax>3</ymax></bndbox></part>')),
+      'Annotations/my img.xml': xml(object('person', [1, 1, 5, 5], '<point><x>3</x><y>4.5</y></point><part><name>hand</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>3</xmax><ymax>3</ymax></bndbox></part>')),
       'Annotations/orphan.xml': xml(''),
       'ImageSets/Layout/val.txt': '"my img" 1\n',
       'ImageSets/Main/val.txt': 'my img\n',
@@ -438,6 +438,12 @@ describe('messy inputs', () => {
     const { dataset, messages } = await load(root);
     expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['val/my img']);
     expect(ofType(dataset.items[0], 'bbox').map((b) => labelName(dataset, b))).toEqual(['person', 'hand']);
+    // VOC Action's <point> is a points annotation in the object's group, written back as <point>.
+    expect(ofType(dataset.items[0], 'points')).toEqual([{ type: 'points', label: 15, points: [2, 3.5], group: 1 }]);
+    const { out, summary } = await save(dataset);
+    expect(summary.annotations).toMatchObject({ points: 1, bbox: 2 });
+    expect(fs.readFileSync(path.join(out, 'Annotations/my img.xml'), 'utf8')).toContain('<point>\n      <x>3</x>\n      <y>4.5</y>');
+    expectSameDataset(dataset, (await load(out)).dataset);
     expect(messages.map((m) => [m.code, m.item])).toEqual([['unlisted-annotation', 'orphan']]);
   });
 });
