@@ -87,7 +87,9 @@ console.log(`COCO instances file: ${IMAGES} images, ${ANNOTATIONS} polygons, ${(
 const node = process.execPath;
 const floorOut = path.join(here, 'out', 'coco-scale-floor');
 const datumOut = path.join(here, 'out', 'coco-scale-datum');
+// Both start without an output folder (replacing one would time the deletion of 118k old files).
 fs.rmSync(floorOut, { recursive: true, force: true });
+fs.rmSync(datumOut, { recursive: true, force: true });
 
 let floor;
 try {
@@ -98,7 +100,7 @@ try {
 }
 const importOnly = measure(node, [fileURLToPath(import.meta.url), '--import-only', dir]);
 console.log(describe(`datum import only (${importOnly.stdout.trim()})`, importOnly));
-const datum = measure(node, [path.join(here, '..', 'bin', 'datum.js'), 'convert', '-if', 'coco', '-i', dir, '-f', 'yolo_ultralytics', '-o', datumOut, '--overwrite']);
+const datum = measure(node, [path.join(here, '..', 'bin', 'datum.js'), 'convert', '-if', 'coco', '-i', dir, '-f', 'yolo_ultralytics', '-o', datumOut]);
 console.log(describe('datum convert -if coco -f yolo_ultralytics', datum));
 const count = (d) => fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith('.txt') && String(f).includes('labels')).length;
 console.log(`label files: floor ${floor ? count(floorOut) : '-'}, datum ${count(datumOut)}`);
