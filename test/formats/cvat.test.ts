@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { plugin } from '../../formats/cvat/index.js';
-import { createContext } from '../../src/pipeline.js';
+import { convert, createContext } from '../../src/pipeline.js';
 import { DatumError, Reporter } from '../../src/diagnostics.js';
 import type { Dataset, Item } from '../../src/model.js';
 import { probeImageSize } from '../../src/media.js';
-import { corpus, tempDir } from '../helpers/corpus.js';
+import { registerFormat } from '../../src/registry.js';
+import { ROOT, corpus, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
 afterAll(() => { for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true }); });
@@ -504,5 +505,22 @@ describe('CVAT export: escaping', () => {
     expect(box).toMatchObject({ type: 'bbox', label: 0, x: 0.1, y: 0.2, w: expect.closeTo(1e-7, 12), h: 3 });
     expect(Object.getPrototypeOf(box.attributes)).toBe(Object.prototype);
     expect(Object.entries(box.attributes!)).toEqual([['__proto__', 'p'], ['multi\nline', 'a\r\nb\tc']]);
+  });
+});
+
+describe('CVAT through the core convert', () => {
+  registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
+  test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
+    const input = path.join(ROOT, 'samples/cvat_dataset');
+    const output = path.join(temp(), 'out');
+    const ctx = createContext();
+    const result = await convert({ input, inputFormat: 'cvat', output, outputFormat: 'cvat', exportOptions: { 'save-media': true } }, ctx);
+    expect(result).toMatchObject({ items: 6, annotations: { bbox: 10 }, inputFormat: 'cvat', outputFormat: 'cvat' });
+    expect(ctx.reporter.messages).toEqual([]);
+    const before = await load(input);
+    const after = await load(output);
+    expect(after.items.map((i) => `${i.subset}/${i.id}`)).toEqual(before.items.map((i) => `${i.subset}/${i.id}`));
+    expect(canonical(after.items, path.join(output, 'images'))).toEqual(canonical(before.items, path.join(input, 'images')));
+    for (const item of after.items) expect(fs.statSync(item.image!.path).size).toBe(fs.statSync(path.join(input, 'images', path.relative(path.join(output, 'images'), item.image!.path))).size);
   });
 });
