@@ -282,9 +282,8 @@ describe('coco messy and bad inputs', () => {
     expect(error.diagnostic).toMatchObject({ code: 'bad-json', offset: text.length, line: 1 });
   });
 
-  test('non-finite numbers, strings, missing images and categories: warnings with the annotation id, the rest imported', async () => {
+  test('categories last; compressed RLE; non-finite numbers, strings, missing images and categories: warnings with the annotation id, the rest imported', async () => {
     const text = `{
-      "categories": [{"id": 0, "name": "things"}, {"id": 7, "name": "cat", "supercategory": "things"}],
       "annotations": [
         {"id": 11, "image_id": 0, "category_id": 7, "bbox": [NaN, 1, 2, 3]},
         {"id": 12, "image_id": 0, "category_id": 7, "bbox": [1, 1, 2, 3]},
@@ -292,9 +291,11 @@ describe('coco messy and bad inputs', () => {
         {"id": 14, "image_id": 0, "category_id": 7, "bbox": [1, 1, Infinity, 3]},
         {"id": 15, "image_id": 99, "category_id": 7, "bbox": [1, 1, 2, 3]},
         {"id": 16, "image_id": 1, "category_id": 42, "bbox": [4, 4, 2, 2]},
-        {"id": 17, "image_id": 0, "category_id": 7, "segmentation": {"counts": "0", "size": [2, 2]}}
+        {"id": 17, "image_id": 0, "category_id": 7, "segmentation": {"counts": "0", "size": [2, 2]}},
+        {"id": 18, "image_id": 1, "category_id": 7, "segmentation": {"counts": "0d0n0", "size": [10, 5]}, "iscrowd": 1}
       ],
-      "images": [{"id": 0, "file_name": "x.jpg", "width": "640", "height": "480"}, {"id": 1, "file_name": "y.jpg", "width": 10, "height": 10}]
+      "images": [{"id": 0, "file_name": "x.jpg", "width": "640", "height": "480"}, {"id": 1, "file_name": "y.jpg", "width": 10, "height": 10}],
+      "categories": [{"id": 0, "name": "things"}, {"id": 7, "name": "cat", "supercategory": "things"}]
     }`;
     const root = dataset({ 'annotations/instances_train.json': text });
     const reporter = new Reporter();
@@ -303,7 +304,11 @@ describe('coco messy and bad inputs', () => {
     expect(ds.categories.map((c) => c.name)).toEqual(['cat']);
     expect(item(ds, 'train', 'x').image).toMatchObject({ width: 640, height: 480 });
     expect(item(ds, 'train', 'x').annotations).toEqual([{ type: 'bbox', x: 1, y: 1, w: 2, h: 3, label: 0, id: 12 }]);
-    expect(item(ds, 'train', 'y').annotations).toEqual([{ type: 'bbox', x: 4, y: 4, w: 2, h: 2, id: 16 }]);
+    expect(item(ds, 'train', 'y').annotations).toEqual([
+      { type: 'bbox', x: 4, y: 4, w: 2, h: 2, id: 16 },
+      // '0d0n0' = runs [0, 20, 30] over 10 rows x 5 columns: the first two columns.
+      { type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], label: 0, id: 18, attributes: { is_crowd: true } },
+    ]);
     const warnings = reporter.messages.filter((m) => m.severity === 'warning');
     expect(warnings.map((w) => w.code)).toEqual(['bad-bbox', 'bad-polygon', 'bad-bbox', 'bad-rle', 'unknown-image', 'unknown-category']);
     for (const [w, id] of warnings.map((w, i) => [w, [11, 13, 14, 17, 15, 16][i]] as const)) {
