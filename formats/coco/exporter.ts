@@ -260,7 +260,7 @@ class CocoExporter {
 
   private async imageSize(item: Item, where: string): Promise<{ width: number; height: number } | null> {
     const image = item.image;
-    if (image?.width && image.height) return { width: image.width, height: image.height };
+    if (image && isSize(image.width) && isSize(image.height)) return { width: image.width, height: image.height };
     const probed = image ? await probeImageSize(image.path) : null;
     if (!probed && !item.normalized) {
       this.ctx.reporter.warn({ code: 'unknown-image-size', item: where, message: 'image size unknown and the image cannot be read; width and height are written as 0' });
@@ -347,7 +347,8 @@ function numbersFinite(a: Annotation): boolean {
 /** Attributes other than `is_crowd` go into Datumaro's per-annotation "attributes" object. */
 function extraAttributes(attributes: Attributes | undefined): Attributes | undefined {
   if (!attributes) return undefined;
-  const { is_crowd: _crowd, ...rest } = attributes;
+  // JSON has no NaN/Infinity: such values are left out rather than written as null.
+  const rest = Object.fromEntries(Object.entries(attributes).filter(([k, v]) => k !== 'is_crowd' && (typeof v !== 'number' || Number.isFinite(v))));
   return Object.keys(rest).length ? rest : undefined;
 }
 
@@ -375,4 +376,8 @@ function categoryEntry(c: Category, id: number): Entry {
     entry.skeleton = (c.skeleton ?? []).map(([a, b]) => [a + 1, b + 1]);
   }
   return entry;
+}
+
+function isSize(value: number | undefined): value is number {
+  return value !== undefined && Number.isFinite(value) && value > 0;
 }

@@ -201,7 +201,7 @@ describe('coco export of model data', () => {
         {
           id: 'dir/one', subset: '', image: { path: '/nowhere/dir/one.png', width: 100, height: 50 },
           annotations: [
-            { type: 'polygon', points: [0, 0, 10, 0, 10, 10], label: 1, group: 5, id: 9 },
+            { type: 'polygon', points: [0, 0, 10, 0, 10, 10], label: 1, group: 5, id: 9, attributes: { score: NaN, note: 'kept' } },
             { type: 'polygon', points: [20, 20, 30, 20, 30, 30, 20, 30], label: 1, group: 5 },
             { type: 'bbox', x: 10, y: 10, w: 20, h: 10, rotation: 90, label: 2 },
             { type: 'polyline', points: [0, 0, 1, 1], label: 1 },
@@ -226,6 +226,7 @@ describe('coco export of model data', () => {
     expect(json.images).toEqual([{ id: 1, width: 100, height: 50, file_name: 'dir/one.png' }, { id: 2, width: 0, height: 0, file_name: 'norm.jpg' }]);
     const [parts, rotated, mask] = json.annotations;
     expect(parts).toMatchObject({ id: 9, category_id: 3, segmentation: [[0, 0, 10, 0, 10, 10], [20, 20, 30, 20, 30, 30, 20, 30]], bbox: [0, 0, 30, 30], area: 150, iscrowd: 0 });
+    expect(parts.attributes).toEqual({ note: 'kept' });
     expect(rotated.category_id).toBe(2);
     // 20 x 10 box centred at (20, 15) turned 90 degrees clockwise: 10 wide, 20 high.
     const corners: number[] = rotated.segmentation[0];
