@@ -135,8 +135,8 @@ class CocoImporter {
     const slot = new Map<number, number>(entry.segments.map((s, i) => [s.id, i]));
     const bitmaps = entry.segments.map(() => new Uint8Array(width * height));
     for (let p = 0, q = 0; p < width * height; p++, q += channels) {
-      // Segment id = R + 256 G + 256^2 B.
-      const i = slot.get(data[q] + 256 * data[q + 1] + 65536 * data[q + 2]);
+      // Segment id = R + 256 G + 256^2 B (a grey PNG holds only R).
+      const i = slot.get(channels >= 3 ? data[q] + 256 * data[q + 1] + 65536 * data[q + 2] : data[q]);
       if (i !== undefined) bitmaps[i][p] = 1;
     }
     return entry.segments.map((segment, i) => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { collect, convert, createContext, DatumError, detectFormats, importDataset, Reporter } from '../../src/index.js';
 import type { Annotation, Dataset, Item, MemoryDataset } from '../../src/index.js';
@@ -324,6 +325,29 @@ describe('coco messy and bad inputs', () => {
     const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
     const ds = await load(root);
     expect(ds.items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['train', 't', 1], ['train', 't2', 0], ['val', 'v', 1], ['val', 'v2', 0]]);
+  });
+
+  test('panoptic: ids above 255 use G and B; a missing PNG is a warning', async () => {
+    const root = dataset({ 'annotations/panoptic_val.json': {
+      images: [{ id: 1, file_name: 'p.jpg', width: 3, height: 2 }, { id: 2, file_name: 'q.jpg', width: 3, height: 2 }],
+      categories: [{ id: 5, name: 'road', isthing: 0 }],
+      annotations: [
+        { image_id: 1, file_name: 'p.png', segments_info: [{ id: 300, category_id: 5, iscrowd: 0 }, { id: 65536, category_id: 5, iscrowd: 1 }] },
+        { image_id: 2, file_name: 'missing.png', segments_info: [{ id: 1, category_id: 5 }] },
+      ],
+    } });
+    // Row 0: 300 300 0; row 1: 0 65536 65536.  300 = (44, 1, 0), 65536 = (0, 0, 1).
+    const pixels = [[44, 1, 0], [44, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 1], [0, 0, 1]].flat();
+    fs.mkdirSync(path.join(root, 'annotations/panoptic_val'));
+    await sharp(Buffer.from(pixels), { raw: { width: 3, height: 2, channels: 3 } }).png().toFile(path.join(root, 'annotations/panoptic_val/p.png'));
+    const reporter = new Reporter();
+    const ds = await load(root, reporter);
+    expect(item(ds, 'val', 'p').annotations).toEqual([
+      { type: 'mask', left: 0, top: 0, width: 2, height: 1, rle: [0, 2], id: 300, label: 0 },
+      { type: 'mask', left: 1, top: 1, width: 2, height: 1, rle: [0, 2], id: 65536, label: 0, attributes: { is_crowd: true } },
+    ]);
+    expect(item(ds, 'val', 'q').annotations).toEqual([]);
+    expect(reporter.messages.map((m) => m.code)).toEqual(['missing-panoptic-png']);
   });
 
   test('a file_name leaving the dataset folder is refused', async () => {
