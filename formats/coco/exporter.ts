@@ -78,7 +78,7 @@ class TaskFile {
   }
 }
 
-interface SubsetFiles { name: string; images: string[]; tasks: Map<Task, TaskFile> }
+interface SubsetFiles { name: string; images: string[]; imageIds: IdAllocator; tasks: Map<Task, TaskFile> }
 
 class CocoExporter {
   private readonly categoryIds: number[];
@@ -117,7 +117,7 @@ class CocoExporter {
     const name = subset || 'default';
     let files = this.subsets.get(name);
     if (!files) {
-      files = { name, images: [], tasks: new Map() };
+      files = { name, images: [], imageIds: new IdAllocator(), tasks: new Map() };
       this.subsets.set(name, files);
       await this.task(files, 'instances', { item: name });
     }
@@ -139,7 +139,9 @@ class CocoExporter {
     const where = { item: `${item.subset}/${item.id}` };
     const subset = await this.subsetFiles(item.subset);
     const fileName = imageFileName(item);
-    const imageId = subset.images.length + 1;
+    // Keep the source's image id (COCO import stores it as item attribute `id`): result files refer to it.
+    const sourceId = item.attributes?.id;
+    const imageId = subset.imageIds.take(typeof sourceId === 'number' ? sourceId : undefined);
     const size = await this.imageSize(item, where.item);
     subset.images.push(JSON.stringify({ id: imageId, width: size?.width ?? 0, height: size?.height ?? 0, file_name: fileName }));
     if (this.saveMedia) await this.copyImage(item, subset.name, fileName, where.item);

@@ -23,6 +23,8 @@ interface PanopticEntry { file: string; png: string; segments: { id: number; lab
 
 interface ImageRecord {
   fileName: string;
+  /** The image id in the first file that lists the image, kept (as item attribute `id`) for export. */
+  cocoId: ImageKey;
   path: string;
   width?: number;
   height?: number;
@@ -101,6 +103,7 @@ class CocoImporter {
           id: stripExtension(record.fileName),
           subset,
           image: { path: record.path, width: record.width, height: record.height },
+          attributes: { id: record.cocoId },
           annotations,
         };
       }
@@ -216,7 +219,7 @@ class FileReader {
     let record = this.subset.byName.get(fileName);
     if (!record) {
       const imagePath = resolveInside(this.taskFile.imageDir, fileName, { file: this.file, element: pointer });
-      record = { fileName, path: imagePath, annotations: [], sources: 0 };
+      record = { fileName, cocoId: key, path: imagePath, annotations: [], sources: 0 };
       this.subset.byName.set(fileName, record);
       this.subset.records.push(record);
     }

@@ -58,6 +58,7 @@ describe('coco import of the Datumaro corpus', () => {
     expect(ds.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/a', 'val/b']);
     const a = item(ds, 'train', 'a');
     expect(a.image).toEqual({ path: COCO('coco_instances/images/train/a.jpg'), width: 10, height: 5 });
+    expect(ds.items.map((i) => i.attributes)).toEqual([{ id: 5 }, { id: 40 }]);
     expect(a.annotations).toEqual([{ type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1 }]);
     const b = item(ds, 'val', 'b');
     expect(b.annotations[0]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 2, 0, 2], label: 0, id: 1, attributes: { x: 1, y: 'hello' } });
@@ -179,6 +180,8 @@ describe('coco round trip (import -> export -> import)', () => {
     // Annotation ids that collided within one file (panoptic segment 7 vs stuff annotation 7) are renumbered.
     expect(comparable(second, false)).toEqual(comparable(first, false));
     const keypoints = JSON.parse(fs.readFileSync(path.join(out, 'annotations/person_keypoints_val.json'), 'utf8'));
+    // Image ids of the source are kept (detection results refer to them).
+    expect(keypoints.images).toEqual([{ id: 40, width: 5, height: 10, file_name: 'b.jpg' }]);
     expect(keypoints.categories[0]).toMatchObject({ id: 1, name: 'a', keypoints: ['1', '2', '3'], skeleton: [[1, 2], [2, 3]] });
     expect(keypoints.annotations[0]).toMatchObject({ id: 1, category_id: 1, keypoints: [1, 2, 2, 3, 4, 2, 2, 3, 2], num_keypoints: 3, bbox: [0, 0, 1, 2], area: 2, segmentation: [[0, 0, 1, 0, 1, 2, 0, 2]] });
   });
