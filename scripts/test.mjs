@@ -14,7 +14,9 @@ let skipped = 0;
 try {
   const result = JSON.parse(readFileSync(report, 'utf8'));
   passed = result.numPassedTests;
-  failed = result.numFailedTests + (result.numFailedTestSuites ?? 0);
+  // A file that fails before its tests run (a syntax or import error) has no failed test of its own.
+  const brokenFiles = result.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.some((t) => t.status === 'failed'));
+  failed = result.numFailedTests + brokenFiles.length;
   skipped = result.numPendingTests + (result.numTodoTests ?? 0);
 } catch {
   failed = Math.max(1, failed);

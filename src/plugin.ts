@@ -1,4 +1,4 @@
-import type { AnnotationType, Dataset } from './model.js';
+import type { Dataset } from './model.js';
 import type { Reporter } from './diagnostics.js';
 
 /** A format-specific option, declared by a plugin and parsed by the core (e.g. `-- --save-media`). */
@@ -28,10 +28,11 @@ export interface ExportSummary {
   /** Annotations written, by model kind. */
   annotations?: Record<string, number>;
   /**
-   * Annotations not written, counted by model kind (`polyline`, `mask`...); the reason for each
-   * (the format cannot hold the kind, no image size, no label) is in the warnings reported with it.
+   * Annotations not written, counted by reason: a short phrase or warning code of the plugin's
+   * (`caption`, `no-image-size`, `polyline in detect task`...). The items concerned are in the
+   * warnings reported with it.
    */
-  dropped?: Partial<Record<AnnotationType, number>>;
+  dropped?: Record<string, number>;
 }
 
 /**

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import '../formats/index.js';
-import { collect, type AnnotationType } from '../src/model.js';
+import { collect, type Annotation, type AnnotationType, type Item } from '../src/model.js';
+import { maskToBitmap } from '../src/geometry/mask.js';
 import { convert, createContext, importDataset } from '../src/pipeline.js';
 import { canonicalize, expectSameItems } from './helpers/compare.js';
 import { corpus, tempDir } from './helpers/corpus.js';
@@ -27,6 +28,11 @@ interface Target {
   needsLabel?: boolean;
   /** The target stores normalized coordinates: items of unknown image size cannot be written. */
   normalized?: boolean;
+  /**
+   * The target writes polygons, masks and ellipses as their boxes unless their object (label + group)
+   * has a box, as Ultralytics derives boxes from segments.
+   */
+  boxesFromShapes?: boolean;
 }
 
 const ULTRALYTICS_SUBSETS: Record<string, string> = { '': 'train', train: 'train', validation: 'val', valid: 'val', val: 'val', test: 'test' };
@@ -40,7 +46,7 @@ const TARGETS: Target[] = [
   // normalized to 6 decimals: up to 0.5e-6 of the image side, doubled for w/h -> x/y conversions
   { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, subset: unnamedIs('train') },
   { format: 'yolo_ultralytics', kinds: ['bbox'], options: { task: 'detect' }, tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true,
-    subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
+    boxesFromShapes: true, subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
 ];
 
 const SOURCES: { format: string; dir: string }[] = [
@@ -84,7 +90,7 @@ describe.each(SOURCES)('$dir ($format)', ({ format, dir }) => {
 
     const keep = (items: typeof source.items) => items.map((i) => ({
       ...i,
-      annotations: i.annotations.filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
+      annotations: (target.boxesFromShapes ? withShapeBoxes(i) : i.annotations).filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
         && !(target.needsLabel && a.label === undefined && a.type !== 'caption')),
     }));
     const expected = canonicalize(source.categories, keep(expressible), { kinds, subset: target.subset });
@@ -95,3 +101,41 @@ describe.each(SOURCES)('$dir ($format)', ({ format, dir }) => {
     for (const label of used) expect(back.categories.map((c) => c.name)).toContain(label);
   });
 });
+
+/** The item's annotations plus the box of every polygon, mask and ellipse whose object has no box. */
+function withShapeBoxes(item: Item): Annotation[] {
+  const boxed = new Set(item.annotations.filter((a) => a.type === 'bbox' && a.group).map((a) => `${a.label}/${a.group}`));
+  const derived: Annotation[] = [];
+  for (const a of item.annotations) {
+    if (a.group && boxed.has(`${a.label}/${a.group}`)) continue;
+    const b = bounds(a);
+    if (b) derived.push({ type: 'bbox', label: a.label, x: b[0], y: b[1], w: b[2] - b[0], h: b[3] - b[1], attributes: {} });
+  }
+  return [...item.annotations, ...derived];
+}
+
+/** x0 y0 x1 y1 of a shape with an area, worked out pixel by pixel for masks. */
+function bounds(a: Annotation): number[] | null {
+  if (a.type === 'polygon' && a.points.length >= 6) {
+    const xs = a.points.filter((_, i) => i % 2 === 0), ys = a.points.filter((_, i) => i % 2 === 1);
+    return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  }
+  if (a.type === 'ellipse') {
+    const t = ((a.rotation ?? 0) * Math.PI) / 180;
+    const hw = Math.sqrt((a.rx * Math.cos(t)) ** 2 + (a.ry * Math.sin(t)) ** 2);
+    const hh = Math.sqrt((a.rx * Math.sin(t)) ** 2 + (a.ry * Math.cos(t)) ** 2);
+    return [a.cx - hw, a.cy - hh, a.cx + hw, a.cy + hh];
+  }
+  if (a.type === 'mask') {
+    const bitmap = maskToBitmap(a);
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let y = 0; y < bitmap.height; y++) {
+      for (let x = 0; x < bitmap.width; x++) {
+        if (!bitmap.data[y * bitmap.width + x]) continue;
+        x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
+      }
+    }
+    return x0 <= x1 ? [a.left + x0, a.top + y0, a.left + x1, a.top + y1] : null;
+  }
+  return null;
+}

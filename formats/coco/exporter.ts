@@ -265,7 +265,7 @@ class CocoExporter {
     if (image && isSize(image.width) && isSize(image.height)) return { width: image.width, height: image.height };
     const probed = image ? await probeImageSize(image.path) : null;
     if (!probed && !item.normalized) {
-      this.ctx.reporter.warn({ code: 'unknown-image-size', item: where, message: 'image size unknown and the image cannot be read; width and height are written as 0' });
+      this.ctx.reporter.warn({ code: 'no-image-size', item: where, message: 'image size unknown and the image cannot be read; width and height are written as 0' });
     }
     return probed;
   }

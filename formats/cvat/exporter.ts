@@ -126,12 +126,12 @@ class CvatWriter {
   private shape(a: Annotation, item: Item): string {
     if (a.type === 'caption') {
       this.drop('caption');
-      this.ctx.reporter.warn({ code: 'dropped-annotation', item: item.id, message: 'CVAT cannot hold captions; caption dropped' });
+      this.ctx.reporter.warn({ code: 'annotation-dropped', item: item.id, message: 'CVAT cannot hold captions; caption dropped' });
       return '';
     }
     if (a.type === 'mask' && (a.width <= 0 || a.height <= 0)) {
       this.drop('empty-mask');
-      this.ctx.reporter.warn({ code: 'dropped-annotation', item: item.id, message: 'an empty mask (0 x 0) cannot be written to CVAT; dropped' });
+      this.ctx.reporter.warn({ code: 'annotation-dropped', item: item.id, message: 'an empty mask (0 x 0) cannot be written to CVAT; dropped' });
       return '';
     }
     if (a.track !== undefined && !this.warnedTrack) {

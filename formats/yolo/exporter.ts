@@ -113,7 +113,7 @@ async function writeItem(item: Item, imageExists: boolean, state: ExportState): 
 
   if (state.saveMedia) {
     if (imageExists) await state.writer.copy(item.image!.path, imageTarget);
-    else state.ctx.reporter.warn({ ...where, file: item.image?.path, code: 'image-missing', message: item.image ? 'image file not found; not copied' : 'item has no image to copy' });
+    else state.ctx.reporter.warn({ ...where, file: item.image?.path, code: 'missing-image', message: item.image ? 'image file not found; not copied' : 'item has no image to copy' });
   }
 }
 
@@ -152,7 +152,7 @@ function labelLines(item: Item, state: ExportState): string[] {
   for (const [reason, count] of drops) {
     state.dropped[reason] = (state.dropped[reason] ?? 0) + count;
     state.ctx.reporter.warn({
-      code: 'annotation-dropped',
+      code: reason === 'bbox without image size' ? 'no-image-size' : 'annotation-dropped',
       item: item.subset ? `${item.subset}/${item.id}` : item.id,
       message: `${count} ${reason}${reason.startsWith('bbox') ? '' : ' annotation(s)'} not written: ${WHY[reason] ?? 'YOLO holds labelled boxes only'}`,
     });

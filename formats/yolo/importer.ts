@@ -93,11 +93,11 @@ async function readBatch(entries: Entry[], classCount: number, ctx: Context): Pr
 function warnNoSize(entry: Entry, ctx: Context): void {
   const where = { file: entry.image ?? entry.label, item: entryName(entry) };
   if (!entry.image) {
-    ctx.reporter.warn({ ...where, code: 'image-missing', message: 'no image found for this label file; boxes stay normalized to [0, 1]' });
+    ctx.reporter.warn({ ...where, code: 'missing-image', message: 'no image found for this label file; boxes stay normalized to [0, 1]' });
   } else if (fs.existsSync(entry.image)) {
     ctx.reporter.warn({ ...where, code: 'image-unreadable', message: 'cannot read the image size; boxes stay normalized to [0, 1]' });
   } else {
-    ctx.reporter.warn({ ...where, code: 'image-missing', message: 'image file not found; boxes stay normalized to [0, 1]' });
+    ctx.reporter.warn({ ...where, code: 'missing-image', message: 'image file not found; boxes stay normalized to [0, 1]' });
   }
 }
 

@@ -174,7 +174,7 @@ class LabelExporter {
     const size = this.sizeOf(item);
     if (!size && item.annotations.length) {
       this.tally.drop('unknown image size', item.annotations.length);
-      this.ctx.reporter.warn({ code: 'unknown-image-size', item: itemName(item), file: item.image?.path, message: 'the image size is unknown and the image cannot be read, so its labels cannot be normalized; the item is skipped' });
+      this.ctx.reporter.warn({ code: 'no-image-size', item: itemName(item), file: item.image?.path, message: 'the image size is unknown and the image cannot be read, so its labels cannot be normalized; the item is skipped' });
       this.tally.endItem(item);
       return;
     }

@@ -70,7 +70,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       } else {
         const dropped = Object.entries(result.dropped ?? {}).filter(([, n]) => n > 0);
         print(`converted ${result.items} items from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
-        if (dropped.length) print(`not written (the format cannot hold them): ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+        if (dropped.length) print(`annotations not written, by reason: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
         const warnings = reporter.count('warning');
         if (warnings) print(`${warnings} warning${warnings === 1 ? '' : 's'} (see above)`);
       }

@@ -339,7 +339,7 @@ second line</attribute>
     const { out, summary, reporter, xml } = await exportTo(dataset, { 'save-media': true });
     expect(summary).toEqual({ items: 2, annotations: { bbox: 1, label: 1 }, dropped: { caption: 1, 'empty-mask': 1, 'no-image-size': 1 } });
     expect(reporter.messages.map((m) => [m.code, m.item])).toEqual([
-      ['dropped-annotation', 'a'], ['dropped-annotation', 'a'], ['missing-image', 'a'], ['no-image-size', 'b'], ['missing-image', 'b'],
+      ['annotation-dropped', 'a'], ['annotation-dropped', 'a'], ['missing-image', 'a'], ['no-image-size', 'b'], ['missing-image', 'b'],
     ]);
     expect(xml).toContain('<subsets>train\nval</subsets>');
     expect(xml).toContain('<image id="0" name="b.jpg" subset="val">');

@@ -170,7 +170,7 @@ describe('yolo import: images and sizes', () => {
     expect(boxes(item)[0].x).toBeCloseTo(0.4, 12);
     expect(boxes(item)[0].y).toBeCloseTo(0.3, 12);
     expect(boxes(item)[0]).toMatchObject({ w: 0.2, h: 0.4 });
-    expect(warnings.map((w) => [w.code, w.item])).toEqual([['image-missing', 'train/lonely']]);
+    expect(warnings.map((w) => [w.code, w.item])).toEqual([['missing-image', 'train/lonely']]);
   });
 
   it('strict: a listed image that is missing stays normalized; a missing label file is a background image; an unreadable one is warned about', async () => {
@@ -185,7 +185,7 @@ describe('yolo import: images and sizes', () => {
     const { dataset, warnings } = await load(dir);
     expect(dataset.items.map((i) => [i.id, i.normalized ?? false, i.annotations.length])).toEqual([['gone', true, 1], ['bg', false, 0], ['odd', false, 0]]);
     expect(boxes(dataset.items[0])[0]).toMatchObject({ x: 0, y: 0, w: 1, h: 1 });
-    expect(warnings.map((w) => [w.code, w.item])).toEqual([['label-unreadable', 'train/odd'], ['image-missing', 'train/gone']]);
+    expect(warnings.map((w) => [w.code, w.item])).toEqual([['label-unreadable', 'train/odd'], ['missing-image', 'train/gone']]);
   });
   it('strict: list lines with backslashes, ./, .. and no data/ prefix resolve as in Datumaro', async () => {
     const dir = temp();
@@ -340,7 +340,7 @@ describe('yolo export', () => {
       .toBe('1 0.094238 0.095573 0.156445 0.105729\n0 0.968750 0.916667 0.062500 0.166667\n');
     // The images were not saved: the re-import keeps the boxes normalized and says so.
     const again = await load(out);
-    expect(again.warnings.map((w) => w.code)).toEqual(['image-missing', 'image-missing']);
+    expect(again.warnings.map((w) => w.code)).toEqual(['missing-image', 'missing-image']);
     const [street, b] = [again.dataset.items.find((i) => i.id === 'street/0001')!, again.dataset.items.find((i) => i.id === 'b')!];
     expect(street.subset).toBe('train');
     expect(b.subset).toBe('valid');
@@ -394,8 +394,9 @@ describe('yolo export', () => {
     expect(fs.readFileSync(path.join(out, 'obj_train_data/p.txt'), 'utf8'))
       .toBe('0 0.500000 0.500000 0.100000 0.200000\n0 0.100000 0.950000 0.200000 0.100000\n');
     expect(fs.readFileSync(path.join(out, 'obj_train_data/n.txt'), 'utf8')).toBe('0 0.250000 0.400000 0.300000 0.400000\n');
-    expect(warnings.filter((w) => w.code === 'annotation-dropped').map((w) => w.item)).toEqual(['train/p', 'train/p', 'train/p', 'train/p', 'train/p', 'train/unsized']);
-    expect(warnings.filter((w) => w.code === 'image-missing')).toHaveLength(3);
+    expect(warnings.filter((w) => w.code === 'annotation-dropped').map((w) => w.item)).toEqual(['train/p', 'train/p', 'train/p', 'train/p', 'train/p']);
+    expect(warnings.filter((w) => w.code === 'no-image-size').map((w) => w.item)).toEqual(['train/unsized']);
+    expect(warnings.filter((w) => w.code === 'missing-image')).toHaveLength(3);
   });
 
   it('refuses subset names obj.data cannot hold, and ids that leave the output folder', async () => {

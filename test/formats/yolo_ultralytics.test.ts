@@ -90,7 +90,7 @@ describe('export: detect', () => {
       dropped: { 'degenerate box (empty inside the image)': 1, 'polygon of an object that has a box (detect task)': 1, 'polyline in detect task': 1, 'unknown image size': 1 },
     });
     const codes = reporter.messages.map((m) => `${m.code}:${m.item ?? ''}`);
-    expect(codes).toEqual(expect.arrayContaining(['annotation-dropped:Train/a', 'unknown-image-size:test/lost', 'unknown-subset:holdout/odd']));
+    expect(codes).toEqual(expect.arrayContaining(['annotation-dropped:Train/a', 'no-image-size:test/lost', 'unknown-subset:holdout/odd']));
   });
 
   it('copies images with --save-media and probes EXIF-rotated sizes', async () => {
