@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DatumError } from './diagnostics.js';
 
 /**
@@ -41,6 +42,10 @@ export async function writeAtomically<T>(output: string, overwrite: boolean, wri
   }
 }
 
+// The callback writeFile skips the FileHandle that fs/promises opens and closes per file, which is
+// about a fifth of the time when writing 100k label files.
+const writeFile = promisify(fs.writeFile);
+
 /**
  * Writes many small files with bounded concurrency (one `await writeFile` at a time is slow for
  * 100k label files; unbounded parallelism runs out of file descriptors). Creates folders as needed.
@@ -55,7 +60,7 @@ export class FileWriter {
   async write(file: string, data: string | Uint8Array): Promise<void> {
     await this.enqueue(async () => {
       await this.ensureDir(path.dirname(file));
-      await fsp.writeFile(file, data);
+      await writeFile(file, data);
     });
   }
 

@@ -228,8 +228,8 @@ class LabelExporter {
     const present = [...this.splits.keys()];
     const notes = [
       `YOLO-Ultralytics ${this.task} dataset written by datum.`,
-      'No `path` key: Ultralytics then uses this file\'s folder as the root, while a relative `path`',
-      'would resolve against the working directory (the request said "path"; that fact wins).',
+      'No `path` key on purpose: without it Ultralytics takes this file\'s folder as the root, while a',
+      'relative `path` would resolve against the working directory. Train with: yolo train data=<this file>',
     ];
     const trainSource = this.splits.has('train') ? 'train' : this.splits.has('val') ? 'val' : present[0];
     const valSource = this.splits.has('val') ? 'val' : trainSource;
