@@ -31,7 +31,7 @@ export async function exportUltralytics(dataset: Dataset, output: string, option
   const tally = new Tally(ctx);
   const writer = new FileWriter();
   const exporter = task === 'classify'
-    ? new ClassifyExporter(dataset.categories, output, writer, tally, ctx)
+    ? new ClassifyExporter(new Classes(dataset.categories), output, writer, tally, ctx)
     : new LabelExporter(task, dataset.categories, output, writer, tally, ctx, options['save-media'] === true);
   let batch: Item[] = [];
   let done = 0;
@@ -118,6 +118,7 @@ class LabelExporter {
   private probed = new Map<Item, { width?: number; height?: number }>();
   private readonly keypoints: number;
   private readonly flip: number[] | null;
+  private readonly classes: Classes;
 
   constructor(
     private readonly task: Exclude<Task, 'classify'>,
@@ -133,6 +134,7 @@ class LabelExporter {
       throw new DatumError({ code: 'no-keypoints', message: 'the pose task needs skeleton categories with keypoint names; this dataset has none (choose another --task)' });
     }
     this.keypoints = Math.max(0, ...skeletons.map((c) => c.keypoints!.length));
+    this.classes = new Classes(categories);
     // flip_idx only makes sense when every skeleton category shares one keypoint list.
     const same = skeletons.every((c) => c.keypoints!.join('\0') === skeletons[0]?.keypoints!.join('\0'));
     this.flip = skeletons.length && same && skeletons[0].keypoints!.length === this.keypoints ? flipOf(skeletons[0]) : null;
@@ -247,10 +249,10 @@ class LabelExporter {
       this.ctx.reporter.warn({ code: 'missing-split', message: `no val subset; ${CONFIG_FILE} points val at ${valSource}.txt (Ultralytics needs one)` });
     }
     for (const split of present) if (!root.has(split)) root.set(split, `${split}.txt`);
-    root.set('nc', this.categories.length);
+    root.set('nc', this.classes.names.length);
     const names = new YAML.YAMLMap();
-    this.categories.forEach((c, i) => {
-      const name = new YAML.Scalar(c.name);
+    this.classes.names.forEach((className, i) => {
+      const name = new YAML.Scalar(className);
       name.type = YAML.Scalar.QUOTE_DOUBLE; // so `no`, `on`, `1` stay strings for PyYAML
       names.items.push(new YAML.Pair(new YAML.Scalar(i), name)); // a bare 0 key would print as `? 0`
     });
@@ -279,11 +281,15 @@ class LabelExporter {
     }
   }
 
-  /** The class index of an annotation, or null (counted as dropped) when it has no valid label. */
+  /** The class index of an annotation, or null (counted as dropped) when it has no valid class. */
   private classOf(a: Annotation): number | null {
     if (a.label === undefined) { this.tally.drop(`unlabeled ${a.type}`); return null; }
-    if (!Number.isInteger(a.label) || a.label < 0 || a.label >= this.categories.length) { this.tally.drop(`${a.type} with unknown label`); return null; }
-    return a.label;
+    const cls = this.classes.of(a.label);
+    if (cls === undefined) {
+      this.tally.drop(this.categories[a.label] ? `${a.type} labelled with a sub-label (keypoint or part)` : `${a.type} with unknown label`);
+      return null;
+    }
+    return cls;
   }
 
   private dropOther(a: Annotation): void {
@@ -479,7 +485,7 @@ class ClassifyExporter {
   private readonly splits = new Set<string>();
 
   constructor(
-    private readonly categories: Category[],
+    private readonly classes: Classes,
     private readonly output: string,
     private readonly writer: FileWriter,
     private readonly tally: Tally,
@@ -490,7 +496,7 @@ class ClassifyExporter {
 
   async add(item: Item): Promise<void> {
     const { split } = splitOf(item.subset);
-    const labels = item.annotations.filter((a) => a.type === 'label' && a.label !== undefined && a.label >= 0 && a.label < this.categories.length);
+    const labels = item.annotations.filter((a) => a.type === 'label' && a.label !== undefined && this.classes.of(a.label) !== undefined);
     for (const a of item.annotations) if (!labels.includes(a)) this.tally.drop(a.type === 'label' ? 'label without a known category' : `${a.type} in classify task`);
     if (labels.length === 0) {
       this.ctx.reporter.warn({ code: 'unlabeled-item', item: itemName(item), message: 'item has no class label; its image is not written' });
@@ -506,7 +512,7 @@ class ClassifyExporter {
       this.tally.endItem(item);
       return;
     }
-    const className = this.categories[labels[0].label!].name;
+    const className = this.classes.names[this.classes.of(labels[0].label!)!];
     const context = { item: itemName(item) };
     const classDir = resolveInside(resolveInside(this.output, split, context), className, context);
     const target = resolveInside(classDir, imageFileName(item), context);
@@ -521,7 +527,29 @@ class ClassifyExporter {
   async finish(): Promise<void> {
     if (this.splits.size === 0) throw new DatumError({ code: 'nothing-to-export', message: 'classify: no item has both a class label and an image file' });
     for (const split of this.splits) {
-      for (const c of this.categories) await this.writer.ensureDir(resolveInside(this.output, `${split}/${c.name}`));
+      for (const name of this.classes.names) await this.writer.ensureDir(resolveInside(this.output, `${split}/${name}`));
     }
+  }
+}
+
+/**
+ * Ultralytics classes: the categories without a parent, in order. Sub-labels (a skeleton's keypoints,
+ * a VOC part) are not classes of their own, as in Datumaro's YOLO exporters.
+ */
+class Classes {
+  readonly names: string[] = [];
+  private readonly index = new Map<number, number>();
+
+  constructor(categories: readonly Category[]) {
+    categories.forEach((c, i) => {
+      if (c.parent !== undefined) return;
+      this.index.set(i, this.names.length);
+      this.names.push(c.name);
+    });
+  }
+
+  /** The class index of a category index; undefined for sub-labels and unknown indices. */
+  of(label: number): number | undefined {
+    return this.index.get(label);
   }
 }
