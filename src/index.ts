@@ -11,3 +11,4 @@ export { parseTransform, registerTransform, transformUsage } from './transforms/
 export type { Transform } from './transforms/index.js';
 export { computeStats } from './stats.js';
 export type { DatasetStats } from './stats.js';
+export { readFileHead } from './files.js';

@@ -75,7 +75,11 @@ function expectRows(actual: number[][], expected: number[][]): void {
 }
 
 /** The corner points of a polygon row, as a sorted list, so that the start corner does not matter. */
-const corners = (row: number[]) => row.slice(1).reduce<string[]>((list, v, i, all) => (i % 2 ? list : [...list, `${all[i].toFixed(4)},${all[i + 1].toFixed(4)}`]), []).sort();
+function corners(row: number[]): string[] {
+  const points: string[] = [];
+  for (let i = 1; i + 1 < row.length; i += 2) points.push(`${row[i].toFixed(4)},${row[i + 1].toFixed(4)}`);
+  return points.sort();
+}
 
 describe('CVAT project -> YOLO-Ultralytics, each task', () => {
   it('detect: boxes (a rotated box as its hull), a polygon as its box; skeleton and tags reported', async () => {

@@ -1,4 +1,4 @@
-import fsp from 'node:fs/promises';
+import { readFileHead } from '../../src/files.js';
 import type { Detection } from '../../src/plugin.js';
 import { findTaskFiles } from './layout.js';
 
@@ -6,7 +6,7 @@ import { findTaskFiles } from './layout.js';
 export async function detectCoco(input: string): Promise<Detection | null> {
   const files = await findTaskFiles(input);
   if (files.length === 0) return null;
-  const head = await readHead(files[0].file, 64 * 1024);
+  const head = await readFileHead(files[0].file, 64 * 1024);
   if (!/^\s*\{/.test(head)) return null;
   const looksCoco = /"(images|annotations|categories)"\s*:/.test(head);
   const named = files[0].task !== null || files[0].file.endsWith('_annotations.coco.json');
@@ -15,13 +15,3 @@ export async function detectCoco(input: string): Promise<Detection | null> {
   return { confidence, reason: `${files.length} COCO annotation file(s), e.g. ${files[0].file}` };
 }
 
-async function readHead(file: string, bytes: number): Promise<string> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}

@@ -116,7 +116,6 @@ class FileReader {
 
   /** An <image> element -> item with its shapes and tags. */
   private imageItem(node: XmlNode): Item | null {
-    const { file } = this.source;
     const where = `<image${node.attrs.id !== undefined ? ` id="${node.attrs.id}"` : ''}${node.attrs.name !== undefined ? ` name="${node.attrs.name}"` : ''}>`;
     let name = (node.attrs.name ?? '').replace(/\\/g, '/');
     if (name === '') {
@@ -153,7 +152,6 @@ class FileReader {
 
   /** A <track>: each visible shape becomes an annotation on its frame's item. */
   private addTrack(track: XmlNode): void {
-    const { file } = this.source;
     const where = `<track id="${track.attrs.id ?? ''}" label="${track.attrs.label ?? ''}">`;
     const trackId = Number(track.attrs.id);
     const labelName = track.attrs.label ?? '';
@@ -254,7 +252,6 @@ class FileReader {
 
   /** One shape element -> annotation, or null after a warning (unknown label, bad value, unsupported kind). */
   private shape(node: XmlNode, attrs: Record<string, string>, element: string, item: string, line: number | undefined): Annotation | null {
-    const { file } = this.source;
     if (!SHAPE_NAMES.has(node.name)) {
       this.warn({ code: 'unsupported-shape', line, element, item, message: `<${node.name}> is not supported; skipped` });
       return null;

@@ -1,5 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { readFileHead } from '../../src/files.js';
 import type { Detection } from '../../src/plugin.js';
 import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, SETS_DIR } from './layout.js';
 import { isDirectory } from './files.js';
@@ -27,15 +28,9 @@ export async function detectVoc(input: string): Promise<Detection | null> {
     if (folder !== '.' && !(await isDirectory(dir))) continue;
     const xml = (await fsp.readdir(dir)).filter((f) => f.toLowerCase().endsWith('.xml')).sort()[0];
     if (!xml) continue;
-    const handle = await fsp.open(path.join(dir, xml));
-    try {
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(2048), 0, 2048, 0);
-      const head = buffer.subarray(0, bytesRead).toString('utf8');
-      if (/<annotation[\s>]/.test(head) && /<(object|filename)[\s>]/.test(head)) {
-        return { confidence: 0.5, reason: `${path.posix.join(folder, xml)} with a VOC <annotation> root (Roboflow layout)` };
-      }
-    } finally {
-      await handle.close();
+    const head = await readFileHead(path.join(dir, xml), 2048);
+    if (/<annotation[\s>]/.test(head) && /<(object|filename)[\s>]/.test(head)) {
+      return { confidence: 0.5, reason: `${path.posix.join(folder, xml)} with a VOC <annotation> root (Roboflow layout)` };
     }
     return null;
   }

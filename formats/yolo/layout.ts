@@ -13,6 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
+import { readFileHead } from '../../src/files.js';
 import { isSafeRelative, resolveInside, stripExtension } from '../../src/paths.js';
 import { CONFIG_FILE, NAMES_FILE, NON_SUBSET_KEYS, idFromListPath, isImageFile, labelsFolderPath, localizePath, parseConfig } from './format.js';
 
@@ -58,7 +59,7 @@ export async function locate(input: string): Promise<Location> {
   if (fs.existsSync(path.join(root, CONFIG_FILE))) return { root, configFile: path.join(root, CONFIG_FILE) };
   for (const name of (await fsp.readdir(root)).filter((n) => n.endsWith('.data')).sort()) {
     const file = path.join(root, name);
-    if (parseConfig(await readHead(file)).has('names')) return { root, configFile: file };
+    if (parseConfig(await readFileHead(file)).has('names')) return { root, configFile: file };
   }
   return { root };
 }
@@ -207,23 +208,10 @@ async function looseLayout(kind: LayoutKind, root: string, namesFile: string, la
 
 /** True when the first non-blank line has 5 numeric fields, or the file is empty. */
 async function looksLikeLabels(file: string): Promise<boolean> {
-  const first = (await readHead(file)).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
+  const first = (await readFileHead(file)).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
   if (first === undefined) return true;
   const fields = first.trim().split(/\s+/);
   return fields.length === 5 && fields.every((f) => Number.isFinite(Number(f)));
-}
-
-/** The first bytes of a file (a *.data file of another kind may be huge and binary); '' when unreadable. */
-async function readHead(file: string, bytes = 4096): Promise<string> {
-  const handle = await fsp.open(file, 'r').catch(() => null);
-  if (!handle) return '';
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 function firstExisting(root: string, names: string[]): string | undefined {
