@@ -187,16 +187,8 @@ export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** An object ready to write: numbers already in the file's convention. */
-export interface VocObjectOut {
-  name: string;
-  pose?: string;
-  truncated: boolean;
-  difficult: boolean;
-  occluded: boolean;
-  box: VocBox;
-  parts: { name: string; box: VocBox }[];
-  point?: { x: number; y: number };
+/** An object ready to write: numbers already in the file's convention, actions and attributes in order. */
+export interface VocObjectOut extends Omit<VocObject, 'index' | 'actions' | 'attributes'> {
   actions: [string, boolean][];
   attributes: [string, string][];
 }
