@@ -39,6 +39,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
+  // Without this, character references (`&#233;`, `&#x41;`) stay as literal text in names.
+  htmlEntities: true,
   isArray: (name) => name === 'object' || name === 'part' || name === 'attribute',
 });
 

@@ -381,6 +381,19 @@ describe('messy inputs', () => {
     expectSameDataset(dataset, (await load(out)).dataset);
   });
 
+  test('character references in names are decoded (&#233; &#x41; &amp;) and written back readable', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('caf&#233; &#x41;&amp;b', [1, 1, 4, 4])),
+      'ImageSets/Main/train.txt': 'a\n',
+    });
+    const { dataset, messages } = await load(root);
+    expect(messages).toEqual([]);
+    expect(labelName(dataset, dataset.items[0].annotations[0])).toBe('café A&b');
+    const { out } = await save(dataset);
+    expect(fs.readFileSync(path.join(out, 'Annotations/a.xml'), 'utf8')).toContain('<name>café A&amp;b</name>');
+    expectSameDataset(dataset, (await load(out)).dataset);
+  });
+
   test('no ImageSets: every annotation is an item without a subset; grayscale class masks hold indices', async () => {
     const classIndices = Buffer.from([0, 8, 8, 0, 0, 8, 255, 0]); // 4 x 2, class 8 = cat, 255 = void
     const root = writeFiles(temp(), {
