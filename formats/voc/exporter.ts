@@ -160,6 +160,12 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       if (unsupported) { drops.add(`unsupported-${a.type}`, item, unsupported); continue; }
       if (item.normalized) { drops.add('no-image-size', item, 'the item has normalized coordinates and no image size'); continue; }
       if (a.label === undefined) { drops.add('unlabeled', item, `a ${a.type} without a label`); continue; }
+      // NaN/Infinity would be written as text no VOC reader parses (or break the mask canvas size).
+      if (!numbersFinite(a)) {
+        drops.add('non-finite', item, 'a non-finite coordinate');
+        ctx.reporter.warn({ code: 'non-finite', item: item.id, message: `${a.type} annotation${a.id !== undefined ? ` ${a.id}` : ''} has a non-finite coordinate; not written` });
+        continue;
+      }
       if (a.type === 'bbox') {
         if (a.rotation) drops.add('rotated-bbox', item, 'VOC boxes cannot be rotated');
         else boxes.push(a);
@@ -313,4 +319,13 @@ function extentOf(shapes: (MaskAnnotation | PolygonAnnotation)[]): { width: numb
     else for (let i = 0; i < s.points.length; i += 2) { width = Math.max(width, Math.ceil(s.points[i])); height = Math.max(height, Math.ceil(s.points[i + 1])); }
   }
   return { width, height };
+}
+
+function numbersFinite(a: Annotation): boolean {
+  switch (a.type) {
+    case 'bbox': return [a.x, a.y, a.w, a.h, a.rotation ?? 0].every(Number.isFinite);
+    case 'polygon': case 'points': return a.points.every(Number.isFinite);
+    case 'mask': return [a.left, a.top, a.width, a.height, ...a.rle].every(Number.isFinite);
+    default: return true;
+  }
 }

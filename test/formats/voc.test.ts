@@ -334,6 +334,24 @@ describe('export', () => {
     expect(fs.readFileSync(path.join(out, 'Annotations/y.xml'), 'utf8')).not.toContain('<object>');
   });
 
+  test('annotations with NaN or Infinity are warned with their id and not written', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'cat' }],
+      items: [{ id: 'a', subset: 'train', image: { path: '/nowhere/a.jpg', width: 10, height: 10 }, annotations: [
+        { type: 'bbox', label: 0, x: NaN, y: 1, w: 2, h: 2, id: 7 },
+        { type: 'bbox', label: 0, x: 1, y: 1, w: 2, h: 2, id: 8 },
+        { type: 'polygon', label: 0, points: [0, 0, Infinity, 0, 5, 5], id: 9 },
+      ] }],
+    };
+    const { out, summary, messages } = await save(dataset);
+    const text = fs.readFileSync(path.join(out, 'Annotations/a.xml'), 'utf8');
+    expect(text).not.toMatch(/NaN|Infinity/);
+    expect(text.match(/<object>/g)).toHaveLength(1);
+    expect(fs.existsSync(path.join(out, 'SegmentationClass/a.png'))).toBe(false);
+    expect(summary.dropped).toMatchObject({ 'non-finite': 2 });
+    expect(messages.filter((m) => m.code === 'non-finite' && /annotation (7|9) /.test(m.message))).toHaveLength(2);
+  });
+
   test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
     const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
     dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
