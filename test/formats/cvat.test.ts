@@ -508,6 +508,19 @@ describe('CVAT export: escaping', () => {
   });
 });
 
+describe('CVAT export: characters XML cannot hold', () => {
+  test('control characters in label and attribute names become U+FFFD, so CVAT and Datumaro can parse the file', async () => {
+    const dataset: Dataset = { categories: [{ name: 'a\u0001b' }], items: [
+      { id: 'x', subset: '', image: { path: '/none/x.png', width: 5, height: 5 }, annotations: [{ type: 'bbox', label: 0, x: 1, y: 1, w: 1, h: 1, attributes: { 'q\u0002': 'v\u001b' } }] },
+    ] };
+    const { out, xml } = await exportTo(dataset);
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
+    const back = await load(out);
+    expect(back.dataset.categories[0].name).toBe('a\uFFFDb');
+    expect(back.items[0].annotations).toEqual([{ type: 'bbox', label: 0, x: 1, y: 1, w: 1, h: 1, attributes: { 'q\uFFFD': 'v\uFFFD' } }]);
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
