@@ -16,7 +16,7 @@ import {
   VOID_INDEX, actionSpec, categoryActions, defaultLabelmap, labelmapToCategories, packRgb, readLabelmap,
 } from './layout.js';
 import { isDirectory, isFile, listFiles, withoutExtension } from './files.js';
-import { parseAnnotationXml, type VocAnnotation, type VocBox } from './xml.js';
+import { actionTag, parseAnnotationXml, type VocAnnotation, type VocBox } from './xml.js';
 import { instanceColors, masksFromIndexMaps, readIndexMask, type IndexMap } from './masks.js';
 
 /** How xmin..xmax map to model boxes: `voc` = 1-based inclusive pixel indices (the devkit), `datumaro` = plain x, x + w. */
@@ -258,8 +258,11 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
     if (label === undefined) continue;
     const attributes: Attributes = { truncated: obj.truncated, difficult: obj.difficult };
     if (obj.pose !== undefined) attributes.pose = obj.pose;
-    for (const action of categoryActions(categories[label])) attributes[action] = false;
-    Object.assign(attributes, obj.actions, obj.attributes);
+    const actions = categoryActions(categories[label]);
+    for (const action of actions) attributes[action] = false;
+    // A tag is the action's name made an XML name (`riding bike` -> <riding_bike>): map it back to the labelmap's name.
+    for (const [tag, present] of Object.entries(obj.actions)) attributes[actions.find((a) => actionTag(a) === tag) ?? tag] = present;
+    Object.assign(attributes, obj.attributes);
     out.push({ type: 'bbox', label, ...toBbox(obj.box), occluded: obj.occluded, group: obj.index, id: obj.index, attributes });
     if (obj.point) out.push({ type: 'points', label, points: [obj.point.x - offset, obj.point.y - offset], group: obj.index });
     for (const part of obj.parts) {

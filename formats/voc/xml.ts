@@ -213,10 +213,13 @@ function boxXml(box: VocBox, indent: string): string {
     + `${indent}</bndbox>\n`;
 }
 
-/** Tag names must be XML names; an action like `3d` or `riding bike` is written as Datumaro does (`_3d`, `riding_bike`). */
+/**
+ * Tag names must be XML names; an action like `3d` or `riding bike` is written as Datumaro does (`_3d`, `riding_bike`).
+ * Any other character an XML name cannot hold (`?`, `&`, `/`...) becomes `_` too, else the file does not parse.
+ */
 export function actionTag(name: string): string {
-  const tag = name.replace(/\s/g, '_');
-  return /^[A-Za-z_]/.test(tag) ? tag : `_${tag}`;
+  const tag = name.replace(/[^\p{L}\p{N}_.-]/gu, '_');
+  return /^[\p{L}_]/u.test(tag) ? tag : `_${tag}`;
 }
 
 export function writeAnnotationXml(a: VocAnnotationOut): string {

@@ -352,6 +352,20 @@ describe('export', () => {
     expect(messages.filter((m) => m.code === 'non-finite' && /annotation (7|9) /.test(m.message))).toHaveLength(2);
   });
 
+  test('actions whose names are not XML names (spaces, ?, &) are written as valid tags and read back under their names', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'person', attributes: ['is occluded?', 'a&b', '3d'].map((name) => ({ name, inputType: 'checkbox' })) }],
+      items: [{ id: 'a', subset: 'train', image: { path: '/nowhere/a.jpg', width: 10, height: 10 }, annotations: [
+        { type: 'bbox', label: 0, x: 1, y: 1, w: 2, h: 2, attributes: { 'is occluded?': true, 'a&b': false, '3d': true } },
+      ] }],
+    };
+    const { out } = await save(dataset);
+    expect(fs.readFileSync(path.join(out, 'Annotations/a.xml'), 'utf8')).toContain('<is_occluded_>1</is_occluded_>\n      <a_b>0</a_b>\n      <_3d>1</_3d>');
+    const { dataset: back, messages } = await load(out);
+    expect(messages).toEqual([]);
+    expect(back.items[0].annotations[0].attributes).toEqual({ truncated: false, difficult: false, 'is occluded?': true, 'a&b': false, '3d': true });
+  });
+
   test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
     const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
     dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
