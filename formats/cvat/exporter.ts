@@ -232,6 +232,8 @@ function labelXml(c: Category, specs: AttributeSpec[], categories: Category[]): 
   const parent = c.parent !== undefined ? categories.find((p) => p.name === c.parent && p.keypoints) : undefined;
   if (isSkeleton) xml += '          <type>skeleton</type>\n';
   else if (parent) xml += '          <type>points</type>\n';
+  // A parent that is not a skeleton (VOC parts): typed, so that readers do not take its sub-labels for keypoints.
+  else if (c.parent === undefined && categories.some((s) => s.parent === c.name)) xml += '          <type>any</type>\n';
   xml += '          <attributes>\n';
   for (const spec of specs) {
     xml += '            <attribute>\n';

@@ -54,6 +54,8 @@ function integer(text: string | undefined): number | undefined {
 function parseLabels(labels: XmlNode, warn: (code: string, message: string, line?: number) => void): Category[] {
   const categories: Category[] = [];
   const svgs = new Map<string, string>();
+  /** <type> of each top-level label, where it has one. */
+  const types = new Map<string, string>();
   for (const label of labels.children.filter((c) => c.name === 'label')) {
     const name = childText(label, 'name') ?? '';
     if (categories.some((c) => c.name === name && c.parent === (childText(label, 'parent') || undefined))) {
@@ -67,7 +69,9 @@ function parseLabels(labels: XmlNode, warn: (code: string, message: string, line
     if (color) category.color = color;
     const attributes = child(label, 'attributes')?.children.filter((c) => c.name === 'attribute').map(parseAttributeSpec) ?? [];
     if (attributes.length > 0) category.attributes = attributes;
-    if (childText(label, 'type')?.trim() === 'skeleton') {
+    const type = childText(label, 'type')?.trim();
+    if (type && !parent) types.set(name, type);
+    if (type === 'skeleton') {
       category.keypoints = [];
       const svg = childText(label, 'svg');
       if (svg) svgs.set(name, svg);
@@ -79,6 +83,10 @@ function parseLabels(labels: XmlNode, warn: (code: string, message: string, line
     if (sub.parent === undefined) continue;
     const skeleton = categories.find((c) => c.name === sub.parent && c.parent === undefined);
     if (!skeleton) { warn('unknown-parent', `label '${sub.name}' names an unknown parent '${sub.parent}'`); continue; }
+    // A parent typed as something else (Datumaro's VOC parts, <type>any</type>) keeps its sub-labels as
+    // plain labels; only skeletons, or untyped parents of older exports, have keypoints.
+    const parentType = types.get(skeleton.name);
+    if (parentType !== undefined && parentType !== 'skeleton') continue;
     (skeleton.keypoints ??= []).push(sub.name);
   }
   for (const [name, svg] of svgs) {

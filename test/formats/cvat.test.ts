@@ -521,6 +521,24 @@ describe('CVAT export: characters XML cannot hold', () => {
   });
 });
 
+describe('CVAT export: labels with a parent that is not a skeleton', () => {
+  test('VOC-style parts keep their parent and do not turn the parent into a skeleton on the way back', async () => {
+    const annotations: Item['annotations'] = [{ type: 'bbox', label: 0, x: 1, y: 1, w: 5, h: 5 }, { type: 'bbox', label: 1, x: 2, y: 2, w: 1, h: 1 }];
+    const { out } = await exportTo({ categories: [{ name: 'person' }, { name: 'head', parent: 'person' }], items: [
+      { id: 'x', subset: '', image: { path: '/none/x.png', width: 9, height: 9 }, annotations },
+    ] });
+    const back = await load(out);
+    expect(back.dataset.categories).toEqual([{ name: 'person' }, { name: 'head', parent: 'person' }]);
+    expect(back.items[0].annotations).toEqual(annotations);
+  });
+
+  test('an untyped parent (older exports) still gets its sub-labels as keypoints', async () => {
+    const dir = writeXml(`<annotations><meta><task><labels><label><name>s</name></label><label><name>p</name><parent>s</parent></label></labels></task></meta></annotations>`);
+    const { dataset } = await load(dir);
+    expect(dataset.categories[0]).toEqual({ name: 's', keypoints: ['p'] });
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
