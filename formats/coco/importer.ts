@@ -45,7 +45,9 @@ export async function importCoco(input: string, _options: Options, ctx: Context)
   }
   const importer = new CocoImporter(ctx);
   for (const taskFile of files) await importer.readFile(taskFile);
-  return { categories: importer.categories, info: importer.info, items: importer.items() };
+  // Before returning: exporters read `categories` before they pull the first item.
+  const remap = importer.dropPlaceholderCategory();
+  return { categories: importer.categories, info: importer.info, items: importer.items(remap) };
 }
 
 class CocoImporter {
@@ -90,8 +92,7 @@ class CocoImporter {
 
   markUsed(label: number): void { this.usedLabels.add(label); }
 
-  async *items(): AsyncGenerator<Item> {
-    const remap = this.dropPlaceholderCategory();
+  async *items(remap: Int32Array | null): AsyncGenerator<Item> {
     for (const [subset, state] of this.subsets) {
       for (const record of state.records) {
         let annotations = record.annotations;
@@ -114,7 +115,7 @@ class CocoImporter {
    * Roboflow writes a placeholder category 0 named after the other categories' supercategory and never
    * used; keeping it would shift every class index in YOLO-like exports. Returns the label remapping.
    */
-  private dropPlaceholderCategory(): Int32Array | null {
+  dropPlaceholderCategory(): Int32Array | null {
     const index = this.categories.findIndex((c, i) => c.id === 0 && !this.usedLabels.has(i)
       && this.categories.some((other) => other !== c && other.extra?.supercategory === c.name));
     if (index < 0) return null;

@@ -323,6 +323,21 @@ describe('coco messy and bad inputs', () => {
     expect(warnings[0].pointer).toBe('/annotations/0/bbox');
   });
 
+  test('placeholder category 0 is left out before export reads the categories: labels keep their names', async () => {
+    const root = tempDir('coco-ph-');
+    writeJson(path.join(root, 'train/_annotations.coco.json'), {
+      images: [{ id: 0, file_name: 'x.jpg', width: 10, height: 10 }],
+      categories: [{ id: 0, name: 'things', supercategory: 'none' }, { id: 1, name: 'cat', supercategory: 'things' }, { id: 2, name: 'dog', supercategory: 'things' }],
+      annotations: [{ id: 5, image_id: 0, category_id: 2, bbox: [1, 1, 2, 2] }],
+    });
+    const out = path.join(tempDir('coco-ph-out-'), 'out');
+    await convert({ input: root, inputFormat: 'coco', output: out, outputFormat: 'coco' });
+    const written = JSON.parse(fs.readFileSync(path.join(out, 'annotations/instances_train.json'), 'utf8'));
+    const names = new Map(written.categories.map((c: { id: number; name: string }) => [c.id, c.name]));
+    expect([...names.values()]).toEqual(['cat', 'dog']);
+    expect(written.annotations.map((a: { category_id: number }) => names.get(a.category_id))).toEqual(['dog']);
+  });
+
   test('image ids restart at 0 in each subset file; items without annotations are kept', async () => {
     const file = (name: string) => ({ images: [{ id: 0, file_name: `${name}.jpg`, width: 4, height: 4 }, { id: 1, file_name: `${name}2.jpg`, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 0, image_id: 0, category_id: 1, bbox: [0, 0, 1, 1] }] });
     const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
