@@ -38,7 +38,12 @@ export async function importCvat(input: string, _options: Options, ctx: Context)
   if (sources.length === 0) throw new DatumError({ code: 'no-annotations', file: input, message: 'no CVAT .xml annotation file (with an <annotations> root) in this folder' });
   const categories: Category[] = [];
   for (const source of sources) {
-    const declared = source.meta && source.meta.kind !== 'none' ? source.meta.categories : await collectLabels(source.file);
+    // A <meta> that declares no labels at all cannot be right when shapes have labels: take them from the shapes.
+    const fromMeta = source.meta && source.meta.kind !== 'none' && source.meta.categories.length > 0;
+    const declared = fromMeta ? source.meta!.categories : await collectLabels(source.file);
+    if (source.meta && !fromMeta && declared.length > 0) {
+      ctx.reporter.warn({ code: 'no-labels', file: source.file, element: '<meta>', message: '<meta> declares no labels: labels are taken from the shapes, without attribute specs' });
+    }
     mergeCategories(categories, declared);
   }
   const labels = new LabelTable(categories);
@@ -315,22 +320,36 @@ async function readHead(file: string, ctx: Context): Promise<Source> {
   return { file, meta, video: Boolean(meta?.interpolation) || firstElement === 'track', subset };
 }
 
-/** Without <meta>, labels are the names shapes use, in order of first use. */
+/**
+ * Without <meta>, labels are the names shapes use, in order of first use; a skeleton's keypoints are
+ * the labels of its <points> children (otherwise every skeleton shape would be skipped).
+ */
 async function collectLabels(file: string): Promise<Category[]> {
   const names: string[] = [];
   const seen = new Set<string>(['']);
-  const visit = (node: XmlNode) => {
-    const name = node.attrs.label;
+  const keypoints = new Map<string, string[]>();
+  const visit = (node: XmlNode, track?: string) => {
+    const name = node.attrs.label ?? (node.name === 'skeleton' ? track : undefined);
     if ((SHAPE_NAMES.has(node.name) || node.name === 'track') && name !== undefined && !seen.has(name)) {
       seen.add(name);
       names.push(name);
     }
-    if (node.name !== 'skeleton') node.children.forEach(visit);
+    if (node.name === 'skeleton' && name !== undefined) {
+      const list = keypoints.get(name) ?? [];
+      keypoints.set(name, list);
+      for (const c of node.children) {
+        if (c.name === 'points' && c.attrs.label !== undefined && !list.includes(c.attrs.label)) list.push(c.attrs.label);
+      }
+      return;
+    }
+    node.children.forEach((c) => visit(c, node.name === 'track' ? node.attrs.label : undefined));
   };
   for await (const raw of scanTopLevel(file)) {
     if (raw.name === 'image' || raw.name === 'track') visit(parseElement(raw, file));
   }
-  return names.map((name) => ({ name }));
+  const categories: Category[] = names.map((name) => (keypoints.has(name) ? { name, keypoints: keypoints.get(name)! } : { name }));
+  for (const [parent, list] of keypoints) for (const name of list) categories.push({ name, parent });
+  return categories;
 }
 
 /** Adds categories not yet present (by name and parent); files of one export declare the same labels. */

@@ -539,6 +539,27 @@ describe('CVAT export: labels with a parent that is not a skeleton', () => {
   });
 });
 
+describe('CVAT import: labels taken from the shapes', () => {
+  test('a <meta> without <labels> takes the labels from the shapes instead of skipping every shape', async () => {
+    const dir = writeXml(`<annotations><meta><task><name>t</name><mode>annotation</mode></task></meta>
+<image id="0" name="a.jpg" width="10" height="10"><box label="c" xtl="1" ytl="2" xbr="3" ybr="5"/></image></annotations>`);
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories).toEqual([{ name: 'c' }]);
+    expect(items[0].annotations).toEqual([{ type: 'bbox', label: 0, x: 1, y: 2, w: 2, h: 3 }]);
+    expect(reporter.messages.map((m) => [m.code, m.element])).toEqual([['no-labels', '<meta>']]);
+  });
+
+  test('without <meta>, skeleton keypoints come from the <points> of the skeleton shapes', async () => {
+    const dir = writeXml(`<annotations>
+<image id="0" name="a.jpg" width="10" height="10"><skeleton label="s"><points label="p2" points="2,2"/><points label="p1" points="1,1" occluded="1"/></skeleton></image>
+</annotations>`);
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories).toEqual([{ name: 's', keypoints: ['p2', 'p1'] }, { name: 'p2', parent: 's' }, { name: 'p1', parent: 's' }]);
+    expect(items[0].annotations).toEqual([{ type: 'skeleton', label: 0, points: [2, 2, 1, 1], visibility: [2, 1] }]);
+    expect(reporter.messages.map((m) => m.code)).toEqual(['no-meta']);
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
