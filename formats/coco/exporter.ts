@@ -58,8 +58,13 @@ class JsonFile {
 class IdAllocator {
   private readonly used = new Set<number>();
   private next = 1;
+  /**
+   * `min` 0 for images: Roboflow and others number images from 0, and result files refer to those ids.
+   * Annotation ids stay >= 1 (pycocotools' COCOeval takes id 0 for "no match").
+   */
+  constructor(private readonly min = 1) {}
   take(preferred?: number): number {
-    if (preferred !== undefined && Number.isSafeInteger(preferred) && preferred > 0 && !this.used.has(preferred)) {
+    if (preferred !== undefined && Number.isSafeInteger(preferred) && preferred >= this.min && !this.used.has(preferred)) {
       this.used.add(preferred);
       return preferred;
     }
@@ -117,7 +122,7 @@ class CocoExporter {
     const name = subset || 'default';
     let files = this.subsets.get(name);
     if (!files) {
-      files = { name, images: [], imageIds: new IdAllocator(), tasks: new Map() };
+      files = { name, images: [], imageIds: new IdAllocator(0), tasks: new Map() };
       this.subsets.set(name, files);
       await this.task(files, 'instances', { item: name });
     }

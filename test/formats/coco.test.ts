@@ -338,6 +338,15 @@ describe('coco messy and bad inputs', () => {
     expect(written.annotations.map((a: { category_id: number }) => names.get(a.category_id))).toEqual(['dog']);
   });
 
+  test('image id 0 is kept on export (ids were shifted by one, breaking result files that refer to them)', async () => {
+    const images = [0, 1, 2].map((id) => ({ id, file_name: `${id}.jpg`, width: 4, height: 4 }));
+    const root = dataset({ 'annotations/instances_train.json': { images, categories: [{ id: 1, name: 'a' }], annotations: [{ id: 3, image_id: 2, category_id: 1, bbox: [0, 0, 1, 1] }] } });
+    const { out } = await exportTo(await load(root));
+    const written = JSON.parse(fs.readFileSync(path.join(out, 'annotations/instances_train.json'), 'utf8'));
+    expect(written.images.map((i: { id: number; file_name: string }) => [i.id, i.file_name])).toEqual([[0, '0.jpg'], [1, '1.jpg'], [2, '2.jpg']]);
+    expect(written.annotations.map((a: { id: number; image_id: number }) => [a.id, a.image_id])).toEqual([[3, 2]]);
+  });
+
   test('image ids restart at 0 in each subset file; items without annotations are kept', async () => {
     const file = (name: string) => ({ images: [{ id: 0, file_name: `${name}.jpg`, width: 4, height: 4 }, { id: 1, file_name: `${name}2.jpg`, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 0, image_id: 0, category_id: 1, bbox: [0, 0, 1, 1] }] });
     const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
