@@ -134,12 +134,10 @@ class FileReader {
     }
     const subset = node.attrs.subset ?? this.source.subset;
     const id = stripExtension(name.replace(/^(\.\/)+/, ''));
-    const item: Item = {
-      id,
-      subset,
-      image: { path: this.inside(this.subsetDir(node.attrs.subset, node.line), name, where, node.line) },
-      annotations: [],
-    };
+    let imagePath = this.inside(this.subsetDir(node.attrs.subset, node.line), name, where, node.line);
+    // CVAT names the frames of a video task frame_000010 but writes frame_000010.png.
+    if (stripExtension(name) === name && !fs.existsSync(imagePath)) imagePath = this.findWithExtension(imagePath) ?? imagePath;
+    const item: Item = { id, subset, image: { path: imagePath }, annotations: [] };
     const width = Number(node.attrs.width), height = Number(node.attrs.height);
     if (Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0) {
       item.image!.width = width;
@@ -223,14 +221,20 @@ class FileReader {
 
   /** The exported image of a frame (CVAT writes .png frames; other tools .jpg), if it exists. */
   private findFrameImage(name: string, subset: string): string | undefined {
-    const dir = this.subsetDir(subset || undefined, undefined);
+    return this.findWithExtension(path.join(this.subsetDir(subset || undefined, undefined), name));
+  }
+
+  /** `file` + the first image extension that exists beside it (listing each folder once). */
+  private findWithExtension(file: string): string | undefined {
+    const dir = path.dirname(file);
     let files = this.listings.get(dir);
     if (!files) {
       files = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
       this.listings.set(dir, files);
     }
-    const ext = ['.png', '.jpg', '.jpeg', '.bmp'].find((e) => files.has(name + e));
-    return ext ? path.join(dir, name + ext) : undefined;
+    const base = path.basename(file);
+    const ext = ['.png', '.jpg', '.jpeg', '.bmp'].find((e) => files.has(base + e));
+    return ext ? file + ext : undefined;
   }
 
   /** images/<Subset>/ in project exports when that folder exists, else images/. */

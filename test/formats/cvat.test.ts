@@ -560,6 +560,20 @@ describe('CVAT import: labels taken from the shapes', () => {
   });
 });
 
+describe('CVAT import: image names without extension', () => {
+  test('<image name="frame_000003"> finds images/frame_000003.png, as CVAT exports the frames of a video task', async () => {
+    const dir = writeXml(`<annotations>
+<image id="3" name="frame_000003" width="4" height="4"/><image id="4" name="0004" width="4" height="4"/><image id="5" name="sub/0005" width="4" height="4"/>
+</annotations>`);
+    fs.mkdirSync(path.join(dir, 'images', 'sub'), { recursive: true });
+    for (const name of ['frame_000003.png', '0004', 'sub/0005.jpg']) fs.writeFileSync(path.join(dir, 'images', name), '');
+    const { items } = await load(dir);
+    expect(items.map((i) => [i.id, path.relative(dir, i.image!.path)])).toEqual([
+      ['frame_000003', 'images/frame_000003.png'], ['0004', 'images/0004'], ['sub/0005', 'images/sub/0005.jpg'],
+    ]);
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
