@@ -9,7 +9,7 @@ import { probeItemSizes } from '../../src/media.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
 import { traceOuterContours } from '../../src/geometry/contour.js';
 import { boxBounds, mergePolygonParts, pointBounds, polygonArea, rotatedBoxCorners } from '../../src/geometry/polygon.js';
-import { CONFIG_FILE, STANDARD_SPLITS, TASKS, clamp01, clampEdge, flipIndex, fmt, splitOf, type Task } from './format.js';
+import { CONFIG_FILE, STANDARD_SPLITS, TASKS, clamp01, clampEdge, flipIndex, fmt, labelPathFor, splitOf, type Task } from './format.js';
 
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'task', type: 'string', choices: TASKS, description: 'what the labels describe; inferred from the annotations when absent' },
@@ -161,10 +161,12 @@ class LabelExporter {
     const fileName = imageFileName(item);
     const context = { item: itemName(item) };
     const imageRel = `images/${split}/${fileName}`;
-    const labelRel = `labels/${split}/${stripExt(fileName)}.txt`;
     // Ids resolve inside their split's folder, so `../x` cannot land in another split or on data.yaml.
     const imagePath = resolveInside(resolveInside(this.output, `images/${split}`, context), fileName, context);
-    const labelPath = resolveInside(resolveInside(this.output, `labels/${split}`, context), `${stripExt(fileName)}.txt`, context);
+    // Where Ultralytics looks: the *last* /images/ of the image path becomes /labels/, so an id such as
+    // `a/images/b` (or a split called `images`) has its label beside that inner images/ folder.
+    const labelRel = labelPathFor(`/${imageRel}`).slice(1);
+    const labelPath = resolveInside(this.output, labelRel, context);
     if (this.written.has(labelPath)) {
       this.tally.drop('duplicate item id in its split', item.annotations.length);
       this.ctx.reporter.warn({ code: 'duplicate-item', item: itemName(item), message: `another item was already written as ${labelRel}; this one is skipped` });
@@ -471,12 +473,6 @@ function maskBounds(mask: Extract<Annotation, { type: 'mask' }>): { x0: number; 
 function maskParts(mask: Extract<Annotation, { type: 'mask' }>): number[][] {
   if (mask.width <= 0 || mask.height <= 0) return [];
   return traceOuterContours(maskToBitmap(mask), mask.left, mask.top).map((c) => c.points);
-}
-
-function stripExt(fileName: string): string {
-  const slash = fileName.lastIndexOf('/');
-  const dot = fileName.lastIndexOf('.');
-  return dot > slash + 1 ? fileName.slice(0, dot) : fileName;
 }
 
 /** classify: <split>/<class>/<image>; the image files are required, label files are not written. */

@@ -119,6 +119,19 @@ describe('export: detect', () => {
     await expect(exportTo({ categories, items: bad }, { task: 'detect' })).rejects.toThrow(/unsafe|outside/);
   });
 
+  it('writes each label where Ultralytics looks: the last /images/ of the image path becomes /labels/', async () => {
+    const box = { type: 'bbox' as const, label: 0, x: 0, y: 0, w: 2, h: 2 };
+    const items: Item[] = [
+      { id: 'cam/images/y', subset: 'train', image: { path: '/n/y.jpg', width: 4, height: 4 }, annotations: [box] },
+      { id: 'x', subset: 'images', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [box] },
+    ];
+    const { out } = await exportTo({ categories, items }, { task: 'detect' });
+    expect(read(path.join(out, 'train.txt'))).toBe('./images/train/cam/images/y.jpg\n');
+    expect(read(path.join(out, 'images.txt'))).toBe('./images/images/x.jpg\n');
+    expect(rows(path.join(out, 'images/train/cam/labels/y.txt'))).toEqual([[0, 0.25, 0.25, 0.5, 0.5]]);
+    expect(rows(path.join(out, 'images/labels/x.txt'))).toEqual([[0, 0.25, 0.25, 0.5, 0.5]]);
+  });
+
   it('infers detect for boxes and says so', async () => {
     const items: Item[] = [{ id: 'x', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 2, h: 2 }] }];
     const { reporter } = await exportTo({ categories, items: (async function* () { yield* items; })() });
