@@ -338,6 +338,8 @@ class LabelExporter {
       if (cls === null) continue;
       if (!(a.w > 0 && a.h > 0)) { this.tally.drop('degenerate box (empty inside the image)'); continue; }
       const corners = this.normalizePoints(rotatedBoxCorners(a), size);
+      // A box outside the image clips to a line or a point: no object to train on.
+      if (polygonArea(corners) <= 1e-12) { this.tally.drop('degenerate box (empty inside the image)'); continue; }
       rows.push(`${cls} ${corners.map(fmt).join(' ')}`);
       this.tally.write('bbox');
     }

@@ -277,6 +277,17 @@ describe('export: segment, pose, obb, classify', () => {
     ]);
   });
 
+  it('obb: a box outside the image is dropped and counted, not written as a collapsed quad', async () => {
+    const items: Item[] = [{ id: 'o', subset: 'train', image: image(100, 100), annotations: [
+      { type: 'bbox', label: 0, x: 200, y: 200, w: 10, h: 10, rotation: 30 },
+      { type: 'bbox', label: 0, x: -50, y: 10, w: 10, h: 10 },
+      { type: 'bbox', label: 0, x: 95, y: 10, w: 10, h: 10 },
+    ] }];
+    const { out, summary } = await exportTo({ categories: [{ name: 'ship' }], items }, { task: 'obb' });
+    expect(rows(path.join(out, 'labels/train/o.txt'))).toEqual([[0, 0.95, 0.1, 1, 0.1, 1, 0.2, 0.95, 0.2]]);
+    expect(summary.dropped).toEqual({ 'degenerate box (empty inside the image)': 2 });
+  });
+
   it('classify: <split>/<class>/<image>, a folder for every class, unlabeled and extra labels reported', async () => {
     const src = temp();
     const a = await makeImage(path.join(src, 'a.png'), 8, 8);
