@@ -73,6 +73,8 @@ class FileReader {
   private readonly imagesDir: string;
   private readonly subsetDirs = new Map<string, string>();
   private readonly frames = new Map<string, Item>();
+  /** Frames (subset + id) an <image> element has already filled. */
+  private readonly imageFrames = new Set<string>();
   private readonly warned = new Set<string>();
   /** File names in an images folder, read once, to find video frames without a stat per frame. */
   private readonly listings = new Map<string, Set<string>>();
@@ -197,7 +199,9 @@ class FileReader {
   /** An <image> in a video export: its name and size win over the frame defaults. */
   private mergeFrame(image: Item, node: XmlNode): void {
     const frame = Number(node.attrs.id);
-    if (!Number.isInteger(frame)) { this.frames.set(`${image.subset}\0${image.id}`, image); return; }
+    // A second <image> with the same id is another task of a project export (ids restart per task), not the same frame.
+    if (!Number.isInteger(frame) || this.imageFrames.has(`${image.subset}\0${frame}`)) { this.frames.set(`${image.subset}\0${image.id}\0image`, image); return; }
+    this.imageFrames.add(`${image.subset}\0${frame}`);
     const item = this.frameItem(frame, image.subset);
     item.id = image.id;
     item.image = image.image;

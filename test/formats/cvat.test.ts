@@ -574,6 +574,20 @@ describe('CVAT import: image names without extension', () => {
   });
 });
 
+describe('CVAT import: project with a video task', () => {
+  test('two tasks of one subset reuse <image id="0">: two items, not one frame with both boxes', async () => {
+    const dir = writeXml(`<annotations><version>1.1</version><meta><project><labels><label><name>c</name></label></labels><tasks>
+<task><id>1</id><mode>interpolation</mode><subset>Train</subset></task><task><id>2</id><mode>annotation</mode><subset>Train</subset></task></tasks></project></meta>
+<image id="0" name="frame_000000" subset="Train" task_id="1" width="10" height="10"><box label="c" xtl="1" ytl="1" xbr="2" ybr="2"/></image>
+<image id="0" name="cat.jpg" subset="Train" task_id="2" width="20" height="20"><box label="c" xtl="3" ytl="3" xbr="4" ybr="4"/></image>
+</annotations>`);
+    const { items } = await load(dir);
+    expect(items.map((i) => [i.id, i.image!.width, i.annotations.map((a) => (a.type === 'bbox' ? a.x : -1))])).toEqual([
+      ['frame_000000', 10, [1]], ['cat', 20, [3]],
+    ]);
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
