@@ -107,6 +107,8 @@ class CocoExporter {
       this.items++;
       if (this.items % 1000 === 0) this.ctx.progress('coco: writing', this.items);
     }
+    // No items: still write the categories, else the output is an empty folder no reader accepts.
+    if (this.subsets.size === 0) await this.subsetFiles('');
     for (const subset of this.subsets.values()) {
       const images = subset.images.join(',\n');
       for (const task of subset.tasks.values()) {

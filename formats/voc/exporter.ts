@@ -266,6 +266,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     ctx.progress('voc: export', items);
   }
 
+  // No items: an empty default list keeps the output a VOC dataset (else only labelmap.txt, which no reader takes).
+  if (lists.size === 0) lists.set(DEFAULT_SUBSET, { main: [], segmentation: [], layout: [], action: [], classes: new Map(), actions: new Map() });
   for (const [subset, list] of lists) {
     const write = (relative: string, lines: string[]) => writer.write(resolveInside(path.join(output, SETS_DIR), relative), lines.map((l) => `${l}\n`).join(''));
     await write(`Main/${subset}.txt`, list.main);

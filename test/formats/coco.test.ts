@@ -261,6 +261,15 @@ describe('coco export of model data', () => {
     expect(reporter.messages.map((m) => m.message).filter((m) => /polygon annotation (4|5) not written/.test(m))).toHaveLength(2);
   });
 
+  test('a dataset without items is written as an empty instances file that imports back with its categories', async () => {
+    const { out } = await exportTo({ categories, items: [] });
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'annotations/instances_default.json'), 'utf8'));
+    expect(json).toMatchObject({ images: [], annotations: [] });
+    const back = await load(out);
+    expect(back.categories.map((c) => c.name)).toEqual(categories.map((c) => c.name));
+    expect(back.items).toEqual([]);
+  });
+
   test('skeleton without a box: bbox from its visible points; edges written 1-based', async () => {
     const ds: MemoryDataset = {
       categories,

@@ -366,6 +366,14 @@ describe('export', () => {
     expect(back.items[0].annotations[0].attributes).toEqual({ truncated: false, difficult: false, 'is occluded?': true, 'a&b': false, '3d': true });
   });
 
+  test('a dataset without items is written with an empty default list and imports back with its labels', async () => {
+    const { out } = await save({ categories: [{ name: 'cat' }], items: [] });
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/default.txt'), 'utf8')).toBe('');
+    const { dataset } = await load(out);
+    expect(names(dataset)).toEqual(['background', 'cat']);
+    expect(dataset.items).toEqual([]);
+  });
+
   test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
     const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
     dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
