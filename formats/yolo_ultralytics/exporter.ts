@@ -481,6 +481,8 @@ function maskParts(mask: Extract<Annotation, { type: 'mask' }>): number[][] {
 class ClassifyExporter {
   itemCount = 0;
   private readonly splits = new Set<string>();
+  /** The folder of each class: one plain path segment, distinct (`a/b` would nest inside class `a`). */
+  private readonly folders: string[];
 
   constructor(
     private readonly classes: Classes,
@@ -488,7 +490,17 @@ class ClassifyExporter {
     private readonly writer: FileWriter,
     private readonly tally: Tally,
     private readonly ctx: Context,
-  ) {}
+  ) {
+    const used = new Set<string>();
+    this.folders = classes.names.map((name) => {
+      const plain = name.trim().replace(/[\\/\0]+/g, '_').replace(/^\.+/, '_') || '_';
+      let folder = plain;
+      for (let n = 2; used.has(folder); n++) folder = `${plain}_${n}`;
+      used.add(folder);
+      if (folder !== name) ctx.reporter.warn({ code: 'class-renamed', message: `class '${name}' is not a plain folder name; its images go to <split>/${folder}/` });
+      return folder;
+    });
+  }
 
   async prepare(): Promise<void> {}
 
@@ -510,7 +522,7 @@ class ClassifyExporter {
       this.tally.endItem(item);
       return;
     }
-    const className = this.classes.names[this.classes.of(labels[0].label!)!];
+    const className = this.folders[this.classes.of(labels[0].label!)!];
     const context = { item: itemName(item) };
     const classDir = resolveInside(resolveInside(this.output, split, context), className, context);
     const target = resolveInside(classDir, imageFileName(item), context);
@@ -525,7 +537,7 @@ class ClassifyExporter {
   async finish(): Promise<void> {
     if (this.splits.size === 0) throw new DatumError({ code: 'nothing-to-export', message: 'classify: no item has both a class label and an image file' });
     for (const split of this.splits) {
-      for (const name of this.classes.names) await this.writer.ensureDir(resolveInside(this.output, `${split}/${name}`));
+      for (const name of this.folders) await this.writer.ensureDir(resolveInside(resolveInside(this.output, split), name));
     }
   }
 }

@@ -309,6 +309,17 @@ describe('export: segment, pose, obb, classify', () => {
       'extra label (classify holds one class per image)': 1, 'label of an item without its image file (classify needs images)': 1 } });
     expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['missing-image', 'unlabeled-item']));
   });
+
+  it('classify: a class name that is not one plain folder name gets a folder of its own', async () => {
+    const a = await makeImage(path.join(temp(), 'a.png'), 8, 8);
+    const categories: Category[] = [{ name: 'cat/dog' }, { name: 'cat' }, { name: '..' }, { name: 'cat_dog' }];
+    const items: Item[] = [0, 1, 2, 3].map((label) => ({ id: `i${label}`, subset: 'train', image: { path: a }, annotations: [{ type: 'label', label }] }));
+    const { out, summary, reporter } = await exportTo({ categories, items }, { task: 'classify' });
+    expect(fs.readdirSync(path.join(out, 'train')).sort()).toEqual(['_', 'cat', 'cat_dog', 'cat_dog_2']);
+    expect(['_', 'cat', 'cat_dog', 'cat_dog_2'].map((d) => fs.readdirSync(path.join(out, 'train', d)))).toEqual([['i2.png'], ['i1.png'], ['i0.png'], ['i3.png']]);
+    expect(summary.annotations).toEqual({ label: 4 });
+    expect(reporter.messages.filter((m) => m.code === 'class-renamed')).toHaveLength(3);
+  });
 });
 
 async function importFrom(input: string, options: Record<string, string> = {}) {
