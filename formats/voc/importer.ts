@@ -109,7 +109,7 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
   const reporter = ctx.reporter;
   const source = await scanSource(path.join(root, ANNOTATIONS_DIR), path.join(root, IMAGES_DIR));
   const { categories } = await loadCategories(root, source, true, reporter);
-  const labelIndex = new Map(categories.map((c, i) => [c.name, i]));
+  const labelIndex = labelIndexOf(categories);
 
   const { listings, classLabels } = await readImageSets(root, categories, reporter);
   if (listings.length === 0) {
@@ -195,7 +195,7 @@ async function importFlat(root: string, options: Options, ctx: Context): Promise
     if (found.fromLabelmap) { categories.splice(0, categories.length, ...found.categories); break; }
     for (const c of found.categories) if (!categories.some((k) => k.name === c.name)) categories.push(c);
   }
-  const labelIndex = new Map(categories.map((c, i) => [c.name, i]));
+  const labelIndex = labelIndexOf(categories);
   const offset = boxOffset(options, 'datumaro');
   const total = sources.reduce((n, s) => n + s.source.xmlIds.size, 0);
   async function* items(): AsyncGenerator<Item> {
@@ -209,6 +209,16 @@ async function importFlat(root: string, options: Options, ctx: Context): Promise
     }
   }
   return { categories, items: items() };
+}
+
+/**
+ * Label name -> index. The XML reader trims element text, so a labelmap name with outer spaces
+ * (`dog `, kept as written) is also found by its trimmed form.
+ */
+function labelIndexOf(categories: Category[]): Map<string, number> {
+  const index = new Map(categories.map((c, i) => [c.name, i]));
+  categories.forEach((c, i) => { if (!index.has(c.name.trim())) index.set(c.name.trim(), i); });
+  return index;
 }
 
 /** One item: its annotation XML (if any) and its image. */

@@ -434,6 +434,19 @@ describe('messy inputs', () => {
     expectSameDataset(dataset, (await load(out)).dataset);
   });
 
+  test('a label with a trailing space (real COCO names have them) survives export and import', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'dog ' }],
+      items: [{ id: 'a', subset: 'train', image: { path: '/nowhere/a.jpg', width: 10, height: 10 }, annotations: [
+        { type: 'bbox', label: 0, x: 1, y: 1, w: 2, h: 2 },
+      ] }],
+    };
+    const { out } = await save(dataset);
+    const { dataset: back, messages } = await load(out);
+    expect(messages).toEqual([]);
+    expect(back.items[0].annotations.map((a) => labelName(back, a))).toEqual(['dog ']);
+  });
+
   test('no ImageSets: every annotation is an item without a subset; grayscale class masks hold indices', async () => {
     const classIndices = Buffer.from([0, 8, 8, 0, 0, 8, 255, 0]); // 4 x 2, class 8 = cat, 255 = void
     const root = writeFiles(temp(), {
