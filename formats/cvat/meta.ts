@@ -90,7 +90,9 @@ function parseLabels(labels: XmlNode, warn: (code: string, message: string, line
     (skeleton.keypoints ??= []).push(sub.name);
   }
   for (const [name, svg] of svgs) {
-    const skeleton = categories.find((c) => c.name === name && c.parent === undefined)!;
+    // A sub-label typed skeleton (messy meta) has no top-level category to hold the edges.
+    const skeleton = categories.find((c) => c.name === name && c.parent === undefined);
+    if (!skeleton) continue;
     const edges = parseSkeletonSvg(svg, skeleton.keypoints ?? []);
     if (edges.length > 0) skeleton.skeleton = edges;
   }

@@ -588,6 +588,19 @@ describe('CVAT import: project with a video task', () => {
   });
 });
 
+describe('CVAT import: messy <meta>', () => {
+  test('a skeleton-typed label that has a parent itself warns instead of crashing', async () => {
+    const dir = writeXml(`<annotations><meta><task><labels>
+<label><name>s</name><type>skeleton</type><parent>x</parent><svg>&lt;circle data-node-id="1" data-label-name="a"&gt;&lt;/circle&gt;</svg></label>
+<label><name>c</name></label></labels></task></meta>
+<image id="0" name="a.jpg" width="4" height="4"><tag label="c"/></image></annotations>`);
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories.map((c) => [c.name, c.parent])).toEqual([['s', 'x'], ['c', undefined]]);
+    expect(items[0].annotations).toEqual([{ type: 'label', label: 1 }]);
+    expect(reporter.messages.map((m) => m.code)).toEqual(['unknown-parent']);
+  });
+});
+
 describe('CVAT through the core convert', () => {
   registerFormat(plugin); // only this plugin: other formats' work in progress cannot break this test
   test('the committed sample project converts cvat -> cvat with --save-media: same items, images in images/<Subset>/', async () => {
