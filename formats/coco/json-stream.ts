@@ -18,6 +18,7 @@ export class JsonSyntaxError extends Error {
 }
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a;
+const BOM = [0xef, 0xbb, 0xbf];
 const LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d;
 
 function isWhitespace(c: number): boolean {
@@ -67,6 +68,8 @@ export class TopLevelScanner {
       if (isWhitespace(c)) { i++; continue; }
       switch (this.mode) {
         case Mode.Root:
+          // A UTF-8 byte order mark (Windows tools write one) before the object is skipped.
+          if (this.base + i < 3 && c === BOM[this.base + i]) { i++; continue; }
           if (c !== LBRACE) this.fail(i, 'expected a JSON object at the top level');
           this.mode = Mode.FirstKey;
           i++;

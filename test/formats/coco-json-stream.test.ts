@@ -120,3 +120,9 @@ describe('scanJsonFile', () => {
     expect(error.diagnostic).toMatchObject({ code: 'bad-json', file, line: 4, offset: 24 });
   });
 });
+
+test('a UTF-8 byte order mark before the object is skipped, also when split across chunks', () => {
+  const text = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"images": [{"id": 1}]}')]);
+  expect(scan(text)).toEqual([['images', 0, { id: 1 }, 15]]);
+  expect(scan(text, () => 1)).toEqual([['images', 0, { id: 1 }, 15]]);
+});
