@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import type { BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { probeItemSizes } from '../../src/media.js';
+import { DatumError } from '../../src/diagnostics.js';
 import { findLayout, locate, type Entry, type Layout } from './layout.js';
 
 /** Items are read (labels parsed, image headers probed) this many at a time. */
@@ -25,7 +26,10 @@ export async function importYolo(input: string, _options: Options, ctx: Context)
  * classes, so one between names shifts the class numbers and is warned about.
  */
 export async function readNames(file: string, ctx: Context): Promise<Category[]> {
-  const text = (await fsp.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  // A names path that is a folder or unreadable must still be reported with the file's name.
+  const text = (await fsp.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new DatumError({ code: 'names-unreadable', file, message: `cannot read the label names file (${error.code ?? error.message})` });
+  })).replace(/^\uFEFF/, '');
   const categories: Category[] = [];
   const seen = new Set<string>();
   const lines = text.split(/\r?\n/);

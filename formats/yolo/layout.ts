@@ -79,7 +79,9 @@ export async function findLayout({ root, configFile }: Location, ctx: Context): 
 }
 
 async function strictLayout(root: string, configFile: string, ctx: Context): Promise<Layout> {
-  const config = parseConfig(await fsp.readFile(configFile, 'utf8'));
+  const config = parseConfig(await fsp.readFile(configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new DatumError({ code: 'config-unreadable', file: configFile, message: `cannot read the Darknet config (${error.code ?? error.message})` });
+  }));
   const configPath = (key: string): string | undefined => {
     const entry = config.get(key);
     if (!entry) return undefined;

@@ -433,3 +433,21 @@ describe('yolo export', () => {
     expect(fs.readFileSync(path.join(out, 'obj.data'), 'utf8')).toContain('classes = 2\ntrain = data/train.txt\n');
   });
 });
+
+describe('YOLO import: unreadable names or config', () => {
+  it('a names file or obj.data that is a folder ends with an error naming it, not a bare EISDIR', async () => {
+    const root = temp();
+    write(root, 'obj.data', 'classes = 1\ntrain = data/train.txt\nnames = data/names\n');
+    write(root, 'train.txt', '');
+    fs.mkdirSync(path.join(root, 'names'));
+    const error = await load(root).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect((error as DatumError).diagnostic).toMatchObject({ code: 'names-unreadable', file: path.join(root, 'names') });
+
+    const other = temp();
+    fs.mkdirSync(path.join(other, 'obj.data'));
+    const error2 = await load(other).then(() => null, (e: unknown) => e);
+    expect(error2).toBeInstanceOf(DatumError);
+    expect((error2 as DatumError).diagnostic).toMatchObject({ code: 'config-unreadable', file: path.join(other, 'obj.data') });
+  });
+});
