@@ -16,6 +16,11 @@ export const importOptions: readonly OptionSpec[] = [
 
 /** Values 0.01 beyond [0, 1] are tolerated (and clipped), as Ultralytics tolerates them. */
 const TOLERANCE = 0.01;
+/**
+ * More classes than any real dataset has: a class index (or names key, or nc) beyond it is a broken
+ * value, and making up class_<i> names up to it would exhaust memory.
+ */
+const MAX_CLASSES = 100_000;
 
 interface Source {
   split: string;
@@ -135,7 +140,7 @@ function readNames(config: Record<string, unknown>, file: string, ctx: Context):
   } else if (names && typeof names === 'object') {
     const entries = Object.entries(names as Record<string, unknown>);
     const indices = entries.map(([k]) => Number(k));
-    if (indices.some((i) => !Number.isInteger(i) || i < 0)) {
+    if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= MAX_CLASSES)) {
       throw new DatumError({ code: 'bad-names', file, element: 'names', message: 'names keys must be class indices 0..n-1' });
     }
     list = Array.from({ length: Math.max(-1, ...indices) + 1 }, (_, i) => `class_${i}`);
@@ -146,7 +151,9 @@ function readNames(config: Record<string, unknown>, file: string, ctx: Context):
   } else if (names !== undefined && names !== null) {
     throw new DatumError({ code: 'bad-names', file, element: 'names', message: 'names must be a list or an index -> name map' });
   }
-  if (typeof nc === 'number') {
+  if (nc !== undefined && nc !== null && !(typeof nc === 'number' && Number.isInteger(nc) && nc >= 0 && nc <= MAX_CLASSES)) {
+    ctx.reporter.warn({ code: 'bad-nc', file, element: 'nc', message: `nc must be a class count; got ${JSON.stringify(nc)}; ignored` });
+  } else if (typeof nc === 'number') {
     if (!list) list = Array.from({ length: nc }, (_, i) => `class_${i}`);
     else if (nc !== list.length) ctx.reporter.warn({ code: 'nc-mismatch', file, element: 'nc', message: `nc is ${nc} but names has ${list.length} entries; using names` });
   }
@@ -412,8 +419,8 @@ function parseLabelFile(text: string, file: string, task: Task, kptShape: [numbe
     const numbers = tokens.map(Number);
     if (numbers.some((n) => !Number.isFinite(n))) return bad(lineNo, 'bad-label-line', `not all values are numbers: '${raw.trim()}'`);
     const [cls, ...values] = numbers;
-    if (!Number.isInteger(cls) || cls < 0 || (!growNames && cls >= names.length)) {
-      return bad(lineNo, 'unknown-class', `class ${tokens[0]} is not an index of names (0..${names.length - 1})`);
+    if (!Number.isInteger(cls) || cls < 0 || cls >= (growNames ? MAX_CLASSES : names.length)) {
+      return bad(lineNo, 'unknown-class', growNames ? `class ${tokens[0]} is not a class index (0..${MAX_CLASSES - 1})` : `class ${tokens[0]} is not an index of names (0..${names.length - 1})`);
     }
     const expected = expectedCount(task, kptShape, values.length);
     if (expected !== true) return bad(lineNo, 'bad-label-line', `${tokens.length} values; ${expected}`);

@@ -643,6 +643,24 @@ describe('import: more oddities', () => {
     fs.writeFileSync(path.join(root, 'data.yaml'), '');
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
   });
+
+  it('a huge class index, names key or nc is reported, not expanded into that many class names', async () => {
+    const root = temp();
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
+    fs.mkdirSync(path.join(root, 'labels/train'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'labels/train/x.txt'), '1 0.5 0.5 0.2 0.2\n1000000000 0.5 0.5 0.2 0.2\n');
+    const loose = await importFrom(root); // no YAML: names grow from the labels
+    expect(loose.dataset.categories.map((c) => c.name)).toEqual(['class_0', 'class_1']);
+    expect(loose.items[0].annotations.map((a) => a.label)).toEqual([1]);
+    expect(loose.reporter.messages.find((m) => m.code === 'unknown-class')).toMatchObject({ line: 2 });
+
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnc: 1.0e+12\n');
+    const noNames = await importFrom(root);
+    expect(noNames.dataset.categories.map((c) => c.name)).toEqual(['class_0', 'class_1']);
+    expect(noNames.reporter.messages.map((m) => m.code)).toContain('bad-nc');
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: {0: a, 4000000000: b}\n');
+    await expect(importFrom(root)).rejects.toMatchObject({ diagnostic: { code: 'bad-names' } });
+  });
 });
 
 describe('export: refusals', () => {
