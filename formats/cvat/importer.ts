@@ -302,7 +302,9 @@ function frameOf(item: Item): number {
 async function findXmlFiles(input: string): Promise<string[]> {
   const stat = await fsp.stat(input);
   if (!stat.isDirectory()) return [path.resolve(input)];
-  const names = (await fsp.readdir(input)).filter((n) => n.toLowerCase().endsWith('.xml')).sort();
+  // Files only: a folder named *.xml is not an annotation file.
+  const names = (await fsp.readdir(input, { withFileTypes: true }))
+    .filter((d) => !d.isDirectory() && d.name.toLowerCase().endsWith('.xml')).map((d) => d.name).sort();
   if (names.length === 0) throw new DatumError({ code: 'no-annotations', file: input, message: 'no CVAT .xml annotation file in this folder' });
   return names.map((n) => path.resolve(input, n));
 }

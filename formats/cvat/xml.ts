@@ -107,9 +107,15 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
     return out;
   };
 
-  for await (const chunk of stream) {
-    buffer += chunk as string;
-    yield* scan(false);
+  try {
+    for await (const chunk of stream) {
+      buffer += chunk as string;
+      yield* scan(false);
+    }
+  } catch (error) {
+    // A read error (a folder named *.xml, no permission) still names the file.
+    if (error instanceof DatumError) throw error;
+    throw new DatumError({ code: 'unreadable', file, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
   }
   yield* scan(true);
   if (stack.length > 0) {

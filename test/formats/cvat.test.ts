@@ -7,6 +7,7 @@ import { DatumError, Reporter } from '../../src/diagnostics.js';
 import type { Dataset, Item } from '../../src/model.js';
 import { probeImageSize } from '../../src/media.js';
 import { registerFormat } from '../../src/registry.js';
+import { scanTopLevel } from '../../formats/cvat/xml.js';
 import { ROOT, corpus, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
@@ -598,6 +599,19 @@ describe('CVAT import: messy <meta>', () => {
     expect(dataset.categories.map((c) => [c.name, c.parent])).toEqual([['s', 'x'], ['c', undefined]]);
     expect(items[0].annotations).toEqual([{ type: 'label', label: 1 }]);
     expect(reporter.messages.map((m) => m.code)).toEqual(['unknown-parent']);
+  });
+});
+
+describe('CVAT import: unreadable XML', () => {
+  test('a folder named *.xml beside the annotations is not read; a read error names the file', async () => {
+    const dir = writeXml('<annotations><image id="0" name="a.jpg" width="4" height="4"/></annotations>');
+    fs.mkdirSync(path.join(dir, 'backup.xml'));
+    const { items } = await load(dir);
+    expect(items.map((i) => i.id)).toEqual(['a']);
+    // A read error inside the scanner (EISDIR here; EACCES for a file without permission) names the file.
+    const error = await (async () => { for await (const _ of scanTopLevel(path.join(dir, 'backup.xml'))) { /* nothing */ } })().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect((error as DatumError).diagnostic).toMatchObject({ code: 'unreadable', file: path.join(dir, 'backup.xml') });
   });
 });
 
