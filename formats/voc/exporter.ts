@@ -112,8 +112,9 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
   const { categories } = dataset;
   const plan = planLabels(categories);
   for (const entry of plan.entries) {
-    if (/[:,\n]/.test(entry.name) || entry.parts.some((p) => /[:,\n]/.test(p))) {
-      ctx.reporter.warn({ code: 'bad-label-name', message: `label '${entry.name}' (or one of its parts) contains ':', ',' or a newline, which ${LABELMAP_FILE} cannot hold; the labelmap line will not read back` });
+    // A line starting with '#' is a comment to every labelmap reader (Datumaro's too): the label would vanish.
+    if (/[:,\n]/.test(entry.name) || /^\s*#/.test(entry.name) || entry.parts.some((p) => /[:,\n]/.test(p))) {
+      ctx.reporter.warn({ code: 'bad-label-name', message: `label '${entry.name}' (or one of its parts) contains ':', ',' or a newline, or starts with '#', which ${LABELMAP_FILE} cannot hold; the labelmap line will not read back` });
     }
   }
   const offset = boxOffset(options);

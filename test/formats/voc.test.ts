@@ -374,6 +374,12 @@ describe('export', () => {
     expect(dataset.items).toEqual([]);
   });
 
+  test("a label starting with '#' (a comment line in labelmap.txt) is warned about on export", async () => {
+    const { out, messages } = await save({ categories: [{ name: '#1' }], items: [] });
+    expect(fs.readFileSync(path.join(out, 'labelmap.txt'), 'utf8')).toContain('\n#1:');
+    expect(messages.map((m) => [m.code, m.message.includes("'#1'")])).toEqual([['bad-label-name', true]]);
+  });
+
   test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
     const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
     dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
