@@ -481,6 +481,7 @@ function maskParts(mask: Extract<Annotation, { type: 'mask' }>): number[][] {
 class ClassifyExporter {
   itemCount = 0;
   private readonly splits = new Set<string>();
+  private readonly written = new Set<string>();
   /** The folder of each class: one plain path segment, distinct (`a/b` would nest inside class `a`). */
   private readonly folders: string[];
 
@@ -526,6 +527,13 @@ class ClassifyExporter {
     const context = { item: itemName(item) };
     const classDir = resolveInside(resolveInside(this.output, split, context), className, context);
     const target = resolveInside(classDir, imageFileName(item), context);
+    if (this.written.has(target)) {
+      this.tally.drop('duplicate item id in its split');
+      this.ctx.reporter.warn({ code: 'duplicate-item', item: itemName(item), message: `another item was already written as ${split}/${className}/${imageFileName(item)}; this one is skipped` });
+      this.tally.endItem(item);
+      return;
+    }
+    this.written.add(target);
     await this.writer.copy(source, target);
     this.splits.add(split);
     this.tally.write('label');

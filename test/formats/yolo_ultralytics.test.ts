@@ -320,6 +320,20 @@ describe('export: segment, pose, obb, classify', () => {
     expect(summary.annotations).toEqual({ label: 4 });
     expect(reporter.messages.filter((m) => m.code === 'class-renamed')).toHaveLength(3);
   });
+
+  it('classify: a second item with the same file in the same split and class is reported, not copied over the first', async () => {
+    const src = temp();
+    const a = await makeImage(path.join(src, 'a.png'), 8, 8);
+    const b = await makeImage(path.join(src, 'b.png'), 16, 16);
+    const items: Item[] = [
+      { id: 'x', subset: 'val', image: { path: a }, annotations: [{ type: 'label', label: 0 }] },
+      { id: 'x', subset: 'validation', image: { path: b }, annotations: [{ type: 'label', label: 0 }] },
+    ];
+    const { out, summary, reporter } = await exportTo({ categories: [{ name: 'cat' }], items }, { task: 'classify' });
+    expect(fs.statSync(path.join(out, 'val/cat/x.png')).size).toBe(fs.statSync(a).size);
+    expect(summary).toEqual({ items: 1, annotations: { label: 1 }, dropped: { 'duplicate item id in its split': 1 } });
+    expect(reporter.messages.find((m) => m.code === 'duplicate-item')?.item).toBe('validation/x');
+  });
 });
 
 async function importFrom(input: string, options: Record<string, string> = {}) {
