@@ -245,17 +245,21 @@ class FileReader {
     const result: Category = { name, id };
     if (typeof category.supercategory === 'string' && category.supercategory) result.extra = { supercategory: category.supercategory };
     if (Array.isArray(category.keypoints) && category.keypoints.length) result.keypoints = category.keypoints.map(String);
-    if (Array.isArray(category.skeleton) && category.skeleton.length) result.skeleton = this.readSkeleton(category.skeleton, pointer, name);
+    if (Array.isArray(category.skeleton) && category.skeleton.length) result.skeleton = this.readSkeleton(category.skeleton, pointer, name, result.keypoints?.length ?? 0);
     this.labelOf.set(id, this.owner.addCategory(result));
   }
 
   /** COCO skeleton edges are 1-based; Datumaro writes 0-based ones, recognizable by a 0. */
-  private readSkeleton(edges: unknown[], pointer: string, name: string): [number, number][] {
+  private readSkeleton(edges: unknown[], pointer: string, name: string, keypoints: number): [number, number][] {
     const valid = edges.filter((e): e is [number, number] => Array.isArray(e) && e.length === 2 && e.every((v) => Number.isInteger(v) && v >= 0));
     if (valid.length !== edges.length) this.warn('bad-skeleton', pointer, `category '${name}': ${edges.length - valid.length} skeleton edges are not pairs of indices; skipped`);
     const zeroBased = valid.some(([a, b]) => a === 0 || b === 0);
     if (zeroBased) this.ctx.reporter.info({ code: 'zero-based-skeleton', file: this.file, pointer, message: `category '${name}': skeleton edges contain 0, so they are read as 0-based` });
-    return valid.map(([a, b]) => (zeroBased ? [a, b] : [a - 1, b - 1]));
+    const converted = valid.map(([a, b]): [number, number] => (zeroBased ? [a, b] : [a - 1, b - 1]));
+    // An edge to a keypoint the category does not name would reach exporters (CVAT's svg) as a dangling node.
+    const inRange = keypoints ? converted.filter(([a, b]) => a < keypoints && b < keypoints) : converted;
+    if (inRange.length !== converted.length) this.warn('bad-skeleton', pointer, `category '${name}': ${converted.length - inRange.length} skeleton edges refer to keypoints beyond its ${keypoints}; skipped`);
+    return inRange;
   }
 
   private readAnnotation(json: Json, pointer: string, index: number): void {

@@ -373,6 +373,18 @@ describe('coco messy and bad inputs', () => {
     expect(written.annotations.map((a: { id: number; image_id: number }) => [a.id, a.image_id])).toEqual([[3, 2]]);
   });
 
+  test('skeleton edges to keypoints the category does not name are skipped with a warning', async () => {
+    const root = dataset({ 'annotations/person_keypoints_train.json': {
+      images: [{ id: 1, file_name: 'a.jpg', width: 10, height: 10 }],
+      categories: [{ id: 1, name: 'person', keypoints: ['a', 'b'], skeleton: [[1, 2], [2, 99]] }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [1, 1, 5, 5], keypoints: [1, 1, 2, 3, 3, 2] }],
+    } });
+    const reporter = new Reporter();
+    const ds = await load(root, reporter);
+    expect(ds.categories[0].skeleton).toEqual([[0, 1]]);
+    expect(reporter.messages.filter((m) => m.code === 'bad-skeleton').map((m) => m.pointer)).toEqual(['/categories/0']);
+  });
+
   test('image ids restart at 0 in each subset file; items without annotations are kept', async () => {
     const file = (name: string) => ({ images: [{ id: 0, file_name: `${name}.jpg`, width: 4, height: 4 }, { id: 1, file_name: `${name}2.jpg`, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 0, image_id: 0, category_id: 1, bbox: [0, 0, 1, 1] }] });
     const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
