@@ -292,6 +292,8 @@ class FileReader {
     let group: number | undefined;
     if (Array.isArray(segmentation) && segmentation.length > 0) {
       const parts = segmentation.filter((part, i) => {
+        // `[[]]` is how several converters write "no polygon" for a box: not worth a warning.
+        if (Array.isArray(part) && part.length === 0) return false;
         const ok = Array.isArray(part) && part.length >= 6 && part.length % 2 === 0 && allFinite(part);
         if (!ok) this.warn('bad-polygon', `${pointer}/segmentation/${i}`, `${name}: polygon part is not an even list of at least 6 finite numbers; skipped`);
         return ok;
@@ -301,7 +303,9 @@ class FileReader {
     } else if (isObject(segmentation)) {
       const mask = this.readRle(segmentation, pointer, name);
       if (mask) out.push(shape({ type: 'mask', ...mask }, category, id, hasKeypoints ? id : undefined, attributes));
-    } else if (json.bbox !== undefined) {
+    }
+    // No usable segmentation (none, `[]`, `[[]]` or a bad one): the box is what is sound.
+    if (out.length === 0 && json.bbox !== undefined) {
       const box = json.bbox;
       if (Array.isArray(box) && box.length === 4 && allFinite(box) && box[2] >= 0 && box[3] >= 0) {
         out.push(shape({ type: 'bbox', x: box[0], y: box[1], w: box[2], h: box[3] }, category, id, hasKeypoints ? id : undefined, attributes));

@@ -385,6 +385,22 @@ describe('coco messy and bad inputs', () => {
     expect(reporter.messages.filter((m) => m.code === 'bad-skeleton').map((m) => m.pointer)).toEqual(['/categories/0']);
   });
 
+  test('segmentation [[]] (no polygon) or a broken one falls back to the bbox', async () => {
+    const root = dataset({ 'annotations/instances_train.json': {
+      images: [{ id: 1, file_name: 'a.jpg', width: 10, height: 10 }],
+      categories: [{ id: 1, name: 'cat' }],
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, bbox: [1, 2, 3, 4], segmentation: [[]] },
+        { id: 2, image_id: 1, category_id: 1, bbox: [2, 2, 3, 4], segmentation: [[1, 1, 'x', 1, 5, 5]] },
+        { id: 3, image_id: 1, category_id: 1, bbox: [3, 2, 3, 4], segmentation: {} },
+      ],
+    } });
+    const reporter = new Reporter();
+    const ds = await load(root, reporter);
+    expect(ds.items[0].annotations).toEqual([1, 2, 3].map((id) => ({ type: 'bbox', x: id, y: 2, w: 3, h: 4, label: 0, id })));
+    expect(reporter.messages.map((m) => [m.code, m.pointer])).toEqual([['bad-polygon', '/annotations/1/segmentation/0'], ['bad-rle', '/annotations/2/segmentation']]);
+  });
+
   test('image ids restart at 0 in each subset file; items without annotations are kept', async () => {
     const file = (name: string) => ({ images: [{ id: 0, file_name: `${name}.jpg`, width: 4, height: 4 }, { id: 1, file_name: `${name}2.jpg`, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 0, image_id: 0, category_id: 1, bbox: [0, 0, 1, 1] }] });
     const root = dataset({ 'annotations/instances_train.json': file('t'), 'annotations/instances_val.json': file('v') });
