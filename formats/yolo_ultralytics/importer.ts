@@ -92,7 +92,7 @@ async function importWithConfig(file: string, options: Options, ctx: Context): P
   }
   if (sources.length === 0) throw new DatumError({ code: 'no-images', file, message: 'none of the splits in the YAML points at existing images' });
   const names = readNames(config, file, ctx);
-  return buildDataset(sources, names, kptShape, config.flip_idx, options, ctx);
+  return buildDataset(root, sources, names, kptShape, config.flip_idx, options, ctx);
 }
 
 function rank(split: string): number {
@@ -280,19 +280,28 @@ async function importLayout(root: string, options: Options, ctx: Context): Promi
   const names = classesFile
     ? (await fsp.readFile(classesFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
     : null;
-  return buildDataset(sources, names, null, undefined, options, ctx);
+  return buildDataset(root, sources, names, null, undefined, options, ctx);
 }
 
 /** Reads the labels of every source's images, decides the task, probes image sizes and builds items. */
-async function buildDataset(sources: Source[], givenNames: string[] | null, kptShape: [number, number] | null, flipIdx: unknown, options: Options, ctx: Context): Promise<Dataset> {
+async function buildDataset(root: string, sources: Source[], givenNames: string[] | null, kptShape: [number, number] | null, flipIdx: unknown, options: Options, ctx: Context): Promise<Dataset> {
   const pending: PendingItem[] = [];
   const seen = new Set<string>();
   const imageSet = new Set<string>();
   let missingLabels = 0;
+  const idOf = (base: string, image: string) => {
+    const rel = toPosixRelative(base, image);
+    return rel.slice(0, rel.length - path.extname(rel).length);
+  };
   for (const source of sources) {
     for (const image of source.images) {
-      const rel = toPosixRelative(source.base, image);
-      const id = rel.slice(0, rel.length - path.extname(rel).length);
+      let id = idOf(source.base, image);
+      // `train: [a/images, b/images]` may hold a/images/1.jpg and b/images/1.jpg: both are kept, the
+      // second under its path from the dataset root.
+      if (seen.has(`${source.split}\0${id}`) && !imageSet.has(image)) {
+        const fromRoot = idOf(root, image);
+        if (!fromRoot.startsWith('../')) id = fromRoot;
+      }
       const key = `${source.split}\0${id}`;
       if (seen.has(key)) {
         ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${source.split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });

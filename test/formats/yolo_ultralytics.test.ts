@@ -658,6 +658,19 @@ describe('import: more oddities', () => {
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
   });
 
+  it('a split listing several folders keeps images of the same name from each', async () => {
+    const root = temp();
+    for (const [dir, cls] of [['a', 0], ['b', 1]] as const) {
+      await makeImage(path.join(root, dir, 'images/1.jpg'), 10, 10);
+      fs.mkdirSync(path.join(root, dir, 'labels'), { recursive: true });
+      fs.writeFileSync(path.join(root, dir, 'labels/1.txt'), `${cls} 0.5 0.5 0.2 0.2\n`);
+    }
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: [a/images, b/images]\nval: a/images\nnames: [x, y]\n');
+    const { items, reporter } = await importFrom(root);
+    expect(items.map((i) => [i.subset, i.id, i.annotations.map((a) => a.label)])).toEqual([['train', '1', [0]], ['train', 'b/images/1', [1]]]);
+    expect(reporter.messages.some((m) => m.code === 'duplicate-item')).toBe(false);
+  });
+
   it('a huge class index, names key or nc is reported, not expanded into that many class names', async () => {
     const root = temp();
     await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
