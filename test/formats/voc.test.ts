@@ -552,6 +552,16 @@ describe('bad inputs', () => {
     ]);
   });
 
+  test('an inverted box (xmax < xmin) is a warning naming the object and is skipped, not a negative size', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('cat', [10, 1, 3, 4]) + object('cat', [1, 1, 3, 3])),
+      'ImageSets/Main/train.txt': 'a\n',
+    });
+    const { dataset, messages } = await load(root);
+    expect(messages.map((m) => [m.code, m.element])).toEqual([['bad-bbox', "<object> #1 'cat' <bndbox>"]]);
+    expect(ofType(dataset.items[0], 'bbox').map((b) => [b.x, b.w])).toEqual([[0, 3]]);
+  });
+
   test('a labelmap line with too many fields is a DatumError with its line; bad list lines are warnings', async () => {
     const root = writeFiles(temp(), {
       'Annotations/a.xml': xml(''),
