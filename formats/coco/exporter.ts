@@ -172,6 +172,9 @@ class CocoExporter {
         this.drop('no-label', a, where.item, 'COCO annotations need a category');
       } else if (!numbersFinite(a)) {
         this.drop('non-finite', a, where.item, 'it has a non-finite coordinate');
+      } else if (a.type === 'bbox' && (a.w < 0 || a.h < 0)) {
+        // COCO readers (datum's too) reject a negative width or height.
+        this.drop('negative-size', a, where.item, `its size ${a.w} x ${a.h} is negative`);
       } else if (a.type === 'polygon' && (a.points.length < 6 || a.points.length % 2 !== 0)) {
         // pycocotools reads a 4-number polygon as a box and fails on shorter ones.
         this.drop('degenerate-polygon', a, where.item, `a polygon needs at least 3 points, it has ${a.points.length} numbers`);

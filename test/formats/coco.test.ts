@@ -244,20 +244,22 @@ describe('coco export of model data', () => {
     expect(item(back, 'default', 'norm').annotations).toEqual([{ type: 'caption', caption: 'ok', id: 1 }]);
   });
 
-  test('polygons with fewer than 3 points are dropped with a warning (pycocotools reads 4 numbers as a box)', async () => {
+  test('polygons with fewer than 3 points and boxes of negative size are dropped with a warning (pycocotools reads 4 numbers as a box)', async () => {
     const ds: MemoryDataset = {
       categories,
       items: [{ id: 'p', subset: 'train', image: { path: '/x/p.jpg', width: 64, height: 64 }, annotations: [
         { type: 'polygon', points: [1, 1, 5, 5], label: 0, id: 4 },
         { type: 'polygon', points: [1, 1, 5, 5, 9], label: 0, id: 5 },
         { type: 'polygon', points: [1, 1, 5, 5, 9, 1], label: 0, id: 6 },
+        { type: 'bbox', x: 5, y: 5, w: -2, h: 3, label: 0, id: 7 },
       ] }],
     };
     const reporter = new Reporter();
     const { out, summary } = await exportTo(ds, {}, reporter);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'annotations/instances_train.json'), 'utf8'));
     expect(json.annotations.map((a: { id: number; segmentation: number[][] }) => [a.id, a.segmentation])).toEqual([[6, [[1, 1, 5, 5, 9, 1]]]]);
-    expect(summary.dropped).toEqual({ 'degenerate-polygon': 2 });
+    expect(summary.dropped).toEqual({ 'degenerate-polygon': 2, 'negative-size': 1 });
+    expect(reporter.messages.some((m) => m.message.startsWith('bbox annotation 7 not written'))).toBe(true);
     expect(reporter.messages.map((m) => m.message).filter((m) => /polygon annotation (4|5) not written/.test(m))).toHaveLength(2);
   });
 
