@@ -188,7 +188,7 @@ async function resolveSource(root: string, split: string, entry: string, file: s
     }
     if (stat.isDirectory()) {
       const images = await listImages(candidate);
-      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathFor(path.join(candidate, 'x.jpg')))], origin: candidate };
+      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathIn(root, path.join(candidate, 'x.jpg')))], origin: candidate };
     }
     if (candidate.toLowerCase().endsWith('.txt')) return { split, ...(await readList(candidate, root, split, ctx)), labelDirs: [], origin: candidate };
     if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [], origin: candidate };
@@ -309,13 +309,13 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
       }
       seen.add(key);
       imageSet.add(image);
-      const labelFile = await findLabelFile(image);
+      const labelFile = await findLabelFile(root, image);
       if (!labelFile) missingLabels++;
       pending.push({ item: { id, subset: source.split, image: { path: image }, annotations: [] }, rows: [], labelFile });
     }
   }
   if (missingLabels) ctx.reporter.info({ code: 'no-label-file', message: `${missingLabels} image(s) have no label file (background images)` });
-  await reportOrphanLabels(sources, imageSet, ctx);
+  await reportOrphanLabels(root, sources, imageSet, ctx);
 
   // Read all label files (bounded concurrency) before deciding how to read 9-value rows.
   const texts = new Map<PendingItem, string>();
@@ -358,14 +358,25 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
   return { categories, items };
 }
 
-async function findLabelFile(image: string): Promise<string | undefined> {
+/**
+ * Ultralytics' label path rule (last /images/ -> /labels/) applied below the dataset root, so that a
+ * root lying inside some `.../images/...` folder never sends the lookup outside the dataset. Images
+ * outside the root (absolute split entries) get the rule on their full path.
+ */
+function labelPathIn(root: string, image: string, folder = 'labels'): string {
+  const rel = toPosixRelative(root, image);
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) return labelPathFor(image, folder);
+  return path.join(root, labelPathFor(`/${rel}`, folder).slice(1));
+}
+
+async function findLabelFile(root: string, image: string): Promise<string | undefined> {
   // Roboflow's and DOTA's OBB exports keep labels in labelTxt/ beside images/.
-  return [labelPathFor(image), labelPathFor(image, 'labelTxt')].find((f) => fs.existsSync(f));
+  return [labelPathIn(root, image), labelPathIn(root, image, 'labelTxt')].find((f) => fs.existsSync(f));
 }
 
 /** Label files in a source's labels folder with no image, and Ultralytics' .cache files: reported, not read. */
-async function reportOrphanLabels(sources: Source[], images: Set<string>, ctx: Context): Promise<void> {
-  const expected = new Set([...images].map((image) => labelPathFor(image)));
+async function reportOrphanLabels(root: string, sources: Source[], images: Set<string>, ctx: Context): Promise<void> {
+  const expected = new Set([...images].map((image) => labelPathIn(root, image)));
   for (const dir of new Set(sources.flatMap((s) => s.labelDirs))) {
     // Ultralytics caches labels/<split>/ as labels/<split>.cache.
     const cache = `${dir}.cache`;

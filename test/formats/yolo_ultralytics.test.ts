@@ -671,6 +671,20 @@ describe('import: more oddities', () => {
     expect(reporter.messages.some((m) => m.code === 'duplicate-item')).toBe(false);
   });
 
+  it('finds labels below the dataset root even when the root itself lies inside an images/ folder', async () => {
+    const outer = temp();
+    const root = path.join(outer, 'images/ds');
+    await makeImage(path.join(root, 'train/x.jpg'), 10, 10);
+    fs.writeFileSync(path.join(root, 'train/x.txt'), '0 0.5 0.5 0.2 0.2\n');
+    fs.mkdirSync(path.join(outer, 'labels/ds/train'), { recursive: true }); // outside the dataset: never read
+    fs.writeFileSync(path.join(outer, 'labels/ds/train/x.txt'), '1 0.5 0.5 0.2 0.2\n');
+    fs.writeFileSync(path.join(outer, 'labels/ds/train/stray.txt'), '1 0.5 0.5 0.2 0.2\n');
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: train\nval: train\nnames: [a, b]\n');
+    const { items, reporter } = await importFrom(root);
+    expect(items.map((i) => i.annotations.map((a) => a.label))).toEqual([[0]]);
+    expect(reporter.messages.filter((m) => m.file?.startsWith(path.join(outer, 'labels')))).toEqual([]);
+  });
+
   it('a huge class index, names key or nc is reported, not expanded into that many class names', async () => {
     const root = temp();
     await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
