@@ -169,6 +169,8 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       }
       if (a.type === 'bbox') {
         if (a.rotation) drops.add('rotated-bbox', item, 'VOC boxes cannot be rotated');
+        // xmax < xmin: readers (datum's too) skip such a box.
+        else if (a.w < 0 || a.h < 0) drops.add('negative-size', item, `a box of negative size (${a.w} x ${a.h})`);
         else boxes.push(a);
       } else if (a.type === 'points') {
         points.push(a);

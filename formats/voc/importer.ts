@@ -257,6 +257,13 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
   const toBbox = (box: VocBox): Pick<BboxAnnotation, 'x' | 'y' | 'w' | 'h'> => ({
     x: box.xmin - offset, y: box.ymin - offset, w: box.xmax - box.xmin + offset, h: box.ymax - box.ymin + offset,
   });
+  // A negative size would pass into every other format (COCO readers reject it); which corner is wrong is unknowable.
+  // (In the 1-based convention xmax = xmin - 1 is a zero-width box, as datum writes one.)
+  const inverted = (b: Pick<BboxAnnotation, 'w' | 'h'>, element: string): boolean => {
+    if (b.w >= 0 && b.h >= 0) return false;
+    reporter.warn({ code: 'bad-bbox', file, item, element: `${element} <bndbox>`, message: `xmax < xmin or ymax < ymin (size ${b.w} x ${b.h}); the box is skipped` });
+    return true;
+  };
   const labelOf = (name: string, element: string): number | undefined => {
     const label = labelIndex.get(name);
     if (label === undefined) reporter.warn({ code: 'unknown-label', file, item, element, message: `label '${name}' is not in ${LABELMAP_FILE}; skipped` });
@@ -266,6 +273,8 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
     const element = `<object> #${obj.index}`;
     const label = labelOf(obj.name, element);
     if (label === undefined) continue;
+    const box = toBbox(obj.box);
+    if (inverted(box, `${element} '${obj.name}'`)) continue;
     const attributes: Attributes = { truncated: obj.truncated, difficult: obj.difficult };
     if (obj.pose !== undefined) attributes.pose = obj.pose;
     const actions = categoryActions(categories[label]);
@@ -273,11 +282,12 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
     // A tag is the action's name made an XML name (`riding bike` -> <riding_bike>): map it back to the labelmap's name.
     for (const [tag, present] of Object.entries(obj.actions)) attributes[actions.find((a) => actionTag(a) === tag) ?? tag] = present;
     Object.assign(attributes, obj.attributes);
-    out.push({ type: 'bbox', label, ...toBbox(obj.box), occluded: obj.occluded, group: obj.index, id: obj.index, attributes });
+    out.push({ type: 'bbox', label, ...box, occluded: obj.occluded, group: obj.index, id: obj.index, attributes });
     if (obj.point) out.push({ type: 'points', label, points: [obj.point.x - offset, obj.point.y - offset], group: obj.index });
     for (const part of obj.parts) {
       const partLabel = labelOf(part.name, `${element} <part>`);
-      if (partLabel !== undefined) out.push({ type: 'bbox', label: partLabel, ...toBbox(part.box), group: obj.index });
+      const partBox = toBbox(part.box);
+      if (partLabel !== undefined && !inverted(partBox, `${element} <part> '${part.name}'`)) out.push({ type: 'bbox', label: partLabel, ...partBox, group: obj.index });
     }
   }
   return out;

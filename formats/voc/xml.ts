@@ -171,11 +171,6 @@ function readBox(parent: Node, file: string, reporter: Reporter, item: string, e
     }
     box[tag] = value;
   }
-  // A negative size would pass into every other format (COCO readers reject it); the corners' order is unknowable.
-  if (box.xmax! < box.xmin! || box.ymax! < box.ymin!) {
-    reporter.warn({ code: 'bad-bbox', file, item, element: `${element} <bndbox>`, message: `xmax < xmin or ymax < ymin (${box.xmin}, ${box.ymin}, ${box.xmax}, ${box.ymax}); the box is skipped` });
-    return null;
-  }
   return box as VocBox;
 }
 

@@ -560,6 +560,16 @@ describe('bad inputs', () => {
     const { dataset, messages } = await load(root);
     expect(messages.map((m) => [m.code, m.element])).toEqual([['bad-bbox', "<object> #1 'cat' <bndbox>"]]);
     expect(ofType(dataset.items[0], 'bbox').map((b) => [b.x, b.w])).toEqual([[0, 3]]);
+    // A zero-width box is written 1-based as xmax = xmin - 1 and still reads back.
+    const zero: MemoryDataset = { categories: [{ name: 'cat' }], items: [{ id: 'z', subset: 'train', image: { path: '/nowhere/z.jpg', width: 9, height: 9 }, annotations: [
+      { type: 'bbox', label: 0, x: 2, y: 2, w: 0, h: 3 }, { type: 'bbox', label: 0, x: 5, y: 2, w: -1, h: 3 },
+    ] }] };
+    const { out, summary } = await save(zero);
+    // ...while a negative one is not written.
+    expect(summary.dropped).toEqual({ 'negative-size': 1 });
+    const back = await load(out);
+    expect(back.messages).toEqual([]);
+    expect(ofType(back.dataset.items[0], 'bbox').map((b) => [b.x, b.y, b.w, b.h])).toEqual([[2, 2, 0, 3]]);
   });
 
   test('a labelmap line with too many fields is a DatumError with its line; bad list lines are warnings', async () => {
