@@ -103,7 +103,8 @@ function rank(split: string): number {
 function parseYaml(file: string, text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = YAML.parse(text);
+    // PyYAML, which Ultralytics reads data.yaml with, lets a repeated key override the earlier one.
+    value = YAML.parse(text, { uniqueKeys: false });
   } catch (error) {
     const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
     throw new DatumError({ code: 'bad-yaml', file, line, message: `not valid YAML: ${(error as Error).message.split('\n')[0]}` });

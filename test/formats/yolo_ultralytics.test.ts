@@ -656,6 +656,10 @@ describe('import: more oddities', () => {
 
     fs.writeFileSync(path.join(root, 'data.yaml'), '');
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml' } });
+
+    // A repeated key: the last one wins, as PyYAML reads it for Ultralytics.
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: images/train\nnames: [a]\nval: images/val\nnames: [p, q, r]\n');
+    expect((await importFrom(root)).dataset.categories.map((c) => c.name)).toEqual(['p', 'q', 'r']);
   });
 
   it('a split listing several folders keeps images of the same name from each', async () => {
