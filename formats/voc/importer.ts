@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Reporter } from '../../src/diagnostics.js';
-import { resolveInside } from '../../src/paths.js';
+import { isSafeRelative, resolveInside } from '../../src/paths.js';
 import {
   ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS,
   VOID_INDEX, actionSpec, categoryActions, defaultLabelmap, labelmapToCategories, packRgb, readLabelmap,
@@ -230,7 +230,14 @@ async function readItem(source: Source, id: string, subset: string, categories: 
     const file = resolveInside(source.annotationsDir, `${id}.xml`, { item: id });
     if (parsed) item.annotations = objectAnnotations(parsed, file, id, categories, labelIndex, offset, reporter);
   }
-  const imagePath = imagePathOf(source, id, parsed?.filename);
+  let filename = parsed?.filename;
+  if (filename && !isSafeRelative(filename)) {
+    // Some tools write the absolute path they saw (C:\data\x.jpg); the image is looked up by id instead.
+    reporter.warn({ code: 'unsafe-path', file: resolveInside(source.annotationsDir, `${id}.xml`), item: id, element: '<filename>',
+      message: `'${filename}' points outside the dataset folder; the image is looked for as '${id}' in ${path.basename(source.imagesDir)}/` });
+    filename = undefined;
+  }
+  const imagePath = imagePathOf(source, id, filename);
   if (imagePath) {
     item.image = { path: imagePath };
     if (parsed?.width && parsed.height) Object.assign(item.image, { width: parsed.width, height: parsed.height });

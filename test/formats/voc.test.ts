@@ -601,6 +601,21 @@ describe('bad inputs', () => {
     await expect(save(bad)).rejects.toThrow(/unsafe|outside/);
   });
 
+  test('a <filename> outside the dataset (an absolute path some tools write) is a warning; the image is found by id', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('cat', [1, 1, 3, 3])).replace('<filename>img.jpg</filename>', '<filename>../../../etc/a.jpg</filename>'),
+      'Annotations/b.xml': xml(object('cat', [1, 1, 3, 3])).replace('<filename>img.jpg</filename>', '<filename>C:\\data\\b.jpg</filename>'),
+      'ImageSets/Main/train.txt': 'a\nb\n',
+      'JPEGImages/a.png': Buffer.from(''),
+    });
+    const { dataset, messages } = await load(root);
+    expect(messages.map((m) => [m.code, m.item])).toEqual([['unsafe-path', 'a'], ['unsafe-path', 'b']]);
+    expect(dataset.items.map((i) => [i.id, i.image?.path, i.annotations.length])).toEqual([
+      ['a', path.join(root, 'JPEGImages/a.png'), 1],
+      ['b', path.join(root, 'JPEGImages/b.jpg'), 1],
+    ]);
+  });
+
   test('a folder that is not VOC is rejected', async () => {
     const root = writeFiles(temp(), { 'readme.txt': 'hi' });
     expect(await plugin.detect!(root)).toBeNull();
