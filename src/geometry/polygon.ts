@@ -74,8 +74,13 @@ export function mergePolygonParts(parts: readonly number[][]): number[] {
   const n = polys.length;
   // First part: all the way round from its link point back to it.
   out.push(...cyclic(polys[0], links[0][0], links[0][0]));
-  // Forward: each middle part from where we enter to where we leave.
-  for (let i = 1; i < n - 1; i++) out.push(...cyclic(polys[i], links[i - 1][1], links[i][0]));
+  // Forward: each middle part from where we enter to where we leave; when that is one point, the part
+  // is walked round on the way back only (walked twice, even-odd filling such as cv2.fillPoly would
+  // leave it empty).
+  for (let i = 1; i < n - 1; i++) {
+    const enter = links[i - 1][1], leave = links[i][0];
+    out.push(...(enter === leave ? [polys[i][enter]] : cyclic(polys[i], enter, leave)));
+  }
   // Last part: all the way round.
   out.push(...cyclic(polys[n - 1], links[n - 2][1], links[n - 2][1]));
   // Back: the rest of each middle part, from where we left to where we entered.

@@ -192,6 +192,24 @@ describe('geometry helpers', async () => {
     expect(mergePolygonParts([a])).toEqual(a);
   });
 
+  it('walks round a middle part once when it is entered and left at the same vertex', () => {
+    // Even-odd inside test, as cv2.fillPoly fills the polygon into a mask.
+    const inside = (poly: number[], x: number, y: number) => {
+      let odd = false;
+      for (let i = 0, n = poly.length / 2, j = n - 1; i < n; j = i++) {
+        const [xi, yi, xj, yj] = [poly[2 * i], poly[2 * i + 1], poly[2 * j], poly[2 * j + 1]];
+        if ((yi > y) !== (yj > y) && x < xj + ((y - yj) * (xi - xj)) / (yi - yj)) odd = !odd;
+      }
+      return odd;
+    };
+    const a = [0, 0, 2, 0, 2, 2, 0, 2];
+    const b = [5, 5, 8, 4, 8, 6]; // (5, 5) is closest to both a and c
+    const c = [3, 8, 5, 8, 5, 10, 3, 10];
+    const merged = mergePolygonParts([a, b, c]);
+    expect(merged.length / 2).toBe(5 + 1 + 5 + 4);
+    expect([[1, 1], [7, 5], [4, 9]].map(([x, y]) => inside(merged, x, y))).toEqual([true, true, true]);
+  });
+
   it('traces outer pixel-corner outlines that fill back to the component', () => {
     const width = 7, height = 6;
     const rowsOf = ['1100000', '1100011', '0010011', '0001000', '0000000', '0111110'];
