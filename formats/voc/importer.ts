@@ -340,7 +340,9 @@ async function readImageSets(root: string, categories: Category[], reporter: Rep
 async function readClassLists(dir: string, subset: string, categories: Category[], reporter: Reporter): Promise<Map<string, number[]>> {
   const labels = new Map<string, number[]>();
   for (const [label, category] of categories.entries()) {
-    const file = path.join(dir, `${category.name}_${subset}.txt`);
+    // A label name is dataset content: `../../x` must not make the importer read outside ImageSets/Main.
+    if (!isSafeRelative(`${category.name}_${subset}.txt`)) continue;
+    const file = resolveInside(dir, `${category.name}_${subset}.txt`);
     if (!(await isFile(file))) continue;
     for (const { text, line } of await readLines(file)) {
       const match = /^(.*\S)\s+(-?\d+)$/.exec(text);

@@ -616,6 +616,18 @@ describe('bad inputs', () => {
     ]);
   });
 
+  test('a label name with ../ does not make the importer read a class list outside the dataset', async () => {
+    const base = temp();
+    writeFiles(base, { 'outside_train.txt': 'a 1\n' });
+    const root = writeFiles(path.join(base, 'ds'), {
+      'Annotations/a.xml': xml(''),
+      'ImageSets/Main/train.txt': 'a\n',
+      'labelmap.txt': 'background:0,0,0::\n../../../outside:1,2,3::\n',
+    });
+    const { dataset } = await load(root);
+    expect(dataset.items[0].annotations).toEqual([]);
+  });
+
   test('a folder that is not VOC is rejected', async () => {
     const root = writeFiles(temp(), { 'readme.txt': 'hi' });
     expect(await plugin.detect!(root)).toBeNull();
