@@ -3,7 +3,7 @@ import YAML from 'yaml';
 import { collect, imageFileName, type Annotation, type BboxAnnotation, type Category, type Dataset, type Item } from '../../src/model.js';
 import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
-import { resolveInside } from '../../src/paths.js';
+import { resolveInside, toPosixRelative } from '../../src/paths.js';
 import { FileWriter } from '../../src/output.js';
 import { probeItemSizes } from '../../src/media.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
@@ -160,9 +160,10 @@ class LabelExporter {
     }
     const fileName = imageFileName(item);
     const context = { item: itemName(item) };
-    const imageRel = `images/${split}/${fileName}`;
     // Ids resolve inside their split's folder, so `../x` cannot land in another split or on data.yaml.
     const imagePath = resolveInside(resolveInside(this.output, `images/${split}`, context), fileName, context);
+    // The path as written (`a/./b`, `a\b` normalized): Ultralytics replaces every `./` of a list line.
+    const imageRel = toPosixRelative(this.output, imagePath);
     // Where Ultralytics looks: the *last* /images/ of the image path becomes /labels/, so an id such as
     // `a/images/b` (or a split called `images`) has its label beside that inner images/ folder.
     const labelRel = labelPathFor(`/${imageRel}`).slice(1);

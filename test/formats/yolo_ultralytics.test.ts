@@ -132,6 +132,13 @@ describe('export: detect', () => {
     expect(rows(path.join(out, 'images/labels/x.txt'))).toEqual([[0, 0.25, 0.25, 0.5, 0.5]]);
   });
 
+  it('lists image paths normalized, as they were written (Ultralytics replaces every ./ of a line)', async () => {
+    const items: Item[] = ['a/../b', 'c/./d', 'e\\f'].map((id) => ({ id, subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [] }));
+    const { out } = await exportTo({ categories, items }, { task: 'detect' });
+    expect(read(path.join(out, 'train.txt'))).toBe('./images/train/b.jpg\n./images/train/c/d.jpg\n./images/train/e/f.jpg\n');
+    expect(['b', 'c/d', 'e/f'].map((n) => fs.existsSync(path.join(out, `labels/train/${n}.txt`)))).toEqual([true, true, true]);
+  });
+
   it('infers detect for boxes and says so', async () => {
     const items: Item[] = [{ id: 'x', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 2, h: 2 }] }];
     const { reporter } = await exportTo({ categories, items: (async function* () { yield* items; })() });
