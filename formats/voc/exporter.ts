@@ -3,6 +3,7 @@
  * SegmentationClass/SegmentationObject for mask and polygon annotations, labelmap.txt, and the
  * images with --save-media. Items are consumed one at a time; only ids are kept for the lists.
  */
+import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Annotation, AttributeValue, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PointsAnnotation, PolygonAnnotation } from '../../src/model.js';
@@ -128,7 +129,9 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
   // Per subset: ids for each list, and the per-class / per-action lines.
   const lists = new Map<string, { main: string[]; segmentation: string[]; layout: string[]; action: string[]; classes: Map<string, Set<number>>; actions: Map<string, string[]> }>();
   // An id listed in two subsets (train and trainval) shares one XML, mask pair and image.
-  const writtenIds = new Set<string>();
+  // A digest of what was written per id: a different item under an id already written (train/0001 and
+  // val/0001 of a COCO dataset are two images) cannot be held and is reported, not silently lost.
+  const writtenIds = new Map<string, string>();
   let items = 0;
   for await (const item of dataset.items) {
     items++;
@@ -136,8 +139,15 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     let list = lists.get(subset);
     if (!list) lists.set(subset, list = { main: [], segmentation: [], layout: [], action: [], classes: new Map(), actions: new Map() });
     const context = { item: item.id };
-    const firstTime = !writtenIds.has(item.id);
-    writtenIds.add(item.id);
+    const digest = itemDigest(item);
+    const earlier = writtenIds.get(item.id);
+    const firstTime = earlier === undefined;
+    if (firstTime) writtenIds.set(item.id, digest);
+    else if (earlier !== digest) {
+      drops.add('duplicate-id', item, `another item with this id in another subset was written first (VOC has one Annotations/<id>.xml for all subsets)`,
+        item.annotations.filter((a) => a.type !== 'label').length);
+      ctx.reporter.warn({ code: 'duplicate-id', item: item.id, message: `item '${item.id}' of subset '${subset}' differs from the item of that id already written; VOC holds one per id, so its image and annotations are not written (it is still listed)` });
+    }
 
     let width = item.image?.width;
     let height = item.image?.height;
@@ -333,4 +343,10 @@ function numbersFinite(a: Annotation): boolean {
     case 'mask': return [a.left, a.top, a.width, a.height, ...a.rle].every(Number.isFinite);
     default: return true;
   }
+}
+
+/** What an item writes into the shared Annotations/, masks and JPEGImages/ (class labels are per subset). */
+function itemDigest(item: Item): string {
+  const shapes = item.annotations.filter((a) => a.type !== 'label');
+  return crypto.createHash('sha1').update(JSON.stringify([item.image?.path ?? '', shapes])).digest('base64');
 }

@@ -300,6 +300,18 @@ describe('export', () => {
     expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train', 'trainval']);
   });
 
+  test('two different items with one id in two subsets (COCO train/0001, val/0001): the second is reported, not silently lost', async () => {
+    const box = (x: number): Annotation => ({ type: 'bbox', label: 0, x, y: 1, w: 2, h: 2 });
+    const dataset: MemoryDataset = { categories: [{ name: 'cat' }], items: [
+      { id: '0001', subset: 'train', image: { path: '/d/train/0001.jpg', width: 9, height: 9 }, annotations: [box(1)] },
+      { id: '0001', subset: 'val', image: { path: '/d/val/0001.jpg', width: 9, height: 9 }, annotations: [box(5), box(6)] },
+    ] };
+    const { out, summary, messages } = await save(dataset);
+    expect(fs.readFileSync(path.join(out, 'Annotations/0001.xml'), 'utf8').match(/<object>/g)).toHaveLength(1);
+    expect(summary.dropped).toEqual({ 'duplicate-id': 2 });
+    expect(messages.filter((m) => m.code === 'duplicate-id' && m.message.includes("subset 'val'"))).toHaveLength(1);
+  });
+
   test('annotations VOC cannot hold are counted in dropped and warned; normalized items warn no-image-size', async () => {
     const dataset: MemoryDataset = {
       categories: [{ name: 'a' }, { name: 'b', keypoints: ['p'] }],
