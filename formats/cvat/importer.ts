@@ -161,7 +161,7 @@ class FileReader {
     const trackId = Number(track.attrs.id);
     const labelName = track.attrs.label ?? '';
     const known = labelName === '' || this.labels.find(labelName) !== undefined;
-    if (!known) this.warn({ code: 'unknown-label', line: track.line, element: where, message: `label '${labelName}' is not declared in <meta>; the track's shapes are skipped` });
+    if (!known) throw new DatumError({ code: 'unknown-label', file: this.source.file, line: track.line, element: where, message: `label '${labelName}' is not declared in <meta>` });
     for (const shape of track.children) {
       if (shape.name === 'attribute') continue;
       const line = shape.line ?? track.line;
@@ -171,7 +171,7 @@ class FileReader {
         continue;
       }
       const item = this.frameItem(frame, track.attrs.subset ?? this.source.subset);
-      if (shape.attrs.outside === '1' || !known) continue;
+      if (shape.attrs.outside === '1') continue;
       const attrs = { ...shape.attrs, label: track.attrs.label ?? '', group_id: track.attrs.group_id ?? '' };
       const annotation = this.shape(shape, attrs, `${where} <${shape.name} frame="${frame}">`, item.id, line);
       if (!annotation) continue;
@@ -263,7 +263,10 @@ class FileReader {
     }
   }
 
-  /** One shape element -> annotation, or null after a warning (unknown label, bad value, unsupported kind). */
+  /**
+   * One shape element -> annotation, or null after a warning (unsupported kind, broken mask). A label
+   * missing from <meta> or a coordinate that is not a number is corrupt input, not mess: an error.
+   */
   private shape(node: XmlNode, attrs: Record<string, string>, element: string, item: string, line: number | undefined): Annotation | null {
     if (!SHAPE_NAMES.has(node.name)) {
       this.warn({ code: 'unsupported-shape', line, element, item, message: `<${node.name}> is not supported; skipped` });
@@ -273,8 +276,7 @@ class FileReader {
     let label = this.labels.find(labelName);
     if (label === undefined) {
       if (labelName !== '') {
-        this.warn({ code: 'unknown-label', line, element, item, message: `label '${labelName}' is not declared in <meta>; shape skipped` });
-        return null;
+        throw new DatumError({ code: 'unknown-label', file: this.source.file, line, element, item, message: `label '${labelName}' is not declared in <meta>` });
       }
       this.emptyLabels++;
       this.firstEmptyLabelLine ??= line;
@@ -283,11 +285,14 @@ class FileReader {
       return parseShape(attrs === node.attrs ? node : { ...node, attrs }, label, this.labels);
     } catch (error) {
       if (!(error instanceof ShapeProblem)) throw error;
+      if (FATAL_PROBLEMS.has(error.code)) throw new DatumError({ code: error.code, file: this.source.file, line, element, item, message: error.message });
       this.warn({ code: error.code, line, element, item, message: `${error.message}; shape skipped` });
       return null;
     }
   }
 }
+
+const FATAL_PROBLEMS = new Set(['bad-coordinate']);
 
 function frameName(frame: number): string {
   return `frame_${String(frame).padStart(6, '0')}`;

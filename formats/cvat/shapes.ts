@@ -123,7 +123,7 @@ function parseSkeleton(node: XmlNode, label: number | undefined, labels: LabelTa
   for (const c of node.children) {
     if (c.name !== 'points') continue;
     const k = keypoints.indexOf(c.attrs.label ?? '');
-    if (k < 0) throw new ShapeProblem('unknown-label', `skeleton point label '${c.attrs.label ?? ''}' is not a keypoint of '${label !== undefined ? labels.categories[label].name : ''}'`);
+    if (k < 0) throw new ShapeProblem('unknown-keypoint', `skeleton point label '${c.attrs.label ?? ''}' is not a keypoint of '${label !== undefined ? labels.categories[label].name : ''}'`);
     const xy = parsePoints(c.attrs.points);
     if (xy.length !== 2) throw new ShapeProblem('bad-coordinate', `skeleton point '${c.attrs.label}' must have exactly one x,y pair`);
     points[2 * k] = xy[0];

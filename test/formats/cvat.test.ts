@@ -162,33 +162,37 @@ describe('CVAT for images 1.1 import: every shape kind and messy inputs', () => 
       '    <polygon label="cat" points="0,0;1,0;1,1"/>',
       '  </image>',
       '  <image id="1" name="y.png" width="4" height="4">',
-      '    <box label="cat" xtl="zero" ytl="0" xbr="1" ybr="1"/>',
+      '    <box label="cat" xtl="0" ytl="0" xbr="1" ybr="1"/>',
       '  </image>',
       '</annotations>',
     ].join('\r\n');
     const dir = writeXml(messy);
     const { dataset, items, reporter } = await load(dir);
     expect(dataset.categories).toEqual([{ name: 'dog' }, { name: 'cat' }]);
-    expect(items.map((i) => i.annotations.length)).toEqual([2, 0]);
+    expect(items.map((i) => i.annotations.length)).toEqual([2, 1]);
     expect(items[0].annotations[1]).toEqual({ type: 'polygon', label: 1, points: [0, 0, 1, 0, 1, 1] });
-    expect(reporter.messages.map((m) => m.code)).toEqual(['no-meta', 'bad-coordinate']);
-    expect(reporter.messages[1]).toMatchObject({
-      file: path.join(dir, 'annotations.xml'), line: 7, item: 'y', element: '<image id="1" name="y.png"> <box>',
-      message: expect.stringContaining('xtl="zero"'),
+    expect(reporter.messages.map((m) => m.code)).toEqual(['no-meta']);
+    // a coordinate that is not a number is corrupt input: the import stops, naming file, line and element
+    const error = await loadError(writeXml(messy.replace('xtl="0" ytl="0" xbr="1" ybr="1"/>\r\n  </image>\r\n</annotations>', 'xtl="zero" ytl="0" xbr="1" ybr="1"/>\r\n  </image>\r\n</annotations>')));
+    expect(error.diagnostic).toMatchObject({
+      code: 'bad-coordinate', line: 7, item: 'y', element: '<image id="1" name="y.png"> <box>', message: expect.stringContaining('xtl="zero"'),
     });
   });
 
-  test('labels without <type>, duplicate ids across subsets, unknown label and duplicate item warn', async () => {
-    const dir = writeXml(`<annotations><version>1.1</version>
+  test('labels without <type>, duplicate ids across subsets, duplicate item warns; an undeclared label is an error', async () => {
+    const xml = `<annotations><version>1.1</version>
 <meta><project><labels><label><name>a</name></label></labels></project></meta>
 <image id="0" name="same.jpg" subset="Train" width="2" height="2"><box label="a" xtl="0" ytl="0" xbr="1" ybr="1"/></image>
-<image id="0" name="same.jpg" subset="Test" width="2" height="2"><box label="b" xtl="0" ytl="0" xbr="1" ybr="1"/></image>
+<image id="0" name="same.jpg" subset="Test" width="2" height="2"><box label="a" xtl="0" ytl="0" xbr="1" ybr="1"/></image>
 <image id="1" name="same.jpg" subset="Test" width="2" height="2"/>
-</annotations>`);
+</annotations>`;
+    const dir = writeXml(xml);
     const { items, reporter } = await load(dir);
-    expect(items.map((i) => `${i.subset}/${i.id}/${i.annotations.length}`)).toEqual(['Train/same/1', 'Test/same/0']);
+    expect(items.map((i) => `${i.subset}/${i.id}/${i.annotations.length}`)).toEqual(['Train/same/1', 'Test/same/1']);
     expect(items[0].image!.path).toBe(path.join(dir, 'images/same.jpg')); // no images/Train folder
-    expect(reporter.messages.map((m) => [m.code, m.line])).toEqual([['unknown-label', 4], ['duplicate-item', undefined]]);
+    expect(reporter.messages.map((m) => [m.code, m.line])).toEqual([['duplicate-item', undefined]]);
+    const error = await loadError(writeXml(xml.replace('subset="Test" width="2" height="2"><box label="a"', 'subset="Test" width="2" height="2"><box label="b"')));
+    expect(error.diagnostic).toMatchObject({ code: 'unknown-label', line: 4, item: 'same', message: expect.stringContaining("label 'b' is not declared") });
   });
 
   test('a large-ish file streams in many chunks with correct line numbers', async () => {
@@ -198,12 +202,12 @@ describe('CVAT for images 1.1 import: every shape kind and messy inputs', () => 
     const text = `<annotations>\n${META}\n${images.join('\n')}\n</annotations>\n`;
     expect(text.length).toBeGreaterThan(1 << 20); // more than one read chunk
     const dir = writeXml(text);
-    const { items, reporter } = await load(dir);
+    const error = await loadError(dir);
+    const metaLines = META.split('\n').length;
+    expect(error.diagnostic).toMatchObject({ code: 'bad-coordinate', line: 1 + metaLines + 2999 * 5 + 2, item: 'last' });
+    const { items } = await load(writeXml(text.replace('points="1,2;3"', 'points="1,2;3,4;5,6"')));
     expect(items).toHaveLength(3000);
     expect(items[1234].annotations[0]).toMatchObject({ type: 'bbox', x: 34, w: 10 });
-    const metaLines = META.split('\n').length;
-    expect(reporter.messages).toHaveLength(1);
-    expect(reporter.messages[0]).toMatchObject({ code: 'bad-coordinate', line: 1 + metaLines + 2999 * 5 + 2, item: 'last' });
   });
 });
 
@@ -386,7 +390,6 @@ describe('CVAT for video 1.1 import: skeleton tracks, images, background frames'
       <points label="b" keyframe="1" outside="0" occluded="0" points="9.00,10.00"/>
     </skeleton>
   </track>
-  <track id="2" label="ghost"><box frame="4" outside="0" xtl="0" ytl="0" xbr="1" ybr="1"/></track>
   <image id="6" name="frame_000006" width="64" height="48">
     <tag label="car"/>
     <polygon label="car" points="0,0;4,0;4,4" z_order="0"/>
@@ -412,7 +415,10 @@ describe('CVAT for video 1.1 import: skeleton tracks, images, background frames'
     expect(items[2].annotations).toEqual([{ type: 'skeleton', label: 1, points: [7.5, 8, 9, 10], visibility: [2, 2], track: 1 }]);
     expect(items[3].annotations).toEqual([{ type: 'label', label: 0 }, { type: 'polygon', label: 0, points: [0, 0, 4, 0, 4, 4] }]);
     expect(items[4].annotations).toEqual([]);
-    expect(reporter.messages.map((m) => [m.code, m.line, m.item])).toEqual([['unknown-label', 32, undefined]]); // once for the ghost <track>
+    expect(reporter.messages).toEqual([]);
+    // a track with a label <meta> does not declare stops the import at its line
+    const ghost = await loadError(writeXml(xml.replace('</annotations>', '<track id="2" label="ghost"><box frame="4" outside="0" xtl="0" ytl="0" xbr="1" ybr="1"/></track>\n</annotations>')));
+    expect(ghost.diagnostic).toMatchObject({ code: 'unknown-label', element: '<track id="2" label="ghost">' });
   });
 
   test('video -> CVAT for images export keeps every visible shape (track ids cannot be kept: one warning)', async () => {
@@ -441,11 +447,11 @@ describe('CVAT import: more edge cases', () => {
   });
 
   test('one systematic problem in a big file gives 50 warnings and a count, not one per shape', async () => {
-    const boxes = '<box label="nope" xtl="0" ytl="0" xbr="1" ybr="1"/>\n'.repeat(80);
-    const { items, reporter } = await load(writeXml(`<annotations>${META}\n<image id="0" name="a.jpg" width="2" height="2">\n${boxes}</image></annotations>`));
+    const shapes = '<cuboid label="car" xtl1="0"/>\n'.repeat(80);
+    const { items, reporter } = await load(writeXml(`<annotations>${META}\n<image id="0" name="a.jpg" width="2" height="2">\n${shapes}</image></annotations>`));
     expect(items[0].annotations).toEqual([]);
     expect(reporter.messages).toHaveLength(51);
-    expect(reporter.messages[50]).toMatchObject({ code: 'unknown-label', message: expect.stringContaining('30 more') });
+    expect(reporter.messages[50]).toMatchObject({ code: 'unsupported-shape', message: expect.stringContaining('30 more') });
   });
 
   test('an empty <annotations/> is an empty dataset; an empty file is an error', async () => {
@@ -472,7 +478,7 @@ describe('CVAT import: more edge cases', () => {
     expect(items[0].annotations.map((a) => a.type)).toEqual(['bbox']);
     expect(reporter.messages.map((m) => [m.code, m.line, m.element])).toEqual([
       ['bad-mask', imageLine + 1, '<image id="0" name="a.jpg"> <mask>'],
-      ['unknown-label', imageLine + 2, '<image id="0" name="a.jpg"> <skeleton>'],
+      ['unknown-keypoint', imageLine + 2, '<image id="0" name="a.jpg"> <skeleton>'],
       ['unsupported-shape', imageLine + 3, '<image id="0" name="a.jpg"> <cuboid>'],
     ]);
   });
