@@ -191,7 +191,12 @@ async function resolveSource(root: string, split: string, entry: string, file: s
       const images = await listImages(candidate);
       return { split, images, base: candidate, labelDirs: [path.dirname(labelPathIn(root, path.join(candidate, 'x.jpg')))], origin: candidate };
     }
-    if (candidate.toLowerCase().endsWith('.txt')) return { split, ...(await readList(candidate, root, split, ctx)), labelDirs: [], origin: candidate };
+    if (candidate.toLowerCase().endsWith('.txt')) {
+      const list = await readList(candidate, root, split, ctx);
+      // Images listed from an images/ folder (as this plugin writes them): its labels/ twin is checked for orphans.
+      const labelDir = path.dirname(labelPathIn(root, path.join(list.base, 'x.jpg')));
+      return { split, ...list, labelDirs: labelDir !== list.base ? [labelDir] : [], origin: candidate };
+    }
     if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [], origin: candidate };
   }
   ctx.reporter.warn({ code: 'missing-split', file, element: split, message: `split '${split}': '${entry}' does not exist under ${root}; skipped` });

@@ -714,6 +714,19 @@ describe('import: more oddities', () => {
     expect(reporter.messages.filter((m) => m.file?.startsWith(path.join(outer, 'labels')))).toEqual([]);
   });
 
+  it('reports orphan labels beside images read from a .txt list', async () => {
+    const root = temp();
+    await makeImage(path.join(root, 'images/train/a.jpg'), 10, 10);
+    fs.mkdirSync(path.join(root, 'labels/train'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'labels/train/a.txt'), '0 0.5 0.5 0.2 0.2\n');
+    fs.writeFileSync(path.join(root, 'labels/train/ghost.txt'), '0 0.5 0.5 0.2 0.2\n');
+    fs.writeFileSync(path.join(root, 'train.txt'), './images/train/a.jpg\n');
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: train.txt\nval: train.txt\nnames: [a]\n');
+    const { items, reporter } = await importFrom(root);
+    expect(items.map((i) => [i.id, i.annotations.length])).toEqual([['a', 1]]);
+    expect(reporter.messages.filter((m) => m.code === 'label-without-image').map((m) => m.file)).toEqual([path.join(root, 'labels/train/ghost.txt')]);
+  });
+
   it('a huge class index, names key or nc is reported, not expanded into that many class names', async () => {
     const root = temp();
     await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
