@@ -141,6 +141,10 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
     let done = 0;
     for (const { subset, ids } of listings) {
       for (const id of ids) {
+        if (!source.xmlIds.has(id) && !source.imagesById.has(id) && !classMasks.has(id) && !objectMasks.has(id)) {
+          // Often a list line with an extension or a typo: say so rather than yield an empty item silently.
+          reporter.warn({ code: 'missing-item-files', file: path.join(root, SETS_DIR), item: id, message: `'${id}' is listed in subset '${subset}' but has no annotation XML, image or mask` });
+        }
         const item = await readItem(source, id, subset, categories, labelIndex, offset, reporter);
         for (const label of classLabels.get(subset)?.get(id) ?? []) item.annotations.push({ type: 'label', label });
         const classFile = classMasks.has(id) ? resolveInside(path.join(root, CLASS_MASK_DIR), `${id}.png`, { item: id }) : null;

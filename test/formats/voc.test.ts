@@ -640,6 +640,16 @@ describe('bad inputs', () => {
     expect(dataset.items[0].annotations).toEqual([]);
   });
 
+  test('a listed id with no XML, image or mask (a line with an extension, a typo) is a warning', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('cat', [1, 1, 3, 3])),
+      'ImageSets/Main/train.txt': 'a\na.jpg\n',
+    });
+    const { dataset, messages } = await load(root);
+    expect(dataset.items.map((i) => i.id)).toEqual(['a', 'a.jpg']);
+    expect(messages.map((m) => [m.code, m.item])).toEqual([['missing-item-files', 'a.jpg']]);
+  });
+
   test('a folder that is not VOC is rejected', async () => {
     const root = writeFiles(temp(), { 'readme.txt': 'hi' });
     expect(await plugin.detect!(root)).toBeNull();
