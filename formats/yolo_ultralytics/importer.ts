@@ -126,7 +126,8 @@ async function datasetRoot(config: Record<string, unknown>, yamlDir: string, fil
 function readKptShape(config: Record<string, unknown>, file: string): [number, number] | null {
   const shape = config.kpt_shape;
   if (shape === undefined || shape === null) return null;
-  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isInteger(v) && v >= 0) || (shape[1] !== 2 && shape[1] !== 3)) {
+  // A keypoint count beyond MAX_CLASSES is a broken value (its kpt_<i> names would exhaust memory).
+  if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isInteger(v) && v >= 0 && v <= MAX_CLASSES) || (shape[1] !== 2 && shape[1] !== 3)) {
     throw new DatumError({ code: 'bad-kpt-shape', file, element: 'kpt_shape', message: `kpt_shape must be [keypoints, 2 or 3]; got ${JSON.stringify(shape)}` });
   }
   return [shape[0], shape[1]];

@@ -612,6 +612,8 @@ describe('import: messy and bad inputs', () => {
 
     write(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [hand]\nkpt_shape: [2, 4]\n');
     await expect(importFrom(root)).rejects.toThrow(/kpt_shape/);
+    write(path.join(root, 'data.yaml'), 'train: images/train\nval: images/train\nnames: [hand]\nkpt_shape: [1000000000, 3]\n');
+    await expect(importFrom(root)).rejects.toMatchObject({ diagnostic: { code: 'bad-kpt-shape' } });
     write(path.join(root, 'data.yaml'), 'train: images/train\nnames: [a, b\nval: x\n');
     await expect(importFrom(path.join(root, 'data.yaml'))).rejects.toMatchObject({ diagnostic: { code: 'bad-yaml', file: path.join(root, 'data.yaml'), line: expect.any(Number) } });
   });
