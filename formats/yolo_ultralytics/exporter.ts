@@ -9,7 +9,7 @@ import { probeItemSizes } from '../../src/media.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
 import { traceOuterContours } from '../../src/geometry/contour.js';
 import { boxBounds, mergePolygonParts, pointBounds, polygonArea, rotatedBoxCorners } from '../../src/geometry/polygon.js';
-import { CONFIG_FILE, STANDARD_SPLITS, TASKS, clamp01, clampEdge, flipIndex, fmt, labelPathFor, splitOf, type Task } from './format.js';
+import { CONFIG_FILE, IMAGE_EXTENSIONS, STANDARD_SPLITS, TASKS, clamp01, clampEdge, flipIndex, fmt, isImageFile, labelPathFor, splitOf, type Task } from './format.js';
 
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'task', type: 'string', choices: TASKS, description: 'what the labels describe; inferred from the annotations when absent' },
@@ -160,6 +160,9 @@ class LabelExporter {
     }
     const fileName = imageFileName(item);
     const context = { item: itemName(item) };
+    if (!isImageFile(fileName)) {
+      this.ctx.reporter.warn({ code: 'unsupported-image-format', item: itemName(item), file: item.image?.path, message: `Ultralytics skips images named ${fileName.slice(fileName.lastIndexOf('.'))} (it reads ${[...IMAGE_EXTENSIONS].join(' ')}); this image and its labels will not be trained on` });
+    }
     // Ids resolve inside their split's folder, so `../x` cannot land in another split or on data.yaml.
     const imagePath = resolveInside(resolveInside(this.output, `images/${split}`, context), fileName, context);
     // The path as written (`a/./b`, `a\b` normalized): Ultralytics replaces every `./` of a list line.

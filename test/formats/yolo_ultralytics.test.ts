@@ -132,6 +132,16 @@ describe('export: detect', () => {
     expect(rows(path.join(out, 'images/labels/x.txt'))).toEqual([[0, 0.25, 0.25, 0.5, 0.5]]);
   });
 
+  it('warns about images whose extension Ultralytics does not read (they would be skipped in training)', async () => {
+    const items: Item[] = [
+      { id: 'anim', subset: 'train', image: { path: '/n/anim.gif', width: 4, height: 4 }, annotations: [] },
+      { id: 'ok', subset: 'train', image: { path: '/n/ok.JPG', width: 4, height: 4 }, annotations: [] },
+    ];
+    const { out, reporter } = await exportTo({ categories, items }, { task: 'detect' });
+    expect(reporter.messages.filter((m) => m.code === 'unsupported-image-format').map((m) => m.item)).toEqual(['train/anim']);
+    expect(read(path.join(out, 'train.txt'))).toBe('./images/train/anim.gif\n./images/train/ok.JPG\n');
+  });
+
   it('lists image paths normalized, as they were written (Ultralytics replaces every ./ of a line)', async () => {
     const items: Item[] = ['a/../b', 'c/./d', 'e\\f'].map((id) => ({ id, subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [] }));
     const { out } = await exportTo({ categories, items }, { task: 'detect' });
