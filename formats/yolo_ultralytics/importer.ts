@@ -170,9 +170,16 @@ function readNames(config: Record<string, unknown>, file: string, ctx: Context):
 async function resolveSource(root: string, split: string, entry: string, file: string, ctx: Context): Promise<Source | null> {
   const candidates: string[] = [];
   const trimmed = entry.trim().replace(/\\/g, '/');
-  if (path.isAbsolute(trimmed)) candidates.push(trimmed);
-  else {
-    const inside = (rel: string) => { try { candidates.push(resolveInside(root, rel)); } catch { /* outside the root: try the next */ } };
+  const inside = (rel: string) => { try { candidates.push(resolveInside(root, rel)); } catch { /* outside the root: try the next */ } };
+  if (path.isAbsolute(trimmed) || /^[a-zA-Z]:\//.test(trimmed)) {
+    if (path.isAbsolute(trimmed)) candidates.push(trimmed);
+    // Written on another machine: the same layout below this root, most specific first
+    // (/home/u/ds/images/train -> ds/images/train, images/train; a lone last segment only if it is a file).
+    const parts = trimmed.split('/').filter(Boolean);
+    for (let k = 1; k < parts.length; k++) if (k < parts.length - 1 || parts[k].includes('.')) inside(parts.slice(k).join('/'));
+    inside(`${split}/images`);
+    inside(`images/${split}`);
+  } else {
     inside(trimmed);
     const stripped = trimmed.replace(/^(\.\.?\/)+/, '');
     inside(stripped);

@@ -726,6 +726,19 @@ describe('import: more oddities', () => {
     expect(reporter.messages.filter((m) => m.file?.startsWith(path.join(outer, 'labels')))).toEqual([]);
   });
 
+  it('finds splits given as absolute paths from another machine below the dataset root', async () => {
+    const root = temp();
+    await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
+    await makeImage(path.join(root, 'images/val/y.jpg'), 10, 10);
+    fs.mkdirSync(path.join(root, 'labels/train'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'labels/train/x.txt'), '0 0.5 0.5 0.2 0.2\n');
+    fs.writeFileSync(path.join(root, 'val.txt'), './images/val/y.jpg\n');
+    fs.writeFileSync(path.join(root, 'data.yaml'), 'train: /no/such/machine/ds/images/train\nval: C:\\Users\\u\\ds\\val.txt\nnames: [a]\n');
+    const { items, reporter } = await importFrom(root);
+    expect(items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['train', 'x', 1], ['val', 'y', 0]]);
+    expect(reporter.messages.filter((m) => m.code === 'split-relocated')).toHaveLength(2);
+  });
+
   it('reports orphan labels beside images read from a .txt list', async () => {
     const root = temp();
     await makeImage(path.join(root, 'images/train/a.jpg'), 10, 10);
