@@ -113,11 +113,18 @@ function parseYaml(file: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** `path` if it exists (relative to the YAML's folder, or absolute), else the YAML's folder. */
+/**
+ * `path` if it exists (relative to the YAML's folder, or absolute) inside the YAML's folder, else the
+ * YAML's folder: a dataset never makes datum read outside the folder it was given.
+ */
 async function datasetRoot(config: Record<string, unknown>, yamlDir: string, file: string, ctx: Context): Promise<string> {
   const given = config.path;
   if (typeof given !== 'string' || given.trim() === '') return yamlDir;
   const candidate = path.resolve(yamlDir, given);
+  if (!isWithin(yamlDir, candidate)) {
+    ctx.reporter.warn({ code: 'path-outside', file, element: 'path', message: `dataset path '${given}' lies outside the YAML's folder, where datum does not read; using the YAML's folder as the root` });
+    return yamlDir;
+  }
   if (await isDir(candidate)) return candidate;
   ctx.reporter.warn({ code: 'path-not-found', file, element: 'path', message: `dataset path '${given}' does not exist relative to the YAML; using the YAML's folder as the root` });
   return yamlDir;
@@ -172,7 +179,7 @@ async function resolveSource(root: string, split: string, entry: string, file: s
   const trimmed = entry.trim().replace(/\\/g, '/');
   const inside = (rel: string) => { try { candidates.push(resolveInside(root, rel)); } catch { /* outside the root: try the next */ } };
   if (path.isAbsolute(trimmed) || /^[a-zA-Z]:\//.test(trimmed)) {
-    if (path.isAbsolute(trimmed)) candidates.push(trimmed);
+    if (path.isAbsolute(trimmed) && isWithin(root, trimmed)) candidates.push(trimmed);
     // Written on another machine: the same layout below this root, most specific first
     // (/home/u/ds/images/train -> ds/images/train, images/train; a lone last segment only if it is a file).
     const parts = trimmed.split('/').filter(Boolean);
@@ -594,4 +601,10 @@ async function importClassification(root: string, ctx: Context): Promise<Dataset
   }
   await probeItemSizes(items, 32, (done, total) => ctx.progress('reading image sizes', done, total));
   return { categories: classes.map((name) => ({ name })), items };
+}
+
+/** Whether `target` is `dir` or lies below it. */
+function isWithin(dir: string, target: string): boolean {
+  const rel = path.relative(dir, target);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

@@ -588,13 +588,22 @@ describe('import: messy and bad inputs', () => {
     expect(at('unsafe-path')).toEqual(['ds/val.txt:5']);
   });
 
-  it('falls back to the YAML folder when path: does not exist, and reads names as a list', async () => {
+  it('falls back to the YAML folder when path: does not exist or lies outside it, and reads names as a list', async () => {
     const root = temp();
-    write(path.join(root, 'data.yaml'), 'path: ../datasets/coco8\ntrain: images/train\nval: images/train\nnames: [a, b]\n');
+    write(path.join(root, 'data.yaml'), 'path: datasets/coco8\ntrain: images/train\nval: images/train\nnames: [a, b]\n');
     await makeImage(path.join(root, 'images/train/x.jpg'), 10, 10);
     const { items, reporter } = await importFrom(root);
     expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/x']); // val names the same folder: imported once
     expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['path-not-found', 'split-shares-images']));
+    // Ultralytics' usual `path: ../datasets/x` names a folder outside the one datum was given: never read there
+    const outside = temp();
+    await makeImage(path.join(outside, 'images/train/secret.jpg'), 10, 10);
+    for (const given of [path.relative(root, outside), outside]) {
+      write(path.join(root, 'data.yaml'), `path: ${given}\ntrain: images/train\nval: ${path.join(outside, 'images/train')}\nnames: [a, b]\n`);
+      const again = await importFrom(root);
+      expect(again.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/x']);
+      expect(again.reporter.messages.map((m) => m.code)).toContain('path-outside');
+    }
   });
 
   it('reads 9-value rows as obb when every row has 9 values, else as 4-point polygons; --task overrides', async () => {
