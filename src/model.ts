@@ -121,6 +121,28 @@ export async function collect(dataset: Dataset): Promise<MemoryDataset> {
   return { ...dataset, items };
 }
 
+/**
+ * The categories that are classes of their own, as YOLO formats number them: those without a parent,
+ * in order. Sub-labels (a skeleton's keypoints, a VOC part) are not classes, as in Datumaro's YOLO
+ * exporters; `of` gives a category's class index, undefined for sub-labels and unknown indices.
+ */
+export class ClassList {
+  readonly categories: Category[] = [];
+  private readonly index = new Map<number, number>();
+
+  constructor(categories: readonly Category[]) {
+    categories.forEach((c, i) => {
+      if (c.parent !== undefined) return;
+      this.index.set(i, this.categories.length);
+      this.categories.push(c);
+    });
+  }
+
+  of(label: number): number | undefined {
+    return this.index.get(label);
+  }
+}
+
 export function categoryIndex(categories: Category[]): Map<string, number> {
   return new Map(categories.map((c, i) => [c.name, i]));
 }

@@ -46,7 +46,7 @@ const TARGETS: Target[] = [
     subset: unnamedIs('default') },
   { format: 'voc', kinds: ['label', 'bbox'], tolerance: 1e-6, noRotation: true, needsLabel: true, subset: unnamedIs('default') },
   // normalized to 6 decimals: up to 0.5e-6 of the image side, doubled for w/h -> x/y conversions
-  { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, subset: unnamedIs('train') },
+  { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, noSubLabels: true, subset: unnamedIs('train') },
   { format: 'yolo_ultralytics', kinds: ['bbox'], options: { task: 'detect' }, tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true,
     boxesFromShapes: true, noSubLabels: true, subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
 ];

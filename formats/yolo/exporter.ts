@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { BboxAnnotation, Dataset, Item } from '../../src/model.js';
-import { imageFileName } from '../../src/model.js';
+import { ClassList, imageFileName } from '../../src/model.js';
 import type { Context, ExportSummary, Options } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
 import { FileWriter } from '../../src/output.js';
@@ -16,7 +16,8 @@ interface ExportState {
   output: string;
   saveMedia: boolean;
   prefix: string;
-  classCount: number;
+  classes: ClassList;
+  categoryCount: number;
   writer: FileWriter;
   /** Subset -> image list lines, in item order. */
   lists: Map<string, string[]>;
@@ -33,7 +34,8 @@ export async function exportYolo(dataset: Dataset, output: string, options: Opti
     output,
     saveMedia: options['save-media'] === true,
     prefix: options['data-prefix'] === false ? '' : PATH_PREFIX,
-    classCount: dataset.categories.length,
+    classes: new ClassList(dataset.categories),
+    categoryCount: dataset.categories.length,
     writer: new FileWriter(),
     lists: new Map(),
     ids: new Map(),
@@ -50,9 +52,9 @@ export async function exportYolo(dataset: Dataset, output: string, options: Opti
   await writeBatch(batch, state);
   await state.writer.flush();
 
-  await fsp.writeFile(path.join(output, NAMES_FILE), namesText(dataset, ctx));
+  await fsp.writeFile(path.join(output, NAMES_FILE), namesText(state.classes, ctx));
   if (state.lists.size === 0) state.lists.set(DEFAULT_SUBSET, []);
-  const configLines = [`classes = ${state.classCount}`];
+  const configLines = [`classes = ${state.classes.categories.length}`];
   for (const [subset, lines] of state.lists) {
     await fsp.writeFile(path.join(output, `${subset}.txt`), lines.map((l) => l + '\n').join(''));
     configLines.push(`${subset} = ${state.prefix}${subset}.txt`);
@@ -140,13 +142,14 @@ function labelLines(item: Item, state: ExportState): string[] {
   for (const ann of item.annotations) {
     if (ann.type !== 'bbox') { drop(ann.type); continue; }
     if (ann.label === undefined) { drop('bbox without label'); continue; }
-    if (ann.label >= state.classCount) { drop('bbox with unknown label'); continue; }
+    const cls = state.classes.of(ann.label);
+    if (cls === undefined) { drop(ann.label < state.categoryCount ? 'bbox labelled with a sub-label' : 'bbox with unknown label'); continue; }
     if (!size) { drop('bbox without image size'); continue; }
     const box = clip(hull(ann), size.width, size.height);
     if (!box) { drop('bbox outside image'); continue; }
     const cx = (box.x + box.w / 2) / size.width;
     const cy = (box.y + box.h / 2) / size.height;
-    lines.push([ann.label, cx.toFixed(6), cy.toFixed(6), (box.w / size.width).toFixed(6), (box.h / size.height).toFixed(6)].join(' '));
+    lines.push([cls, cx.toFixed(6), cy.toFixed(6), (box.w / size.width).toFixed(6), (box.h / size.height).toFixed(6)].join(' '));
   }
   state.written += lines.length;
   for (const [reason, count] of drops) {
@@ -164,6 +167,7 @@ function labelLines(item: Item, state: ExportState): string[] {
 const WHY: Record<string, string> = {
   'bbox without label': 'a YOLO line needs a class',
   'bbox with unknown label': 'its label index is outside the categories',
+  'bbox labelled with a sub-label': 'a sub-label (skeleton keypoint or VOC part) is not a class of its own',
   'bbox without image size': 'the image size is unknown (image missing or unreadable), so it cannot be normalized',
   'bbox outside image': 'it lies entirely outside the image',
 };
@@ -190,8 +194,8 @@ function clip(box: Rect, width: number, height: number): Rect | null {
   return x1 > x0 && y1 > y0 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : null;
 }
 
-function namesText(dataset: Dataset, ctx: Context): string {
-  return dataset.categories.map((c, i) => {
+function namesText(classes: ClassList, ctx: Context): string {
+  return classes.categories.map((c, i) => {
     if (!/[\r\n]/.test(c.name) && c.name.trim() === c.name && c.name) return c.name + '\n';
     ctx.reporter.warn({ code: 'label-renamed', element: `category ${i}`, message: `label name ${JSON.stringify(c.name)} cannot be one line of ${NAMES_FILE}; written with spaces` });
     return (c.name.replace(/\s+/g, ' ').trim() || `class_${i}`) + '\n';

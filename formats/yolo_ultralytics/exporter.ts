@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import YAML from 'yaml';
-import { collect, imageFileName, type Annotation, type BboxAnnotation, type Category, type Dataset, type Item } from '../../src/model.js';
+import { ClassList, collect, imageFileName, type Annotation, type BboxAnnotation, type Category, type Dataset, type Item } from '../../src/model.js';
 import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
 import { resolveInside, toPosixRelative } from '../../src/paths.js';
@@ -31,7 +31,7 @@ export async function exportUltralytics(dataset: Dataset, output: string, option
   const tally = new Tally(ctx);
   const writer = new FileWriter();
   const exporter = task === 'classify'
-    ? new ClassifyExporter(new Classes(dataset.categories), output, writer, tally, ctx)
+    ? new ClassifyExporter(new ClassList(dataset.categories), output, writer, tally, ctx)
     : new LabelExporter(task, dataset.categories, output, writer, tally, ctx, options['save-media'] === true);
   let batch: Item[] = [];
   let done = 0;
@@ -118,7 +118,7 @@ class LabelExporter {
   private probed = new Map<Item, { width?: number; height?: number }>();
   private readonly keypoints: number;
   private readonly flip: number[] | null;
-  private readonly classes: Classes;
+  private readonly classes: ClassList;
 
   constructor(
     private readonly task: Exclude<Task, 'classify'>,
@@ -134,7 +134,7 @@ class LabelExporter {
       throw new DatumError({ code: 'no-keypoints', message: 'the pose task needs skeleton categories with keypoint names; this dataset has none (choose another --task)' });
     }
     this.keypoints = Math.max(0, ...skeletons.map((c) => c.keypoints!.length));
-    this.classes = new Classes(categories);
+    this.classes = new ClassList(categories);
     // flip_idx only makes sense when every skeleton category shares one keypoint list.
     const same = skeletons.every((c) => c.keypoints!.join('\0') === skeletons[0]?.keypoints!.join('\0'));
     this.flip = skeletons.length && same && skeletons[0].keypoints!.length === this.keypoints ? flipOf(skeletons[0]) : null;
@@ -255,10 +255,10 @@ class LabelExporter {
       this.ctx.reporter.warn({ code: 'missing-split', message: `no val subset; ${CONFIG_FILE} points val at ${valSource}.txt (Ultralytics needs one)` });
     }
     for (const split of present) if (!root.has(split)) root.set(split, `${split}.txt`);
-    root.set('nc', this.classes.names.length);
+    root.set('nc', this.classes.categories.length);
     const names = new YAML.YAMLMap();
-    this.classes.names.forEach((className, i) => {
-      const name = new YAML.Scalar(className);
+    this.classes.categories.forEach((c, i) => {
+      const name = new YAML.Scalar(c.name);
       name.type = YAML.Scalar.QUOTE_DOUBLE; // so `no`, `on`, `1` stay strings for PyYAML
       names.items.push(new YAML.Pair(new YAML.Scalar(i), name)); // a bare 0 key would print as `? 0`
     });
@@ -490,14 +490,14 @@ class ClassifyExporter {
   private readonly folders: string[];
 
   constructor(
-    private readonly classes: Classes,
+    private readonly classes: ClassList,
     private readonly output: string,
     private readonly writer: FileWriter,
     private readonly tally: Tally,
     private readonly ctx: Context,
   ) {
     const used = new Set<string>();
-    this.folders = classes.names.map((name) => {
+    this.folders = classes.categories.map(({ name }) => {
       const plain = name.trim().replace(/[\\/\0]+/g, '_').replace(/^\.+/, '_') || '_';
       let folder = plain;
       for (let n = 2; used.has(folder); n++) folder = `${plain}_${n}`;
@@ -551,27 +551,5 @@ class ClassifyExporter {
     for (const split of this.splits) {
       for (const name of this.folders) await this.writer.ensureDir(resolveInside(resolveInside(this.output, split), name));
     }
-  }
-}
-
-/**
- * Ultralytics classes: the categories without a parent, in order. Sub-labels (a skeleton's keypoints,
- * a VOC part) are not classes of their own, as in Datumaro's YOLO exporters.
- */
-class Classes {
-  readonly names: string[] = [];
-  private readonly index = new Map<number, number>();
-
-  constructor(categories: readonly Category[]) {
-    categories.forEach((c, i) => {
-      if (c.parent !== undefined) return;
-      this.index.set(i, this.names.length);
-      this.names.push(c.name);
-    });
-  }
-
-  /** The class index of a category index; undefined for sub-labels and unknown indices. */
-  of(label: number): number | undefined {
-    return this.index.get(label);
   }
 }

@@ -367,6 +367,23 @@ describe('yolo export', () => {
     after.forEach((item, k) => expectSameBoxes(item, before[k]));
   });
 
+  it('numbers classes without sub-labels (VOC parts, skeleton keypoints), as Ultralytics and Datumaro do', async () => {
+    const dataset: MemoryDataset = {
+      categories: [{ name: 'person' }, { name: 'head', parent: 'person' }, { name: 'car' }],
+      items: [{ id: 'p', subset: 'train', image: { path: '/nowhere/p.jpg', width: 10, height: 10 }, annotations: [
+        { type: 'bbox', label: 0, x: 0, y: 0, w: 10, h: 10 },
+        { type: 'bbox', label: 1, x: 2, y: 0, w: 4, h: 4 },
+        { type: 'bbox', label: 2, x: 5, y: 5, w: 5, h: 5 },
+      ] }],
+    };
+    const { out, summary } = await save(dataset);
+    expect(fs.readFileSync(path.join(out, 'obj.names'), 'utf8')).toBe('person\ncar\n');
+    expect(fs.readFileSync(path.join(out, 'obj.data'), 'utf8')).toMatch(/^classes = 2$/m);
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/p.txt'), 'utf8'))
+      .toBe('0 0.500000 0.500000 1.000000 1.000000\n1 0.750000 0.750000 0.500000 0.500000\n');
+    expect(summary.dropped).toEqual({ 'bbox labelled with a sub-label': 1 });
+  });
+
   it('writes rotated boxes as their hull, clips to the image, counts and warns about what it drops', async () => {
     const dataset: MemoryDataset = {
       categories: [{ name: 'a' }],
