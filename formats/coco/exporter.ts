@@ -1,31 +1,53 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation, SkeletonAnnotation } from '../../src/model.js';
 import { imageFileName } from '../../src/model.js';
 import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plugin.js';
+import { UsageError } from '../../src/diagnostics.js';
 import { FileWriter } from '../../src/output.js';
 import { resolveInside } from '../../src/paths.js';
 import { probeImageSize } from '../../src/media.js';
-import { maskArea } from '../../src/geometry/mask.js';
+import { maskArea, maskToBitmap } from '../../src/geometry/mask.js';
 import { maskToCocoCounts } from './rle.js';
 
 /**
  * COCO export: `annotations/instances_<subset>.json` for every subset, plus person_keypoints,
- * captions and labels files when the dataset has skeletons, captions or labels. Annotations are
- * streamed to disk as items come; image entries (small) are kept and written at the end of each file,
- * after "annotations" (COCO readers do not depend on key order).
+ * captions and labels files when the dataset has skeletons, captions or labels; `--tasks` picks the
+ * files instead (and adds image_info and panoptic). Annotations are streamed to disk as items come;
+ * image entries (small) are kept and written at the end of each file, after "annotations" (COCO
+ * readers do not depend on key order).
  */
 
-type Task = 'instances' | 'person_keypoints' | 'captions' | 'labels';
+export const TASKS = ['instances', 'person_keypoints', 'captions', 'labels', 'image_info', 'panoptic'] as const;
+type Task = (typeof TASKS)[number];
 type Entry = Record<string, unknown>;
+type Size = { width: number; height: number };
+
+/** What the exporter writes without `--tasks`: files appear as the dataset has annotations for them. */
+const DEFAULT_TASKS: readonly Task[] = ['instances', 'person_keypoints', 'captions', 'labels'];
+/** Panoptic segment ids are 24-bit RGB colours. */
+const MAX_SEGMENT_ID = 0xffffff;
 
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'save-media', type: 'boolean', description: 'copy (hard-link) the images into images/<subset>/' },
+  { name: 'tasks', type: 'string', description: `task files to write, comma-separated: ${TASKS.join(', ')} (default: every task the dataset has annotations for, without image_info and panoptic)` },
 ];
 
 export async function exportCoco(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary> {
-  const exporter = new CocoExporter(dataset, output, options['save-media'] === true, ctx);
+  const exporter = new CocoExporter(dataset, output, options['save-media'] === true, parseTasks(options.tasks), ctx);
   return exporter.run(dataset);
+}
+
+/** `--tasks instances,panoptic` -> the set; null when the option is absent (default behaviour). */
+export function parseTasks(value: unknown): Set<Task> | null {
+  if (value === undefined) return null;
+  const names = String(value).split(',').map((t) => t.trim()).filter(Boolean);
+  const unknown = names.filter((t) => !(TASKS as readonly string[]).includes(t));
+  if (unknown.length || names.length === 0) {
+    throw new UsageError(`option '--tasks' of coco takes a comma-separated list of ${TASKS.join(', ')}; got '${String(value)}'`);
+  }
+  return new Set(names as Task[]);
 }
 
 /** Appends text to a file through a 1 MiB buffer. */
@@ -46,6 +68,10 @@ class JsonFile {
   async close(): Promise<void> {
     await this.flush();
     await this.handle.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => {});
   }
 
   private async flush(): Promise<void> {
@@ -85,34 +111,52 @@ class TaskFile {
 
 interface SubsetFiles { name: string; images: string[]; imageIds: IdAllocator; tasks: Map<Task, TaskFile> }
 
+/** One panoptic segment: a mask, or the polygons of one group and label; `parts[0]` leads. */
+interface Segment { parts: (MaskAnnotation | PolygonAnnotation)[]; pixels: number; x0: number; y0: number; x1: number; y1: number; id: number }
+
 class CocoExporter {
   private readonly categoryIds: number[];
-  /** Everything before the first annotation; the same in every file. */
-  private readonly header: string;
+  private readonly tasks: Set<Task>;
+  private readonly headers: Record<'plain' | 'panoptic', string>;
   private readonly subsets = new Map<string, SubsetFiles>();
   private readonly media = new FileWriter();
   private readonly written: Record<string, number> = {};
   private readonly dropped: Record<string, number> = {};
   private items = 0;
 
-  constructor(dataset: Dataset, private readonly output: string, private readonly saveMedia: boolean, private readonly ctx: Context) {
+  /**
+   * `explicit` is the `--tasks` set: exactly those files are written (empty ones too) and whatever
+   * they cannot hold is dropped; null keeps the default.
+   */
+  constructor(dataset: Dataset, private readonly output: string, private readonly saveMedia: boolean, private readonly explicit: Set<Task> | null, private readonly ctx: Context) {
     this.categoryIds = assignCategoryIds(dataset.categories);
-    this.header = `{"licenses":[{"name":"","id":0,"url":""}],"info":${JSON.stringify(dataset.info ?? {})},`
-      + `"categories":${JSON.stringify(dataset.categories.map((c, i) => categoryEntry(c, this.categoryIds[i])))},"annotations":[`;
+    this.tasks = explicit ?? new Set(DEFAULT_TASKS);
+    const start = `{"licenses":[{"name":"","id":0,"url":""}],"info":${JSON.stringify(dataset.info ?? {})},"categories":`;
+    this.headers = {
+      plain: start + JSON.stringify(dataset.categories.map((c, i) => categoryEntry(c, this.categoryIds[i]))),
+      panoptic: start + JSON.stringify(dataset.categories.map((c, i) => panopticCategoryEntry(c, this.categoryIds[i]))),
+    };
   }
 
   async run(dataset: Dataset): Promise<ExportSummary> {
-    for await (const item of dataset.items) {
-      await this.writeItem(item);
-      this.items++;
-      if (this.items % 1000 === 0) this.ctx.progress('coco: writing', this.items);
+    try {
+      for await (const item of dataset.items) {
+        await this.writeItem(item);
+        this.items++;
+        if (this.items % 1000 === 0) this.ctx.progress('coco: writing', this.items);
+      }
+    } catch (error) {
+      // The output is discarded; only the open files need closing.
+      for (const subset of this.subsets.values()) for (const task of subset.tasks.values()) await task.file.abort();
+      throw error;
     }
     // No items: still write the categories, else the output is an empty folder no reader accepts.
     if (this.subsets.size === 0) await this.subsetFiles('');
     for (const subset of this.subsets.values()) {
       const images = subset.images.join(',\n');
-      for (const task of subset.tasks.values()) {
-        await task.file.write(`\n],"images":[\n${images}\n]}\n`);
+      for (const [name, task] of subset.tasks) {
+        // image_info holds images only; the others close their "annotations" array first.
+        await task.file.write(`${name === 'image_info' ? '' : '\n]'},"images":[\n${images}\n]}\n`);
         await task.file.close();
       }
     }
@@ -126,7 +170,7 @@ class CocoExporter {
     if (!files) {
       files = { name, images: [], imageIds: new IdAllocator(0), tasks: new Map() };
       this.subsets.set(name, files);
-      await this.task(files, 'instances', { item: name });
+      for (const task of this.explicit ?? ['instances' as const]) await this.task(files, task, { item: name });
     }
     return files;
   }
@@ -136,7 +180,7 @@ class CocoExporter {
     if (!file) {
       const target = resolveInside(this.output, `annotations/${task}_${subset.name}.json`, where);
       file = new TaskFile(await JsonFile.open(target));
-      await file.file.write(this.header);
+      await file.file.write(this.headers[task === 'panoptic' ? 'panoptic' : 'plain'] + (task === 'image_info' ? '' : ',"annotations":['));
       subset.tasks.set(task, file);
     }
     return file;
@@ -155,7 +199,9 @@ class CocoExporter {
 
     const shapes: Annotation[] = [];
     for (const a of item.annotations) {
-      if (a.type === 'caption') {
+      if ((a.type === 'caption' && !this.tasks.has('captions')) || (a.type === 'label' && !this.tasks.has('labels'))) {
+        this.dropNoTask(a, where.item);
+      } else if (a.type === 'caption') {
         const captions = await this.task(subset, 'captions', where);
         await captions.add({ id: captions.ids.take(a.id), image_id: imageId, category_id: 0, caption: a.caption });
         this.count('caption');
@@ -182,10 +228,21 @@ class CocoExporter {
         shapes.push(a);
       }
     }
-    if (shapes.length) await this.writeShapes(shapes, subset, imageId, size, where);
+    const held = new Set<Annotation>();
+    // Why a shape the panoptic task could not paint was left out, where that is more than "no task".
+    const failures = new Map<Annotation, [reason: string, why: string]>();
+    if (shapes.length && this.tasks.has('instances')) await this.writeInstances(shapes, subset, imageId, size, held, where);
+    if (shapes.length && this.tasks.has('person_keypoints')) await this.writeKeypoints(shapes, subset, imageId, size, held, where);
+    if (this.tasks.has('panoptic')) await this.writePanoptic(item, shapes, subset, imageId, size, held, failures, where);
+    for (const a of shapes) {
+      if (held.has(a)) { this.count(a.type); continue; }
+      const failure = failures.get(a);
+      if (failure) this.drop(failure[0], a, where.item, failure[1]);
+      else this.dropNoTask(a, where.item);
+    }
   }
 
-  private async writeShapes(shapes: Annotation[], subset: SubsetFiles, imageId: number, size: { width: number; height: number } | null, where: { item: string }): Promise<void> {
+  private async writeInstances(shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
     const instances = subset.tasks.get('instances')!;
     // Polygons of one group and label are the parts of one COCO object.
     const parts = new Map<string, PolygonAnnotation[]>();
@@ -203,23 +260,94 @@ class CocoExporter {
         const list = parts.get(`${a.group}:${a.label}`)!;
         if (list[0] !== a) continue;
         await instances.add(this.instanceEntry(instances, imageId, a, polygonsGeometry(list)));
-        this.count('polygon', list.length);
+        for (const p of list) held.add(p);
         continue;
       }
       const geometry = this.geometry(a, size, where.item);
       if (!geometry) continue;
       await instances.add(this.instanceEntry(instances, imageId, a, geometry));
-      this.count(a.type);
-    }
-    for (const a of shapes) {
-      if (a.type !== 'skeleton') continue;
-      const keypoints = await this.task(subset, 'person_keypoints', where);
-      await keypoints.add(this.keypointsEntry(keypoints, imageId, a, shapes, size));
-      this.count('skeleton');
+      held.add(a);
     }
   }
 
-  private geometry(a: Annotation, size: { width: number; height: number } | null, item: string): Geometry | null {
+  private async writeKeypoints(shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
+    for (const a of shapes) {
+      if (a.type !== 'skeleton') continue;
+      const keypoints = await this.task(subset, 'person_keypoints', where);
+      const companions = skeletonCompanions(a, shapes);
+      await keypoints.add(this.keypointsEntry(keypoints, imageId, a, companions, size));
+      // The shapes the entry carries survive a round trip even without the instances task.
+      for (const s of [a, ...companions]) held.add(s);
+    }
+  }
+
+  /**
+   * Paints the item's masks and polygons into `annotations/panoptic_<subset>/<id>.png` (segment id as
+   * R + 256 G + 256^2 B, 0 = none) and adds its entry, one per image, with `segments_info` measured
+   * on the pixels actually painted: where segments overlap, the higher z_order (then the later one) wins.
+   */
+  private async writePanoptic(item: Item, shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null,
+    held: Set<Annotation>, failures: Map<Annotation, [string, string]>, where: { item: string }): Promise<void> {
+    const segments: Segment[] = [];
+    const byGroup = new Map<string, Segment>();
+    for (const a of shapes) {
+      if (a.type !== 'mask' && a.type !== 'polygon') continue;
+      // Polygons of one group and label are the parts of one object, as in instances.
+      const key = a.type === 'polygon' && a.group ? `${a.group}:${a.label}` : null;
+      const known = key ? byGroup.get(key) : undefined;
+      if (known) { known.parts.push(a); continue; }
+      const segment: Segment = { parts: [a], pixels: 0, x0: Infinity, y0: Infinity, x1: -1, y1: -1, id: 0 };
+      segments.push(segment);
+      if (key) byGroup.set(key, segment);
+    }
+    if (!size) {
+      for (const s of segments) for (const a of s.parts) failures.set(a, ['no-image-size', 'a panoptic PNG needs the image size']);
+      return;
+    }
+    const width = Math.ceil(size.width), height = Math.ceil(size.height);
+    // owner[pixel] = 1 + index into `segments` of the segment painted last there.
+    const owner = new Int32Array(width * height);
+    const order = segments.map((_, i) => i).sort((i, j) => (segments[i].parts[0].zOrder ?? 0) - (segments[j].parts[0].zOrder ?? 0));
+    for (const i of order) for (const a of segments[i].parts) paint(a, owner, width, height, i + 1);
+    for (let p = 0; p < owner.length; p++) {
+      if (!owner[p]) continue;
+      const s = segments[owner[p] - 1];
+      const x = p % width, y = (p - x) / width;
+      s.pixels++;
+      if (x < s.x0) s.x0 = x;
+      if (x > s.x1) s.x1 = x;
+      if (y < s.y0) s.y0 = y;
+      if (y > s.y1) s.y1 = y;
+    }
+    const ids = new IdAllocator();
+    const info: Entry[] = [];
+    for (const s of segments) {
+      const lead = s.parts[0];
+      if (s.pixels === 0) {
+        for (const a of s.parts) failures.set(a, ['empty-segment', 'it paints no pixel in the panoptic PNG (covered by later segments or outside the image)']);
+        continue;
+      }
+      s.id = ids.take(lead.id !== undefined && lead.id <= MAX_SEGMENT_ID ? lead.id : undefined);
+      info.push({ id: s.id, category_id: this.categoryIds[lead.label!], area: s.pixels,
+        bbox: [s.x0, s.y0, s.x1 - s.x0 + 1, s.y1 - s.y0 + 1], iscrowd: lead.attributes?.is_crowd ? 1 : 0 });
+      for (const a of s.parts) held.add(a);
+    }
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let p = 0; p < owner.length; p++) {
+      if (!owner[p]) continue;
+      const id = segments[owner[p] - 1].id;
+      rgb[3 * p] = id & 0xff;
+      rgb[3 * p + 1] = (id >> 8) & 0xff;
+      rgb[3 * p + 2] = (id >> 16) & 0xff;
+    }
+    const pngName = `${item.id}.png`;
+    // Inside the PNG folder itself: readers resolve file_name against it.
+    const target = resolveInside(resolveInside(this.output, `annotations/panoptic_${subset.name}`, where), pngName, where);
+    await this.media.write(target, await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer());
+    await subset.tasks.get('panoptic')!.add({ image_id: imageId, file_name: pngName, segments_info: info });
+  }
+
+  private geometry(a: Annotation, size: Size | null, item: string): Geometry | null {
     if (a.type === 'bbox') {
       if (a.rotation) {
         this.ctx.reporter.warn({ code: 'rotated-bbox', item, message: `bbox ${a.id ?? ''} rotated by ${a.rotation} degrees is written as a polygon (COCO boxes are axis-aligned)` });
@@ -242,8 +370,8 @@ class CocoExporter {
     return entry;
   }
 
-  /** A skeleton with the box/polygon of its group (same group and label), as COCO's person_keypoints. */
-  private keypointsEntry(file: TaskFile, imageId: number, a: SkeletonAnnotation, shapes: Annotation[], size: { width: number; height: number } | null): Entry {
+  /** A skeleton with the box/polygon of its group (see `skeletonCompanions`), as COCO's person_keypoints. */
+  private keypointsEntry(file: TaskFile, imageId: number, a: SkeletonAnnotation, companions: Annotation[], size: Size | null): Entry {
     const keypoints: number[] = [];
     let visible = 0;
     const xs: number[] = [];
@@ -256,12 +384,10 @@ class CocoExporter {
       ys.push(a.points[2 * i + 1]);
       visible++;
     }
-    const companions = a.group ? shapes.filter((s) => s !== a && s.group === a.group && s.label === a.label && (s.type === 'polygon' || s.type === 'bbox' || s.type === 'mask')) : [];
     const polygons = companions.filter((s): s is PolygonAnnotation => s.type === 'polygon');
-    const other = companions.find((s) => s.type !== 'polygon');
     let geometry: Geometry;
     if (polygons.length) geometry = polygonsGeometry(polygons);
-    else if (other) geometry = this.geometry(other, size, '') ?? pointsGeometry(xs, ys);
+    else if (companions.length) geometry = this.geometry(companions[0], size, '') ?? pointsGeometry(xs, ys);
     else geometry = pointsGeometry(xs, ys);
     const entry: Entry = {
       id: file.ids.take(a.id), image_id: imageId, category_id: this.categoryIds[a.label!],
@@ -273,7 +399,7 @@ class CocoExporter {
     return entry;
   }
 
-  private async imageSize(item: Item, where: string): Promise<{ width: number; height: number } | null> {
+  private async imageSize(item: Item, where: string): Promise<Size | null> {
     const image = item.image;
     if (image && isSize(image.width) && isSize(image.height)) return { width: image.width, height: image.height };
     const probed = image ? await probeImageSize(image.path) : null;
@@ -302,6 +428,10 @@ class CocoExporter {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
     this.ctx.reporter.warn({ code: reason, item, message: `${a.type} annotation${a.id !== undefined ? ` ${a.id}` : ''} not written: ${why}` });
   }
+
+  private dropNoTask(a: Annotation, item: string): void {
+    this.drop(`no-task-for-${a.type}`, a, item, `none of the tasks ${[...this.tasks].join(', ')} holds ${a.type} annotations`);
+  }
 }
 
 interface Geometry { segmentation: unknown; bbox: number[]; area: number }
@@ -324,7 +454,61 @@ function polygonsGeometry(polygons: Pick<PolygonAnnotation, 'points'>[]): Geomet
   return { segmentation: polygons.map((p) => p.points), bbox: [x0, y0, x1 - x0, y1 - y0], area };
 }
 
-function maskGeometry(a: MaskAnnotation, size: { width: number; height: number } | null): Geometry {
+/**
+ * The shapes a skeleton's keypoints entry carries: the polygons of its group (same group and label),
+ * else its group's first box or mask.
+ */
+function skeletonCompanions(a: SkeletonAnnotation, shapes: Annotation[]): Annotation[] {
+  const companions = a.group ? shapes.filter((s) => s !== a && s.group === a.group && s.label === a.label && (s.type === 'polygon' || s.type === 'bbox' || s.type === 'mask')) : [];
+  const polygons = companions.filter((s) => s.type === 'polygon');
+  return polygons.length ? polygons : companions.slice(0, 1);
+}
+
+/** Sets `owner` to `value` on the pixels of a mask or polygon, clipped to the image. */
+function paint(a: MaskAnnotation | PolygonAnnotation, owner: Int32Array, width: number, height: number, value: number): void {
+  if (a.type === 'polygon') {
+    fillPolygon(a.points, width, height, (y, from, to) => owner.fill(value, y * width + from, y * width + to + 1));
+    return;
+  }
+  const bits = maskToBitmap(a).data;
+  const left = Math.round(a.left), top = Math.round(a.top);
+  for (let r = 0; r < a.height; r++) {
+    const y = top + r;
+    if (y < 0 || y >= height) continue;
+    for (let c = 0; c < a.width; c++) {
+      const x = left + c;
+      if (x >= 0 && x < width && bits[r * a.width + c]) owner[y * width + x] = value;
+    }
+  }
+}
+
+/**
+ * Scanline fill, even-odd: pixel (x, y) is inside when its centre (x + 0.5, y + 0.5) is; `span`
+ * gets each row's runs as inclusive pixel ranges within the image.
+ */
+function fillPolygon(points: readonly number[], width: number, height: number, span: (y: number, from: number, to: number) => void): void {
+  const n = points.length >> 1;
+  let top = Infinity, bottom = -Infinity;
+  for (let i = 0; i < n; i++) { top = Math.min(top, points[2 * i + 1]); bottom = Math.max(bottom, points[2 * i + 1]); }
+  const xs: number[] = [];
+  for (let y = Math.max(0, Math.floor(top)); y < Math.min(height, Math.ceil(bottom)); y++) {
+    const cy = y + 0.5;
+    xs.length = 0;
+    for (let i = 0, j = n - 1; i < n; j = i++) {
+      const xi = points[2 * i], yi = points[2 * i + 1], xj = points[2 * j], yj = points[2 * j + 1];
+      if ((yi <= cy) !== (yj <= cy)) xs.push(xi + ((cy - yi) * (xj - xi)) / (yj - yi));
+    }
+    xs.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      // Centres in [xs[k], xs[k + 1]).
+      const from = Math.max(0, Math.ceil(xs[k] - 0.5));
+      const to = Math.min(width - 1, Math.ceil(xs[k + 1] - 0.5) - 1);
+      if (from <= to) span(y, from, to);
+    }
+  }
+}
+
+function maskGeometry(a: MaskAnnotation, size: Size | null): Geometry {
   // Without an image size the mask's own extent is the smallest image that holds it.
   const width = size?.width ?? a.left + a.width;
   const height = size?.height ?? a.top + a.height;
@@ -391,6 +575,13 @@ function categoryEntry(c: Category, id: number): Entry {
     entry.skeleton = (c.skeleton ?? []).map(([a, b]) => [a + 1, b + 1]);
   }
   return entry;
+}
+
+/** Panoptic categories carry `isthing`: 1 (an object with instances) unless the category kept another value. */
+function panopticCategoryEntry(c: Category, id: number): Entry {
+  const kept = c.extra?.isthing;
+  const isthing = kept === 0 || kept === false || kept === '0' ? 0 : 1;
+  return { id, name: c.name, supercategory: typeof c.extra?.supercategory === 'string' ? c.extra.supercategory : c.parent ?? '', isthing };
 }
 
 function isSize(value: number | undefined): value is number {

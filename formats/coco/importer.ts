@@ -86,7 +86,8 @@ class CocoImporter {
     known.id ??= category.id;
     if (category.keypoints?.length && !known.keypoints?.length) known.keypoints = category.keypoints;
     if (category.skeleton?.length && !known.skeleton?.length) known.skeleton = category.skeleton;
-    if (category.extra && !known.extra) known.extra = category.extra;
+    // Keys the first file did not give (a panoptic file's isthing) come from the later ones.
+    if (category.extra) known.extra = { ...category.extra, ...known.extra };
     return index;
   }
 
@@ -244,6 +245,8 @@ class FileReader {
     const name = typeof category.name === 'string' && category.name ? category.name : String(id);
     const result: Category = { name, id };
     if (typeof category.supercategory === 'string' && category.supercategory) result.extra = { supercategory: category.supercategory };
+    // Panoptic files say whether a category is a thing; kept so a panoptic export writes it back.
+    if (category.isthing === 0 || category.isthing === 1) result.extra = { ...result.extra, isthing: category.isthing };
     if (Array.isArray(category.keypoints) && category.keypoints.length) result.keypoints = category.keypoints.map(String);
     if (Array.isArray(category.skeleton) && category.skeleton.length) result.skeleton = this.readSkeleton(category.skeleton, pointer, name, result.keypoints?.length ?? 0);
     this.labelOf.set(id, this.owner.addCategory(result));

@@ -6,6 +6,8 @@ import { collect, convert, createContext, DatumError, detectFormats, importDatas
 import type { Annotation, Dataset, Item, MemoryDataset } from '../../src/index.js';
 import { plugin } from '../../formats/coco/index.js';
 import { corpus, tempDir } from '../helpers/corpus.js';
+import { parsePluginOptions } from '../../src/options.js';
+import { UsageError } from '../../src/diagnostics.js';
 
 const COCO = (name: string) => corpus('coco_dataset', name);
 
@@ -29,7 +31,7 @@ function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
 }
 
-async function exportTo(ds: Dataset, options: Record<string, boolean> = {}, reporter = new Reporter()) {
+async function exportTo(ds: Dataset, options: Record<string, boolean | string> = {}, reporter = new Reporter()) {
   const out = path.join(tempDir('coco-out-'), 'out');
   fs.mkdirSync(out);
   const summary = await plugin.export!(ds, out, options, createContext({ reporter }));
@@ -442,5 +444,142 @@ describe('coco messy and bad inputs', () => {
     const out = path.join(tempDir('coco-conv-'), 'out');
     const result = await convert({ input: COCO('coco_instances'), inputFormat: 'coco', output: out, outputFormat: 'coco' });
     expect(result).toMatchObject({ items: 2, annotations: { bbox: 1, polygon: 1, mask: 1 } });
+  });
+});
+
+/** A panoptic PNG's segment ids (R + 256 G + 256^2 B), row by row. */
+async function readSegmentIds(file: string): Promise<number[][]> {
+  const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+  expect(info.channels).toBe(3);
+  return Array.from({ length: info.height }, (_, y) => Array.from({ length: info.width }, (_, x) => {
+    const q = 3 * (y * info.width + x);
+    return data[q] + 256 * data[q + 1] + 65536 * data[q + 2];
+  }));
+}
+
+function readJson(file: string) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+describe('coco export --tasks', () => {
+  test('the option is a plain string option; unknown task names are a usage error', async () => {
+    expect(parsePluginOptions(['--tasks', 'instances,panoptic'], plugin.exportOptions, 'coco')).toEqual({ tasks: 'instances,panoptic' });
+    await expect(exportTo({ categories: [], items: [] }, { tasks: 'instances,stuff' })).rejects.toThrow(UsageError);
+    await expect(exportTo({ categories: [], items: [] }, { tasks: ' , ' })).rejects.toThrow(UsageError);
+  });
+
+  test('coco_panoptic corpus: --tasks panoptic round-trips masks pixel for pixel, segment ids and categories', async () => {
+    const first = await load(COCO('coco_panoptic'));
+    const { out, summary, reporter } = await exportTo(first, { tasks: 'panoptic' });
+    expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
+    expect(summary).toEqual({ items: 2, annotations: { mask: 3 }, dropped: {} });
+    expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual(['panoptic_train', 'panoptic_train.json', 'panoptic_val', 'panoptic_val.json']);
+    const train = readJson(path.join(out, 'annotations/panoptic_train.json'));
+    // isthing 0 as the source file said (Datumaro always writes 0).
+    expect(train.categories).toEqual([{ id: 1, name: 'a', supercategory: '', isthing: 0 }, { id: 2, name: 'b', supercategory: '', isthing: 0 }]);
+    expect(train.images).toEqual([{ id: 5, width: 10, height: 5, file_name: 'a.jpg' }]);
+    // The source's area 20 / bbox [2, 0, 4, 4] did not match its PNG; the painted 5 x 5 block is written.
+    expect(train.annotations).toEqual([{ image_id: 5, file_name: 'a.png', segments_info: [{ id: 460551, category_id: 1, area: 25, bbox: [0, 0, 5, 5], iscrowd: 0 }] }]);
+    const val = readJson(path.join(out, 'annotations/panoptic_val.json'));
+    expect(val.annotations[0].segments_info).toEqual([
+      { id: 7, category_id: 1, area: 20, bbox: [0, 0, 2, 10], iscrowd: 0 },
+      { id: 20, category_id: 2, area: 20, bbox: [2, 0, 2, 10], iscrowd: 1 },
+    ]);
+    // The PNG has the image's size (a.png of the corpus is 5 x 5 for a 10 x 5 image).
+    const a = await readSegmentIds(path.join(out, 'annotations/panoptic_train/a.png'));
+    expect(a).toEqual(Array.from({ length: 5 }, () => [...Array(5).fill(460551), ...Array(5).fill(0)]));
+    const b = await readSegmentIds(path.join(out, 'annotations/panoptic_val/b.png'));
+    expect(b).toEqual(Array.from({ length: 10 }, () => [7, 7, 20, 20, 0]));
+
+    const second = await load(out);
+    expect(comparable(second)).toEqual(comparable(first));
+    expect(second.categories.map((c) => [c.name, c.id, c.extra?.isthing])).toEqual(first.categories.map((c) => [c.name, c.id, 0]));
+  });
+
+  test('overlapping masks and a polygon: z_order, then the later annotation wins; area and bbox count painted pixels', async () => {
+    const categories = [{ name: 'person', id: 1 }, { name: 'car', id: 3, extra: { isthing: 0 } }];
+    const ds: MemoryDataset = {
+      categories,
+      items: [{ id: 'dir/x', subset: 'train', image: { path: '/nowhere/dir/x.jpg', width: 6, height: 4 }, attributes: { id: 42 }, annotations: [
+        { type: 'mask', left: 0, top: 0, width: 4, height: 4, rle: [0, 16], label: 0, id: 3, zOrder: 1 },
+        // Same id 3 as the first: it gets a new one.
+        { type: 'mask', left: 2, top: 1, width: 4, height: 2, rle: [0, 8], label: 1, id: 3, attributes: { is_crowd: true } },
+        // Pixel centres x 5.5, y 0.5 and 1.5: column 5 of rows 0 and 1, over the mask above.
+        { type: 'polygon', points: [5, 0, 6, 0, 6, 2, 5, 2], label: 0, id: 12 },
+        // Under the first mask (lower z_order): nothing left to paint.
+        { type: 'mask', left: 1, top: 1, width: 1, height: 1, rle: [0, 1], label: 0, id: 9 },
+        { type: 'bbox', x: 0, y: 0, w: 2, h: 2, label: 0 },
+        { type: 'caption', caption: 'not in panoptic' },
+      ] }],
+    };
+    const reporter = new Reporter();
+    const { out, summary } = await exportTo(ds, { tasks: 'panoptic' }, reporter);
+    expect(summary).toEqual({ items: 1, annotations: { mask: 2, polygon: 1 }, dropped: { 'empty-segment': 1, 'no-task-for-bbox': 1, 'no-task-for-caption': 1 } });
+    expect(reporter.messages.map((m) => m.code).sort()).toEqual(['empty-segment', 'no-task-for-bbox', 'no-task-for-caption']);
+    const json = readJson(path.join(out, 'annotations/panoptic_train.json'));
+    expect(json.categories).toEqual([{ id: 1, name: 'person', supercategory: '', isthing: 1 }, { id: 3, name: 'car', supercategory: '', isthing: 0 }]);
+    expect(json.annotations).toEqual([{ image_id: 42, file_name: 'dir/x.png', segments_info: [
+      { id: 3, category_id: 1, area: 16, bbox: [0, 0, 4, 4], iscrowd: 0 },
+      { id: 1, category_id: 3, area: 3, bbox: [4, 1, 2, 2], iscrowd: 1 },
+      { id: 12, category_id: 1, area: 2, bbox: [5, 0, 1, 2], iscrowd: 0 },
+    ] }]);
+    expect(await readSegmentIds(path.join(out, 'annotations/panoptic_train/dir/x.png'))).toEqual([
+      [3, 3, 3, 3, 0, 12],
+      [3, 3, 3, 3, 1, 12],
+      [3, 3, 3, 3, 1, 1],
+      [3, 3, 3, 3, 0, 0],
+    ]);
+    const back = item(await load(out), 'train', 'dir/x');
+    expect(back.annotations.map((a) => [a.type, a.id, a.type === 'mask' && [a.left, a.top, a.width, a.height]])).toEqual([
+      ['mask', 3, [0, 0, 4, 4]], ['mask', 1, [4, 1, 2, 2]], ['mask', 12, [5, 0, 1, 2]],
+    ]);
+  });
+
+  test('panoptic with instances: masks go to both and count once; an item without size has no PNG', async () => {
+    const ds: MemoryDataset = {
+      categories: [{ name: 'a' }],
+      items: [
+        { id: 'sized', subset: '', image: { path: '/nowhere/sized.jpg', width: 3, height: 2 }, annotations: [] },
+        { id: 'unsized', subset: '', image: { path: '/nowhere/unsized.jpg' }, annotations: [{ type: 'mask', left: 0, top: 0, width: 1, height: 1, rle: [0, 1], label: 0 }] },
+        { id: 'big', subset: '', image: { path: '/nowhere/big.jpg', width: 2, height: 2 }, annotations: [{ type: 'mask', left: 1, top: 1, width: 3, height: 1, rle: [0, 3], label: 0 }] },
+      ],
+    };
+    const { out, summary } = await exportTo(ds, { tasks: 'instances,panoptic' });
+    // The unsized item's mask is in instances; only its panoptic PNG is missing.
+    expect(summary).toEqual({ items: 3, annotations: { mask: 2 }, dropped: {} });
+    const json = readJson(path.join(out, 'annotations/panoptic_default.json'));
+    // One entry per image that has a size, segments or not; the mask is clipped to the image.
+    expect(json.annotations).toEqual([
+      { image_id: 1, file_name: 'sized.png', segments_info: [] },
+      { image_id: 3, file_name: 'big.png', segments_info: [{ id: 1, category_id: 1, area: 1, bbox: [1, 1, 1, 1], iscrowd: 0 }] },
+    ]);
+    expect(await readSegmentIds(path.join(out, 'annotations/panoptic_default/sized.png'))).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(readJson(path.join(out, 'annotations/instances_default.json')).annotations).toHaveLength(2);
+
+    const { summary: only } = await exportTo(ds, { tasks: 'panoptic' });
+    expect(only.dropped).toEqual({ 'no-image-size': 1 });
+  });
+
+  test('an item id leaving the panoptic PNG folder is refused', async () => {
+    const ds: MemoryDataset = { categories: [{ name: 'a' }], items: [{ id: '../evil', subset: 'train', image: { path: '/x/e.jpg', width: 1, height: 1 }, annotations: [] }] };
+    await expect(exportTo(ds, { tasks: 'panoptic' })).rejects.toMatchObject({ diagnostic: { code: 'unsafe-path' } });
+  });
+
+  test('image_info: images only, round-trips the items; chosen task files are written even when empty', async () => {
+    const first = await load(COCO('coco_instances'));
+    const { out, summary } = await exportTo(first, { tasks: 'image_info,captions' });
+    expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual(['captions_train.json', 'captions_val.json', 'image_info_train.json', 'image_info_val.json']);
+    expect(summary.dropped).toEqual({ 'no-task-for-bbox': 1, 'no-task-for-polygon': 1, 'no-task-for-mask': 1 });
+    const info = readJson(path.join(out, 'annotations/image_info_val.json'));
+    expect(Object.keys(info).sort()).toEqual(['categories', 'images', 'info', 'licenses']);
+    expect(info.images).toEqual([{ id: 40, width: 5, height: 10, file_name: 'b.jpg' }]);
+    expect(readJson(path.join(out, 'annotations/captions_val.json')).annotations).toEqual([]);
+    const second = await load(out);
+    expect(second.items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height, i.attributes, i.annotations])).toEqual(
+      first.items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height, i.attributes, []]));
+
+    const again = await load(COCO('coco_image_info'));
+    const { out: out2 } = await exportTo(again, { tasks: 'image_info' });
+    expect(comparable(await load(out2))).toEqual(comparable(again));
   });
 });
