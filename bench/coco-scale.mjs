@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, describe } from './measure.mjs';
+import { measure, describe, seededRandom } from './measure.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distIndex = path.join(here, '..', 'dist', 'src', 'index.js');
@@ -29,14 +29,7 @@ const ANNOTATIONS = option > 0 ? Number(process.argv[option + 1]) : 810_000;
 const dir = path.join(here, 'out', ANNOTATIONS === 810_000 ? 'coco-scale' : `coco-scale-${ANNOTATIONS}`);
 const file = path.join(dir, 'annotations', 'instances_train.json');
 
-// mulberry32: the same file on every run
-let seed = 2017;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(2017); // the same data on every run
 
 function generate() {
   fs.mkdirSync(path.dirname(file), { recursive: true });

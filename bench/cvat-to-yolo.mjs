@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, describe } from './measure.mjs';
+import { measure, describe, seededRandom } from './measure.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const images = Number(process.argv[2] ?? 5000);
@@ -11,14 +11,7 @@ const boxes = Number(process.argv[3] ?? 7);
 const dir = path.join(root, 'out', `cvat-${images}x${boxes}`);
 const labels = ['car', 'person', 'bicycle', 'traffic light', 'dog', 'no', 'truck'];
 
-// deterministic pseudo-random numbers (mulberry32), so every run converts the same file
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(42); // the same data on every run
 
 fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });

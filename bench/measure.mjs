@@ -20,3 +20,13 @@ export function measure(command, args, options = {}) {
 export function describe(label, m) {
   return `${label}: ${m.seconds.toFixed(2)} s wall, ${m.maxRssMiB.toFixed(0)} MiB peak RSS`;
 }
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run generates the same data. */
+export function seededRandom(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -143,6 +143,17 @@ export class ClassList {
   }
 }
 
+/** Whether every coordinate of an annotation is a finite number (imports may carry NaN or Infinity). */
+export function hasFiniteNumbers(a: Annotation): boolean {
+  switch (a.type) {
+    case 'bbox': return [a.x, a.y, a.w, a.h, a.rotation ?? 0].every(Number.isFinite);
+    case 'polygon': case 'polyline': case 'points': case 'skeleton': return a.points.every(Number.isFinite);
+    case 'mask': return [a.left, a.top, a.width, a.height, ...a.rle].every(Number.isFinite);
+    case 'ellipse': return [a.cx, a.cy, a.rx, a.ry, a.rotation ?? 0].every(Number.isFinite);
+    case 'label': case 'caption': return true;
+  }
+}
+
 export function categoryIndex(categories: Category[]): Map<string, number> {
   return new Map(categories.map((c, i) => [c.name, i]));
 }

@@ -1,8 +1,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation, SkeletonAnnotation } from '../../src/model.js';
-import { imageFileName } from '../../src/model.js';
+import type { Annotation, Attributes, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation, SkeletonAnnotation } from '../../src/model.js';
+import { hasFiniteNumbers, imageFileName } from '../../src/model.js';
+import { rotatedBoxCorners } from '../../src/geometry/polygon.js';
 import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plugin.js';
 import { UsageError } from '../../src/diagnostics.js';
 import { FileWriter } from '../../src/output.js';
@@ -216,7 +217,7 @@ class CocoExporter {
         this.drop(`unsupported-${a.type}`, a, where.item, `COCO has no ${a.type} annotations`);
       } else if (!this.hasCategory(a)) {
         this.drop('no-label', a, where.item, 'COCO annotations need a category');
-      } else if (!numbersFinite(a)) {
+      } else if (!hasFiniteNumbers(a)) {
         this.drop('non-finite', a, where.item, 'it has a non-finite coordinate');
       } else if (a.type === 'bbox' && (a.w < 0 || a.h < 0)) {
         // COCO readers (datum's too) reject a negative width or height.
@@ -351,7 +352,7 @@ class CocoExporter {
     if (a.type === 'bbox') {
       if (a.rotation) {
         this.ctx.reporter.warn({ code: 'rotated-bbox', item, message: `bbox ${a.id ?? ''} rotated by ${a.rotation} degrees is written as a polygon (COCO boxes are axis-aligned)` });
-        return polygonsGeometry([{ points: rotatedCorners(a) }]);
+        return polygonsGeometry([{ points: rotatedBoxCorners(a) }]);
       }
       return { segmentation: [], bbox: [a.x, a.y, a.w, a.h], area: a.w * a.h };
     }
@@ -526,22 +527,7 @@ function pointsGeometry(xs: number[], ys: number[]): Geometry {
   return { segmentation: [], bbox: [x0, y0, w, h], area: w * h };
 }
 
-function rotatedCorners(a: BboxAnnotation): number[] {
-  const cx = a.x + a.w / 2, cy = a.y + a.h / 2;
-  const t = ((a.rotation ?? 0) * Math.PI) / 180;
-  const cos = Math.cos(t), sin = Math.sin(t);
-  const corners = [[-a.w / 2, -a.h / 2], [a.w / 2, -a.h / 2], [a.w / 2, a.h / 2], [-a.w / 2, a.h / 2]];
-  return corners.flatMap(([dx, dy]) => [cx + dx * cos - dy * sin, cy + dx * sin + dy * cos]);
-}
 
-function numbersFinite(a: Annotation): boolean {
-  switch (a.type) {
-    case 'bbox': return [a.x, a.y, a.w, a.h, a.rotation ?? 0].every(Number.isFinite);
-    case 'polygon': case 'skeleton': return a.points.every(Number.isFinite);
-    case 'mask': return [a.left, a.top, a.width, a.height, ...a.rle].every(Number.isFinite);
-    default: return true;
-  }
-}
 
 /** Attributes other than `is_crowd` go into Datumaro's per-annotation "attributes" object. */
 function extraAttributes(attributes: Attributes | undefined): Attributes | undefined {

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Annotation, AttributeValue, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PointsAnnotation, PolygonAnnotation } from '../../src/model.js';
-import { imageFileName } from '../../src/model.js';
+import { hasFiniteNumbers, imageFileName } from '../../src/model.js';
 import type { Context, ExportSummary, Options } from '../../src/plugin.js';
 import { resolveInside } from '../../src/paths.js';
 import { FileWriter } from '../../src/output.js';
@@ -172,7 +172,7 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       if (item.normalized) { drops.add('no-image-size', item, 'the item has normalized coordinates and no image size'); continue; }
       if (a.label === undefined) { drops.add('unlabeled', item, `a ${a.type} without a label`); continue; }
       // NaN/Infinity would be written as text no VOC reader parses (or break the mask canvas size).
-      if (!numbersFinite(a)) {
+      if (!hasFiniteNumbers(a)) {
         drops.add('non-finite', item, 'a non-finite coordinate');
         ctx.reporter.warn({ code: 'non-finite', item: item.id, message: `${a.type} annotation${a.id !== undefined ? ` ${a.id}` : ''} has a non-finite coordinate; not written` });
         continue;
@@ -336,14 +336,6 @@ function extentOf(shapes: (MaskAnnotation | PolygonAnnotation)[]): { width: numb
   return { width, height };
 }
 
-function numbersFinite(a: Annotation): boolean {
-  switch (a.type) {
-    case 'bbox': return [a.x, a.y, a.w, a.h, a.rotation ?? 0].every(Number.isFinite);
-    case 'polygon': case 'points': return a.points.every(Number.isFinite);
-    case 'mask': return [a.left, a.top, a.width, a.height, ...a.rle].every(Number.isFinite);
-    default: return true;
-  }
-}
 
 /** What an item writes into the shared Annotations/, masks and JPEGImages/ (class labels are per subset). */
 function itemDigest(item: Item): string {
