@@ -1,5 +1,13 @@
 import fsp from 'node:fs/promises';
 
+export async function isDirectory(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
+}
+
+export async function isFile(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => null))?.isFile() ?? false;
+}
+
 /**
  * The first `bytes` of a file as UTF-8, for detectors that look at a file's start without reading a
  * file that may be huge or binary; '' when the file cannot be read (a detector answers, never throws).

@@ -1,5 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { isDirectory, isFile } from '../../src/files.js';
 
 /** COCO task files, in the order they are read (shapes first, so their categories come first). */
 export const TASKS = ['instances', 'person_keypoints', 'stuff', 'panoptic', 'labels', 'captions', 'image_info'] as const;
@@ -25,14 +26,6 @@ export function parseTaskFileName(name: string): { task: Task; subset: string } 
   return match ? { task: match[1] as Task, subset: match[2] } : null;
 }
 
-async function isDir(p: string): Promise<boolean> {
-  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
-}
-
-async function isFile(p: string): Promise<boolean> {
-  return (await fsp.stat(p).catch(() => null))?.isFile() ?? false;
-}
-
 async function listDir(p: string): Promise<string[]> {
   return (await fsp.readdir(p).catch(() => [] as string[])).sort();
 }
@@ -47,7 +40,7 @@ export async function findTaskFiles(input: string): Promise<TaskFile[]> {
   if (await isFile(abs)) return [await taskFileFor(abs)].filter((t): t is TaskFile => t !== null);
   const found: TaskFile[] = [];
   const annotationsDir = path.join(abs, 'annotations');
-  const dirs = (await isDir(annotationsDir)) ? [annotationsDir] : [abs];
+  const dirs = (await isDirectory(annotationsDir)) ? [annotationsDir] : [abs];
   for (const dir of dirs) {
     for (const name of await listDir(dir)) {
       if (!parseTaskFileName(name) || !(await isFile(path.join(dir, name)))) continue;
@@ -76,7 +69,7 @@ async function taskFileFor(file: string): Promise<TaskFile | null> {
   const root = path.basename(dir) === 'annotations' ? path.dirname(dir) : dir;
   const candidates = [path.join(root, 'images', parsed.subset), path.join(root, parsed.subset)];
   let imageDir = candidates[0];
-  for (const candidate of candidates) if (await isDir(candidate)) { imageDir = candidate; break; }
+  for (const candidate of candidates) if (await isDirectory(candidate)) { imageDir = candidate; break; }
   const pngDir = parsed.task === 'panoptic' ? path.join(dir, `panoptic_${parsed.subset}`) : undefined;
   return { file, task: parsed.task, subset: parsed.subset, imageDir, pngDir };
 }

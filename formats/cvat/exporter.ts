@@ -7,7 +7,7 @@ import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plug
 import { resolveInside } from '../../src/paths.js';
 import { FileWriter } from '../../src/output.js';
 import { probeItemSizes } from '../../src/media.js';
-import { escapeAttr, escapeXml } from './xml.js';
+import { escapeAttr, escapeXml } from '../../src/xml.js';
 
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'save-media', type: 'boolean', description: 'copy (hard-link where possible) the images into images/ (images/<Subset>/ for several subsets)' },

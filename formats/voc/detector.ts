@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readFileHead } from '../../src/files.js';
 import type { Detection } from '../../src/plugin.js';
 import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, SETS_DIR } from './layout.js';
-import { isDirectory } from './files.js';
+import { isDirectory } from '../../src/files.js';
 
 /**
  * VOC devkit layout: Annotations/ holding .xml files beside ImageSets/ or JPEGImages/ (or a

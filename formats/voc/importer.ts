@@ -10,12 +10,13 @@ import path from 'node:path';
 import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Reporter } from '../../src/diagnostics.js';
-import { isSafeRelative, resolveInside } from '../../src/paths.js';
+import { isSafeRelative, resolveInside, stripExtension } from '../../src/paths.js';
 import {
   ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS,
   VOID_INDEX, actionSpec, categoryActions, defaultLabelmap, labelmapToCategories, packRgb, readLabelmap,
 } from './layout.js';
-import { isDirectory, isFile, listFiles, withoutExtension } from './files.js';
+import { isDirectory, isFile } from '../../src/files.js';
+import { listFiles } from './files.js';
 import { actionTag, parseAnnotationXml, type VocAnnotation, type VocBox } from './xml.js';
 import { instanceColors, masksFromIndexMaps, readIndexMask, type IndexMap } from './masks.js';
 
@@ -67,10 +68,10 @@ export async function isDevkitLayout(root: string): Promise<boolean> {
 }
 
 async function scanSource(annotationsDir: string, imagesDir: string): Promise<Source> {
-  const xmlIds = new Set((await listFiles(annotationsDir, XML_EXT)).map(withoutExtension));
+  const xmlIds = new Set((await listFiles(annotationsDir, XML_EXT)).map(stripExtension));
   const images = await listFiles(imagesDir, IMAGE_EXTENSIONS);
   const imagesById = new Map<string, string>();
-  for (const image of images) if (!imagesById.has(withoutExtension(image))) imagesById.set(withoutExtension(image), image);
+  for (const image of images) if (!imagesById.has(stripExtension(image))) imagesById.set(stripExtension(image), image);
   return { annotationsDir, imagesDir, xmlIds, imagesById, imageFiles: new Set(images) };
 }
 
@@ -116,7 +117,7 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
     // No ImageSets: every annotation XML (and every mask) is an item without a subset.
     const ids = new Set(source.xmlIds);
     for (const dir of [CLASS_MASK_DIR, OBJECT_MASK_DIR]) {
-      for (const mask of await listFiles(path.join(root, dir), PNG_EXT)) ids.add(withoutExtension(mask));
+      for (const mask of await listFiles(path.join(root, dir), PNG_EXT)) ids.add(stripExtension(mask));
     }
     listings.push({ subset: '', ids: [...ids] });
   } else {
@@ -127,8 +128,8 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
         message: `${unlisted.length} annotation file(s) are in no ImageSets list and are not imported (first: '${unlisted[0]}.xml')` });
     }
   }
-  const classMasks = new Set((await listFiles(path.join(root, CLASS_MASK_DIR), PNG_EXT)).map(withoutExtension));
-  const objectMasks = new Set((await listFiles(path.join(root, OBJECT_MASK_DIR), PNG_EXT)).map(withoutExtension));
+  const classMasks = new Set((await listFiles(path.join(root, CLASS_MASK_DIR), PNG_EXT)).map(stripExtension));
+  const objectMasks = new Set((await listFiles(path.join(root, OBJECT_MASK_DIR), PNG_EXT)).map(stripExtension));
   const classColors = new Map<number, number>();
   categories.forEach((c, i) => { if (c.color && !classColors.has(packRgb(...c.color))) classColors.set(packRgb(...c.color), i); });
   // The void color always means void, whatever label the labelmap gives it (Datumaro's `ignored`).
@@ -315,7 +316,7 @@ async function readImageSets(root: string, categories: Category[], reporter: Rep
   for (const task of TASK_DIRS) {
     const dir = path.join(root, SETS_DIR, task);
     const files = (await listFiles(dir, new Set(['.txt']))).filter((f) => !f.includes('/'));
-    const stems = new Set(files.map(withoutExtension));
+    const stems = new Set(files.map(stripExtension));
     // `<class>_<subset>.txt` (or `<action>_<subset>.txt`) beside `<subset>.txt` is a per-class list, not a subset.
     const subsetOf = (stem: string) => [...stem.matchAll(/_/g)].map((m) => stem.slice(m.index! + 1)).find((s) => stems.has(s));
     for (const stem of stems) {

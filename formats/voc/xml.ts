@@ -4,6 +4,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { DatumError, type Reporter } from '../../src/diagnostics.js';
+import { escapeXml } from '../../src/xml.js';
 
 /** A box as xmin, ymin, xmax, ymax in the file's own convention. */
 export interface VocBox { xmin: number; ymin: number; xmax: number; ymax: number }
@@ -183,10 +184,6 @@ function readFlag(value: unknown, file: string, reporter: Reporter, item: string
   if (normalized === '0' || normalized === '-1' || normalized === 'false' || normalized === '') return false;
   reporter.warn({ code: 'bad-flag', file, item, element, message: `'${raw}' is not 0 or 1; read as 0` });
   return false;
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** An object ready to write: numbers already in the file's convention, actions and attributes in order. */

@@ -6,6 +6,7 @@ import type { Annotation, Category, Dataset, Item, Visibility } from '../../src/
 import type { Context, OptionSpec, Options } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
 import { resolveInside, toPosixRelative } from '../../src/paths.js';
+import { isDirectory } from '../../src/files.js';
 import { probeItemSizes } from '../../src/media.js';
 import { boxFromCorners } from '../../src/geometry/polygon.js';
 import { CONFIG_FILE, NON_SPLIT_KEYS, STANDARD_SPLITS, TASKS, clampEdge, isImageFile, labelPathFor, type Task } from './format.js';
@@ -43,7 +44,7 @@ export async function importUltralytics(input: string, options: Options, ctx: Co
     throw new DatumError({ code: 'not-a-yaml', file: input, message: 'expected a dataset YAML (data.yaml) or a dataset folder' });
   }
   if (config) return importWithConfig(config, options, ctx);
-  if (await isDir(path.join(input, 'images'))) return importLayout(input, options, ctx);
+  if (await isDirectory(path.join(input, 'images'))) return importLayout(input, options, ctx);
   if (await classificationSplits(input)) return importClassification(input, ctx);
   throw new DatumError({ code: 'no-dataset', file: input, message: `no ${CONFIG_FILE} (or other YAML with names), images/ folder or <split>/<class>/ image folders found` });
 }
@@ -125,7 +126,7 @@ async function datasetRoot(config: Record<string, unknown>, yamlDir: string, fil
     ctx.reporter.warn({ code: 'path-outside', file, element: 'path', message: `dataset path '${given}' lies outside the YAML's folder, where datum does not read; using the YAML's folder as the root` });
     return yamlDir;
   }
-  if (await isDir(candidate)) return candidate;
+  if (await isDirectory(candidate)) return candidate;
   ctx.reporter.warn({ code: 'path-not-found', file, element: 'path', message: `dataset path '${given}' does not exist relative to the YAML; using the YAML's folder as the root` });
   return yamlDir;
 }
@@ -275,10 +276,6 @@ async function listImages(dir: string): Promise<string[]> {
   return out;
 }
 
-async function isDir(p: string): Promise<boolean> {
-  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
-}
-
 /** No YAML: images/<split>/ beside labels/<split>/ (or images/ and labels/ directly, subset ''). */
 async function importLayout(root: string, options: Options, ctx: Context): Promise<Dataset> {
   ctx.reporter.warn({ code: 'no-config', file: root, message: `no ${CONFIG_FILE}; class names are taken from classes.txt or obj.names if present, else class_<index>` });
@@ -402,7 +399,7 @@ async function reportOrphanLabels(root: string, sources: Source[], images: Set<s
     // Ultralytics caches labels/<split>/ as labels/<split>.cache.
     const cache = `${dir}.cache`;
     if (fs.existsSync(cache)) ctx.reporter.info({ code: 'cache-ignored', file: cache, message: 'Ultralytics label cache ignored (labels are read from the .txt files)' });
-    if (!(await isDir(dir))) continue;
+    if (!(await isDirectory(dir))) continue;
     const walk = async (d: string) => {
       for (const e of await fsp.readdir(d, { withFileTypes: true })) {
         const full = path.join(d, e.name);
@@ -586,7 +583,7 @@ async function importClassification(root: string, ctx: Context): Promise<Dataset
     const seen = new Set<string>();
     for (const [label, name] of classes.entries()) {
       const dir = path.join(root, split, name);
-      if (!(await isDir(dir))) continue;
+      if (!(await isDirectory(dir))) continue;
       for (const image of await listImages(dir)) {
         const rel = toPosixRelative(dir, image);
         let id = rel.slice(0, rel.length - path.extname(rel).length);
