@@ -11,6 +11,7 @@ const run = spawnSync(process.execPath, [vitest, 'run', '--reporter=default', '-
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+let conformanceSkipped = 0;
 try {
   const result = JSON.parse(readFileSync(report, 'utf8'));
   passed = result.numPassedTests;
@@ -18,9 +19,16 @@ try {
   const brokenFiles = result.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.some((t) => t.status === 'failed'));
   failed = result.numFailedTests + brokenFiles.length;
   skipped = result.numPendingTests + (result.numTodoTests ?? 0);
+  // Conformance tests (describe titles 'conformance: ...', test/helpers/corpus.ts) skip without the corpus.
+  conformanceSkipped = result.testResults.flatMap((f) => f.assertionResults)
+    .filter((t) => t.status !== 'passed' && t.status !== 'failed' && t.ancestorTitles.some((a) => a.startsWith('conformance:'))).length;
 } catch {
   failed = Math.max(1, failed);
 }
 rmSync(dir, { recursive: true, force: true });
+if (conformanceSkipped) {
+  const where = path.resolve(process.env.DATUM_CORPUS ?? '../shared/corpus');
+  console.log(`${conformanceSkipped} conformance tests did not run: no corpus at ${where} (set DATUM_CORPUS to its folder)`);
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(run.status === 0 && failed === 0 && passed > 0 ? 0 : 1);

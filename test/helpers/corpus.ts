@@ -2,16 +2,38 @@ import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { describe } from 'vitest';
 
-/** The project root and the shared conformance corpus beside it (read-only; never copied into the repo). */
+/** The project root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CORPUS = path.resolve(ROOT, '../shared/corpus/datumaro');
+
+/**
+ * The conformance corpus (datasets written by other tools' authors), read in place and never copied
+ * into the repo: `DATUM_CORPUS`, else `../shared/corpus` beside the project. It is optional; the suite's
+ * own fixtures live in `test/fixtures/`.
+ */
+export const CORPUS_ROOT = path.resolve(ROOT, process.env.DATUM_CORPUS ?? '../shared/corpus');
+export const CORPUS = path.join(CORPUS_ROOT, 'datumaro');
+export const HAS_CORPUS = fs.existsSync(CORPUS);
+
+/**
+ * A describe block of conformance tests: runs when the corpus is present, skipped otherwise.
+ * Its title starts with `conformance:`, which `scripts/test.mjs` counts to say how many did not run.
+ */
+export function conformance(title: string, body: () => void): void {
+  describe.skipIf(!HAS_CORPUS)(`conformance: ${title}`, body);
+}
 
 export function corpus(...parts: string[]): string {
   return path.join(CORPUS, ...parts);
 }
 
-/** A fresh temporary folder, removed by the returned cleanup. */
+/** A file or folder of the suite's own fixtures, `test/fixtures/...`. */
+export function fixture(...parts: string[]): string {
+  return path.join(ROOT, 'test', 'fixtures', ...parts);
+}
+
+/** A fresh temporary folder. */
 export function tempDir(prefix = 'datum-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
