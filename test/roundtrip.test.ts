@@ -37,11 +37,11 @@ interface Target {
   noSubLabels?: boolean;
 }
 
-const ULTRALYTICS_SUBSETS: Record<string, string> = { '': 'train', train: 'train', validation: 'val', valid: 'val', val: 'val', test: 'test' };
+const ULTRALYTICS_SUBSETS: Record<string, string> = { '': 'train', default: 'train', train: 'train', validation: 'val', valid: 'val', val: 'val', test: 'test' };
 /** A dataset without subsets is written as Datumaro's `default` subset (COCO, VOC) or as `train` (YOLO). */
-const unnamedIs = (name: string) => (s: string) => s || name;
+const unnamedIs = (name: string) => (s: string) => (s === '' || s === 'default' ? name : s);
 const TARGETS: Target[] = [
-  { format: 'cvat', kinds: ['label', 'bbox', 'polygon', 'polyline', 'points', 'mask', 'ellipse', 'skeleton'], tolerance: 1e-6 },
+  { format: 'cvat', kinds: ['label', 'bbox', 'polygon', 'polyline', 'points', 'mask', 'ellipse', 'skeleton'], tolerance: 1e-6, subset: unnamedIs('default') },
   { format: 'coco', kinds: ['label', 'bbox', 'polygon', 'mask', 'skeleton', 'caption'], tolerance: 1e-6, noRotation: true, needsLabel: true,
     subset: unnamedIs('default') },
   { format: 'voc', kinds: ['label', 'bbox'], tolerance: 1e-6, noRotation: true, needsLabel: true, subset: unnamedIs('default') },

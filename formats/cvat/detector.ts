@@ -2,6 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readFileHead } from '../../src/files.js';
 import type { Detection } from '../../src/plugin.js';
+import { tokenEnd } from './xml.js';
 
 /** An .xml whose root is <annotations> with <version>, <meta>, <image> or <track> children. */
 export async function detectCvat(input: string): Promise<Detection | null> {
@@ -11,12 +12,27 @@ export async function detectCvat(input: string): Promise<Detection | null> {
     ? (await fsp.readdir(input)).filter((n) => n.toLowerCase().endsWith('.xml')).sort().map((n) => path.join(input, n))
     : input.toLowerCase().endsWith('.xml') ? [input] : [];
   for (const file of files.slice(0, 8)) {
-    const head = await readFileHead(file);
-    const body = head.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>/g, '').trimStart();
-    if (!body.startsWith('<annotations')) continue;
+    // 64 KiB: a prolog with a <!DOCTYPE> internal subset can be long; the importer judges its content.
+    const head = await readFileHead(file, 65536);
+    const body = head.slice(prologEnd(head));
+    if (!/^<annotations[\s/>]/.test(body)) continue;
     const name = path.basename(file);
-    if (/<version>\s*1\.1\s*<\/version>/.test(head)) return { confidence: 0.9, reason: `${name} with <annotations><version>1.1` };
-    if (/<(meta|image|track)[\s>]/.test(head)) return { confidence: 0.7, reason: `${name} with <annotations> and CVAT elements` };
+    if (/<version>\s*1\.1\s*<\/version>/.test(body)) return { confidence: 0.9, reason: `${name} with <annotations><version>1.1` };
+    if (/<(meta|image|track)[\s>]/.test(body)) return { confidence: 0.7, reason: `${name} with <annotations> and CVAT elements` };
+    if (/<!DOCTYPE\s+annotations\b/.test(head)) return { confidence: 0.6, reason: `${name} with <!DOCTYPE annotations>` };
   }
   return null;
+}
+
+/** Index past the XML declaration, processing instructions, comments, a <!DOCTYPE> and whitespace. */
+function prologEnd(head: string): number {
+  let pos = 0;
+  for (;;) {
+    while (pos < head.length && /\s/.test(head[pos])) pos++;
+    if (head.charCodeAt(pos) === 0xfeff) { pos++; continue; }
+    if (!head.startsWith('<?', pos) && !head.startsWith('<!', pos)) return pos;
+    const end = tokenEnd(head, pos);
+    if (end < 0) return pos;
+    pos = end;
+  }
 }

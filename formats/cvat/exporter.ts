@@ -67,7 +67,7 @@ class CvatWriter {
     this.items++;
     const name = imageFileName(item);
     const attrs: [string, string | number][] = [['id', subsetId], ['name', name]];
-    if (item.subset !== '') attrs.push(['subset', item.subset]);
+    if (!isDefaultSubset(item.subset)) attrs.push(['subset', item.subset]);
     const { width, height } = item.image ?? {};
     if (!item.normalized && width && height) attrs.push(['width', width], ['height', height]);
     let annotations = item.annotations;
@@ -119,7 +119,7 @@ class CvatWriter {
       this.ctx.reporter.warn({ code: 'missing-image', item: item.id, file: source, message: 'the image file does not exist; not copied' });
       return;
     }
-    const dir = item.subset === '' ? this.imagesDir : resolveInside(this.imagesDir, item.subset, { item: item.id });
+    const dir = isDefaultSubset(item.subset) ? this.imagesDir : resolveInside(this.imagesDir, item.subset, { item: item.id });
     await this.media.copy(source, resolveInside(dir, name, { item: item.id }));
   }
 
@@ -207,7 +207,7 @@ class CvatWriter {
     xml += project ? '    <project>\n      <name>datum export</name>\n' : '    <task>\n      <name>datum export</name>\n';
     xml += `      <size>${this.items}</size>\n      <mode>annotation</mode>\n`;
     if (project) xml += `      <subsets>${escapeXml(subsets.join('\n'))}</subsets>\n`;
-    else if (subsets[0]) xml += `      <subset>${escapeXml(subsets[0])}</subset>\n`;
+    else if (!isDefaultSubset(subsets[0] ?? '')) xml += `      <subset>${escapeXml(subsets[0])}</subset>\n`;
     xml += '      <labels>\n';
     this.categories.forEach((c, i) => {
       xml += labelXml(c, [...(c.attributes ?? []), ...(this.extraSpecs.get(i)?.values() ?? [])], this.categories);
@@ -223,6 +223,14 @@ class CvatWriter {
     xml += `    <dumped>${new Date().toISOString()}</dumped>\n  </meta>\n`;
     return xml;
   }
+}
+
+/**
+ * No subset: the importer reads an <image> without `subset` (and its image in images/) as `default`,
+ * as CVAT and Datumaro do, so `default` items are written that way, in task and project layouts alike.
+ */
+function isDefaultSubset(subset: string): boolean {
+  return subset === '' || subset === 'default';
 }
 
 function labelXml(c: Category, specs: AttributeSpec[], categories: Category[]): string {

@@ -6,10 +6,12 @@ import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Diagnostic } from '../../src/diagnostics.js';
 import { resolveInside, stripExtension } from '../../src/paths.js';
 import { parseElement, scanTopLevel, type XmlNode } from './xml.js';
-import { parseMeta, type CvatMeta } from './meta.js';
+import { parseMeta, type CvatMeta, type CvatTask } from './meta.js';
 import { LabelTable, parseShape, ShapeProblem, SHAPE_NAMES } from './shapes.js';
 
 const MAX_WARNINGS_PER_CODE = 50;
+/** A task range longer than this is not a real video (a typo in stop_frame): its empty frames are not made up. */
+const MAX_TASK_FRAMES = 1_000_000;
 
 /** One annotation XML and what its head (<meta> and first element) says about it. */
 interface Source {
@@ -17,7 +19,9 @@ interface Source {
   meta?: CvatMeta;
   /** Tracks (CVAT for video) need every element read before a frame is complete. */
   video: boolean;
-  /** Subset of items whose <image> has no subset attribute. */
+  /** A CVAT for video export (tracks, no <image> elements): every frame of its tasks is an item. */
+  videoExport: boolean;
+  /** Subset of items whose <image> has no subset attribute; never '' (`default`). */
   subset: string;
 }
 
@@ -76,6 +80,10 @@ class FileReader {
   /** Frames (subset + id) an <image> element has already filled. */
   private readonly imageFrames = new Set<string>();
   private readonly warned = new Set<string>();
+  /** Item-id prefix of tasks whose frames would share frame_NNNNNN ids with another task of their subset. */
+  private readonly prefixes = new Map<CvatTask, string>();
+  /** Prefix (task) of each frame item, to keep a task's frames together in the output. */
+  private readonly frameGroup = new Map<Item, string>();
   /** File names in an images folder, read once, to find video frames without a stat per frame. */
   private readonly listings = new Map<string, Set<string>>();
   private emptyLabels = 0;
@@ -86,6 +94,38 @@ class FileReader {
   constructor(private readonly source: Source, private readonly labels: LabelTable, private readonly ctx: Context) {
     this.root = path.dirname(source.file);
     this.imagesDir = path.join(this.root, 'images');
+    this.namePrefixes();
+  }
+
+  /**
+   * Several video tasks of one project subset all number their frames frame_000000...: their frames
+   * become `<task name>/frame_NNNNNN` (`task_<id>/...` when names are missing or alike) instead of
+   * merging different videos into one item. Such ids round-trip: CVAT for images writes them as names.
+   */
+  private namePrefixes(): void {
+    const bySubset = new Map<string, CvatTask[]>();
+    for (const task of this.source.meta?.tasks ?? []) {
+      if (!this.source.videoExport && !task.interpolation) continue; // images of image tasks have their own names
+      const subset = task.subset || this.source.subset;
+      bySubset.set(subset, [...(bySubset.get(subset) ?? []), task]);
+    }
+    for (const [subset, tasks] of bySubset) {
+      if (tasks.length < 2) continue;
+      const names = tasks.map((t) => (t.name ?? '').replace(/[/\\\x00-\x1f]/g, '_').trim());
+      tasks.forEach((task, i) => {
+        const name = names[i];
+        const usable = name !== '' && !/^\.+$/.test(name) && names.indexOf(name) === names.lastIndexOf(name);
+        this.prefixes.set(task, usable ? name : `task_${task.id ?? i}`);
+      });
+      this.ctx.reporter.info({ code: 'task-frames', file: this.source.file, message: `subset '${subset}' holds ${tasks.length} video tasks numbering their frames alike; their items are named <task>/frame_NNNNNN (${tasks.map((t) => this.prefixes.get(t)).join(', ')})` });
+    }
+  }
+
+  /** The task an element belongs to: its task_id, else the only task of the file. */
+  private taskOf(taskId: string | undefined): CvatTask | undefined {
+    const tasks = this.source.meta?.tasks ?? [];
+    if (taskId !== undefined && taskId !== '') return tasks.find((t) => t.id === taskId.trim());
+    return tasks.length === 1 ? tasks[0] : undefined;
   }
 
   async *items(): AsyncGenerator<Item> {
@@ -106,7 +146,8 @@ class FileReader {
       }
     }
     if (this.source.video) this.addUnannotatedFrames();
-    yield* [...this.frames.values()].sort((a, b) => frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
+    const group = (item: Item) => this.frameGroup.get(item) ?? '';
+    yield* [...this.frames.values()].sort((a, b) => group(a).localeCompare(group(b)) || frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
     if (this.emptyLabels > 0) {
       this.ctx.reporter.warn({ code: 'empty-label', file, line: this.firstEmptyLabelLine, message: `${this.emptyLabels} shape(s) have label=""; imported without a label` });
     }
@@ -134,8 +175,10 @@ class FileReader {
       name = frameName(frame);
       this.warn({ code: 'bad-image', line: node.line, element: where, message: `<image> has no name; named ${name}` });
     }
-    const subset = node.attrs.subset ?? this.source.subset;
-    const id = stripExtension(name.replace(/^(\.\/)+/, ''));
+    const subset = node.attrs.subset || this.source.subset;
+    const task = this.taskOf(node.attrs.task_id);
+    const prefix = task && this.prefixes.get(task);
+    const id = (prefix ? `${prefix}/` : '') + stripExtension(name.replace(/^(\.\/)+/, ''));
     let imagePath = this.inside(this.subsetDir(node.attrs.subset, node.line), name, where, node.line);
     // CVAT names the frames of a video task frame_000010 but writes frame_000010.png.
     if (stripExtension(name) === name && !fs.existsSync(imagePath)) imagePath = this.findWithExtension(imagePath) ?? imagePath;
@@ -162,7 +205,9 @@ class FileReader {
     const labelName = track.attrs.label ?? '';
     const known = labelName === '' || this.labels.find(labelName) !== undefined;
     if (!known) throw new DatumError({ code: 'unknown-label', file: this.source.file, line: track.line, element: where, message: `label '${labelName}' is not declared in <meta>` });
-    for (const shape of track.children) {
+    const task = this.taskOf(track.attrs.task_id);
+    const subset = track.attrs.subset || task?.subset || this.source.subset;
+    for (const shape of skeletonFrames(track)) {
       if (shape.name === 'attribute') continue;
       const line = shape.line ?? track.line;
       const frame = Number(shape.attrs.frame);
@@ -170,7 +215,7 @@ class FileReader {
         this.warn({ code: 'bad-frame', line, element: `${where} <${shape.name}>`, message: `frame="${shape.attrs.frame ?? ''}" is not a frame number; shape skipped` });
         continue;
       }
-      const item = this.frameItem(frame, track.attrs.subset ?? this.source.subset);
+      const item = this.frameItem(frame, subset, task);
       if (shape.attrs.outside === '1') continue;
       const attrs = { ...shape.attrs, label: track.attrs.label ?? '', group_id: track.attrs.group_id ?? '' };
       const annotation = this.shape(shape, attrs, `${where} <${shape.name} frame="${frame}">`, item.id, line);
@@ -183,15 +228,17 @@ class FileReader {
   }
 
   /** The item of a video frame, created on first use; CVAT names frames frame_000010. */
-  private frameItem(frame: number, subset: string): Item {
-    const key = `${subset}\0${frame}`;
+  private frameItem(frame: number, subset: string, task: CvatTask | undefined): Item {
+    const prefix = (task && this.prefixes.get(task)) ?? '';
+    const key = `${subset}\0${prefix}\0${frame}`;
     let item = this.frames.get(key);
     if (!item) {
       const name = frameName(frame);
-      item = { id: name, subset, image: { path: this.frameImagePath(name, subset) }, annotations: [], attributes: { frame } };
-      const size = this.source.meta?.frameSize;
+      item = { id: prefix ? `${prefix}/${name}` : name, subset, image: { path: this.frameImagePath(name, subset, prefix) }, annotations: [], attributes: { frame } };
+      const size = task?.frameSize ?? this.source.meta?.frameSize;
       if (size) Object.assign(item.image!, size);
       this.frames.set(key, item);
+      if (prefix) this.frameGroup.set(item, prefix);
     }
     return item;
   }
@@ -199,28 +246,39 @@ class FileReader {
   /** An <image> in a video export: its name and size win over the frame defaults. */
   private mergeFrame(image: Item, node: XmlNode): void {
     const frame = Number(node.attrs.id);
+    const task = this.taskOf(node.attrs.task_id);
+    const key = `${image.subset}\0${(task && this.prefixes.get(task)) ?? ''}\0${frame}`;
     // A second <image> with the same id is another task of a project export (ids restart per task), not the same frame.
-    if (!Number.isInteger(frame) || this.imageFrames.has(`${image.subset}\0${frame}`)) { this.frames.set(`${image.subset}\0${image.id}\0image`, image); return; }
-    this.imageFrames.add(`${image.subset}\0${frame}`);
-    const item = this.frameItem(frame, image.subset);
+    if (!Number.isInteger(frame) || this.imageFrames.has(key)) { this.frames.set(`${image.subset}\0${image.id}\0image`, image); return; }
+    this.imageFrames.add(key);
+    const item = this.frameItem(frame, image.subset, task);
     item.id = image.id;
     item.image = image.image;
     item.annotations.unshift(...image.annotations);
   }
 
-  /** Frames of the task range that no shape mentions but whose image was exported: background frames. */
+  /**
+   * Every frame of each task is an item, with shapes or not (CVAT for video lists only the shapes);
+   * in a CVAT for images export only video tasks' frames are numbered (image tasks' items are their <image>s).
+   */
   private addUnannotatedFrames(): void {
-    const range = this.source.meta?.frames;
-    if (!range) return;
-    const subset = this.source.subset;
-    for (let frame = range.start; frame <= range.stop; frame += range.step) {
-      if (this.frames.has(`${subset}\0${frame}`)) continue;
-      if (this.findFrameImage(frameName(frame), subset)) this.frameItem(frame, subset);
+    for (const task of this.source.meta?.tasks ?? []) {
+      const range = task.frames;
+      if (!range || (!this.source.videoExport && !task.interpolation)) continue;
+      if (range.count > MAX_TASK_FRAMES) {
+        this.warn({ code: 'bad-frame-range', element: '<meta>', message: `the task${task.name ? ` '${task.name}'` : ''} has ${range.count} frames, more than ${MAX_TASK_FRAMES}; only frames with shapes are imported` });
+        continue;
+      }
+      const subset = task.subset || this.source.subset;
+      for (let i = 0; i < range.count; i++) this.frameItem(range.start + i * range.step, subset, task);
     }
   }
 
-  private frameImagePath(name: string, subset: string): string {
-    return this.findFrameImage(name, subset) ?? path.join(this.subsetDir(subset || undefined, undefined), name + '.png');
+  /** images/<subset>/[<task>/]frame_NNNNNN.<ext> where it exists, else the .png CVAT would have written. */
+  private frameImagePath(name: string, subset: string, prefix = ''): string {
+    const dir = this.subsetDir(subset || undefined, undefined);
+    const own = prefix ? this.findWithExtension(this.inside(dir, `${prefix}/${name}`, `<task> '${prefix}'`, undefined)) : undefined;
+    return own ?? this.findFrameImage(name, subset) ?? path.join(dir, name + '.png');
   }
 
   /** The exported image of a frame (CVAT writes .png frames; other tools .jpg), if it exists. */
@@ -294,6 +352,37 @@ class FileReader {
 
 const FATAL_PROBLEMS = new Set(['bad-coordinate']);
 
+/**
+ * The shapes of a track, with skeleton keypoints in one layout: CVAT writes a skeleton track either
+ * as <skeleton frame=".."> elements holding <points label="kp">, or as one nested <track label="kp">
+ * per keypoint holding <points frame="..">. The nested form becomes one <skeleton> per frame, merged
+ * with a <skeleton> element of the same frame where both are present.
+ */
+function skeletonFrames(track: XmlNode): XmlNode[] {
+  const nested = track.children.filter((c) => c.name === 'track');
+  if (nested.length === 0) return track.children;
+  const shapes = track.children.filter((c) => c.name !== 'track');
+  const byFrame = new Map<string, XmlNode>();
+  for (const s of shapes) if (s.name === 'skeleton' && s.attrs.frame !== undefined) byFrame.set(s.attrs.frame.trim(), { ...s, children: [...s.children] });
+  for (const keypoint of nested) {
+    for (const p of keypoint.children) {
+      if (p.name !== 'points') continue;
+      const frame = (p.attrs.frame ?? '').trim();
+      let skeleton = byFrame.get(frame);
+      if (!skeleton) {
+        skeleton = { name: 'skeleton', attrs: { frame, z_order: p.attrs.z_order ?? '0' }, children: [], text: '', line: keypoint.line };
+        byFrame.set(frame, skeleton);
+      }
+      const label = keypoint.attrs.label ?? '';
+      if (!skeleton.children.some((c) => c.name === 'points' && c.attrs.label === label)) {
+        skeleton.children.push({ ...p, attrs: { ...p.attrs, label }, line: p.line ?? keypoint.line });
+      }
+    }
+  }
+  const frames = [...byFrame.values()].sort((a, b) => Number(a.attrs.frame) - Number(b.attrs.frame));
+  return [...shapes.filter((s) => !(s.name === 'skeleton' && s.attrs.frame !== undefined)), ...frames];
+}
+
 function frameName(frame: number): string {
   return `frame_${String(frame).padStart(6, '0')}`;
 }
@@ -330,9 +419,11 @@ async function readHead(file: string, ctx: Context): Promise<Source> {
   if (!meta) ctx.reporter.warn({ code: 'no-meta', file, message: 'no <meta>: labels are taken from the shapes, without attribute specs' });
   const stem = path.basename(file).replace(/\.xml$/i, '');
   // Datumaro names a task export's subset after its file (train.xml -> train); CVAT always writes
-  // annotations.xml, which means no subset, as does Datumaro's own `default`.
-  const subset = meta?.taskSubset ?? (['annotations', 'default'].includes(stem.toLowerCase()) ? '' : stem);
-  return { file, meta, video: Boolean(meta?.interpolation) || firstElement === 'track', subset };
+  // annotations.xml, which means no subset: Datumaro's `default`, as for a project task without one.
+  const subset = meta?.taskSubset ?? (['annotations', 'default', ''].includes(stem.toLowerCase()) ? 'default' : stem);
+  // CVAT for video writes only <track>s: without any <image>, a task's frames still are its items.
+  const videoExport = firstElement !== 'image' && (meta?.tasks.some((t) => t.frames) ?? false);
+  return { file, meta, video: Boolean(meta?.interpolation) || firstElement === 'track' || videoExport, videoExport: videoExport || firstElement === 'track', subset };
 }
 
 /**
@@ -357,7 +448,14 @@ async function collectLabels(file: string): Promise<Category[]> {
       }
       return;
     }
-    node.children.forEach((c) => visit(c, node.name === 'track' ? node.attrs.label : undefined));
+    // A skeleton track of the nested layout: one <track label="keypoint"> per keypoint.
+    const nested = node.name === 'track' ? node.children.filter((c) => c.name === 'track' && c.attrs.label !== undefined) : [];
+    if (nested.length > 0 && name !== undefined) {
+      const list = keypoints.get(name) ?? [];
+      keypoints.set(name, list);
+      for (const c of nested) if (!list.includes(c.attrs.label!)) list.push(c.attrs.label!);
+    }
+    node.children.forEach((c) => { if (!nested.includes(c)) visit(c, node.name === 'track' ? node.attrs.label : undefined); });
   };
   for await (const raw of scanTopLevel(file)) {
     if (raw.name === 'image' || raw.name === 'track') visit(parseElement(raw, file));

