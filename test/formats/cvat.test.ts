@@ -8,7 +8,8 @@ import type { Dataset, Item } from '../../src/model.js';
 import { probeImageSize } from '../../src/media.js';
 import { registerFormat } from '../../src/registry.js';
 import { scanTopLevel } from '../../formats/cvat/xml.js';
-import { ROOT, corpus, tempDir } from '../helpers/corpus.js';
+import { ROOT, fixture, tempDir } from '../helpers/corpus.js';
+import { materialize } from '../helpers/compare.js';
 
 const temps: string[] = [];
 afterAll(() => { for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true }); });
@@ -55,55 +56,68 @@ const META = `<meta><task><mode>annotation</mode><labels>
   <label><name>road</name></label>
 </labels></task></meta>`;
 
-describe('CVAT for images 1.1 import: corpus', () => {
+/** Our own CVAT exports (test/fixtures/cvat/), with the images they name generated. */
+const FIXTURE_IMAGES: Record<string, [string, number, number][]> = {
+  export_task: [['images/scene_a.jpg', 12, 9], ['images/scene_b.jpg', 16, 12]],
+  export_project: ['Train', 'Validation', 'Test'].flatMap((s): [string, number, number][] => [[`images/${s}/scene_a.jpg`, 12, 9], [`images/${s}/scene_b.jpg`, 16, 12]]),
+  for_video: [20, 24, 28].map((f): [string, number, number] => [`images/frame_0000${f}.png`, 30, 20]),
+};
+const cvatFixture = (name: string) => materialize(fixture('cvat', name), FIXTURE_IMAGES[name]);
+
+describe('CVAT for images 1.1 import: task and project exports', () => {
   test('task export (train.xml): subset from the file name, hand-checked shapes', async () => {
-    const { dataset, items, reporter } = await load(corpus('cvat_dataset/for_images/export_task'));
-    expect(dataset.categories.map((c) => c.name)).toEqual(['label1', 'label2']);
+    const dir = await cvatFixture('export_task');
+    const { dataset, items, reporter } = await load(dir);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['vehicle', 'sign']);
     expect(dataset.categories[0].attributes).toEqual([
-      { name: 'a1', inputType: 'checkbox', default: 'false', values: ['false', 'true'] },
-      { name: 'a2', inputType: 'radio', default: 'v1', values: ['v1', 'v2', 'v3'] },
-      { name: 'a3', inputType: 'text', default: '0000', values: ['0001 0002 0003'] },
-      { name: 'a4', inputType: 'number', default: '0', values: ['2.4', '1', '-5.6'] },
+      { name: 'parked', inputType: 'checkbox', default: 'false', values: ['false', 'true'] },
+      { name: 'colour', inputType: 'radio', default: 'red', values: ['red', 'green', 'blue'] },
+      { name: 'plate', inputType: 'text', default: 'none', values: ['none'] },
+      { name: 'speed', inputType: 'number', default: '0', values: ['0', '120', '0.5'] },
     ]);
-    expect(items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height])).toEqual([['train', 'img0', 8, 8], ['train', 'img1', 10, 10]]);
-    expect(items[0].image!.path).toBe(corpus('cvat_dataset/for_images/export_task/images/img0.jpg'));
-    // <box xtl="0" ytl="2" xbr="4" ybr="4" occluded="1" z_order="1"> with four typed attributes
+    expect(dataset.categories[0].color).toEqual([0x3d, 0x3d, 0xf5]);
+    expect(items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height])).toEqual([['train', 'scene_a', 12, 9], ['train', 'scene_b', 16, 12]]);
+    expect(items[0].image!.path).toBe(path.join(dir, 'images/scene_a.jpg'));
+    // <box xtl="1" ytl="2" xbr="6" ybr="7.5" occluded="1" z_order="1"> with four typed attributes
     expect(items[0].annotations[0]).toEqual({
-      type: 'bbox', label: 0, x: 0, y: 2, w: 4, h: 2, occluded: true, zOrder: 1,
-      attributes: { a1: true, a2: 'v3', a3: '0003', a4: 2.4 },
+      type: 'bbox', label: 0, x: 1, y: 2, w: 5, h: 5.5, occluded: true, zOrder: 1,
+      attributes: { parked: true, colour: 'blue', plate: 'XY 77', speed: 30.5 },
     });
     // label="" -> kept without a label, one summary warning
-    expect(items[0].annotations[1]).toEqual({ type: 'polyline', points: [1, 2, 3, 4, 5, 6, 7, 8] });
+    expect(items[0].annotations[1]).toEqual({ type: 'polyline', points: [0.5, 1, 2, 3, 4, 5.25, 6, 8] });
     expect(items[1].annotations).toEqual([
-      { type: 'polygon', points: [1, 2, 3, 4, 6, 5], zOrder: 1 },
-      { type: 'points', label: 1, points: [1, 2, 3, 4, 5, 6], zOrder: 2 },
+      { type: 'polygon', points: [2, 1, 9, 2, 5, 10], zOrder: 1 },
+      { type: 'points', label: 1, points: [1, 1, 3, 4, 15, 11], zOrder: 2 },
     ]);
     const empty = reporter.messages.filter((m) => m.code === 'empty-label');
     expect(empty).toHaveLength(1);
-    expect(empty[0]).toMatchObject({ line: 50, message: expect.stringContaining('2 shape(s)') });
+    expect(empty[0]).toMatchObject({ line: 61, message: expect.stringContaining('2 shape(s)') });
   });
 
   test('project export: subsets from <image subset>, images/<Subset>/, ids restart per subset', async () => {
-    const { items, reporter } = await load(corpus('cvat_dataset/for_images/export_project'));
-    expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['Test/img0', 'Test/img1', 'Train/img0', 'Train/img1', 'Validation/img0', 'Validation/img1']);
+    const dir = await cvatFixture('export_project');
+    const { items, reporter } = await load(dir);
+    expect(items.map((i) => `${i.subset}/${i.id}`)).toEqual(['Train/scene_a', 'Train/scene_b', 'Validation/scene_a', 'Validation/scene_b', 'Test/scene_a', 'Test/scene_b']);
     for (const item of items) {
-      expect(item.image!.path).toBe(corpus(`cvat_dataset/for_images/export_project/images/${item.subset}/${item.id}.jpg`));
+      expect(item.image!.path).toBe(path.join(dir, `images/${item.subset}/${item.id}.jpg`));
       expect(fs.existsSync(item.image!.path)).toBe(true);
     }
     expect(items.map((i) => i.annotations.length)).toEqual([2, 2, 2, 2, 2, 2]);
-    expect(items[2].annotations[1]).toEqual({ type: 'polyline', label: 1, points: [1, 2, 3, 4, 5, 6, 7, 8] });
-    expect(items[5].annotations[0]).toEqual({ type: 'polygon', label: 0, points: [1, 2, 3, 4, 6, 5], zOrder: 1 });
+    // the same names in each subset hold different shapes
+    expect(items[2].annotations[1]).toEqual({ type: 'polyline', label: 1, points: [0.5, 1, 2, 3, 4, 5.25, 7, 8] });
+    expect(items[5].annotations[0]).toEqual({ type: 'polygon', label: 0, points: [2, 1, 11, 2, 5, 10], zOrder: 1 });
     expect(reporter.messages).toEqual([]);
   });
 
   test('the XML file itself is accepted as input', async () => {
-    const { items } = await load(corpus('cvat_dataset/for_images/export_task/train.xml'));
+    const { items } = await load(path.join(await cvatFixture('export_task'), 'train.xml'));
     expect(items).toHaveLength(2);
   });
 
   test('detector: 0.9 for version 1.1, nothing for other XML', async () => {
-    expect((await plugin.detect!(corpus('cvat_dataset/for_images/export_project')))?.confidence).toBe(0.9);
-    expect((await plugin.detect!(corpus('cvat_dataset/for_images/export_task/train.xml')))?.confidence).toBe(0.9);
+    expect((await plugin.detect!(fixture('cvat/export_project')))?.confidence).toBe(0.9);
+    expect((await plugin.detect!(fixture('cvat/export_task/train.xml')))?.confidence).toBe(0.9);
+    expect((await plugin.detect!(fixture('cvat/for_video')))?.confidence).toBe(0.9);
     expect(await plugin.detect!(writeXml('<annotation><filename>a.jpg</filename></annotation>', 'a.xml'))).toBeNull();
     expect((await plugin.detect!(writeXml('<?xml version="1.0"?>\n<!-- x -->\n<annotations><image id="0" name="a"/></annotations>')))?.confidence).toBe(0.7);
   });
@@ -242,22 +256,24 @@ describe('CVAT import: bad inputs', () => {
 });
 
 describe('CVAT for video 1.1 import', () => {
-  test('corpus: tracks become frame_0000NN items; outside shapes are not annotations', async () => {
-    const { dataset, items, reporter } = await load(corpus('cvat_dataset/for_video'));
+  test('tracks become frame_0000NN items; outside shapes are not annotations', async () => {
+    const dir = await cvatFixture('for_video');
+    const { dataset, items, reporter } = await load(dir);
     expect(reporter.messages).toEqual([]);
-    expect(dataset.categories.map((c) => c.name)).toEqual(['klhg', 'z U k', 'II']);
-    expect(dataset.categories[0].attributes).toEqual([{ name: 'hgl', inputType: 'select', default: 'jk', values: ['jk', 'hgkf'], mutable: true }]);
-    expect(items.map((i) => i.id)).toEqual(['frame_000010', 'frame_000013', 'frame_000016', 'frame_000019']);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['walker', 'lane mark x', 'QQ']);
+    expect(dataset.categories[0].attributes).toEqual([{ name: 'pace', inputType: 'select', default: 'slow', values: ['slow', 'fast'], mutable: true }]);
+    // start_frame 20, stop_frame 28, step=4
+    expect(items.map((i) => i.id)).toEqual(['frame_000020', 'frame_000024', 'frame_000028']);
     for (const item of items) {
-      expect(item.image).toEqual({ path: corpus(`cvat_dataset/for_video/images/${item.id}.png`), width: 25, height: 20 });
-      expect(fs.existsSync(item.image!.path)).toBe(item.id !== 'frame_000019');
+      expect(item.image).toEqual({ path: path.join(dir, `images/${item.id}.png`), width: 30, height: 20 });
+      expect(fs.existsSync(item.image!.path)).toBe(true);
     }
     expect(items[0].annotations).toEqual([
-      { type: 'bbox', label: 2, x: 3, y: 4, w: 7, h: 1, occluded: true, track: 0 },
-      { type: 'points', label: 0, points: [21.95, 8, 2.55, 15.09, 2.23, 3.16], attributes: { hgl: 'hgkf' }, track: 1 },
+      { type: 'bbox', label: 2, x: 2, y: 3, w: 10.5, h: 6, occluded: true, track: 0 },
+      { type: 'points', label: 0, points: [25.1, 4, 3.45, 17.2, 11.75, 2.8], attributes: { pace: 'fast' }, track: 1 },
     ]);
     expect(items[1].annotations).toEqual([
-      { type: 'polyline', label: 2, points: [7.85, 13.88, 3.5, 6.67, 15.9, 2, 13.31, 7.21], track: 2 },
+      { type: 'polyline', label: 2, points: [1.25, 18.5, 9, 9.75, 20.4, 1, 28.6, 6.3], track: 2 },
     ]);
     expect(items[2].annotations).toEqual([]);
   });
@@ -282,19 +298,20 @@ async function exportTo(dataset: Dataset, options: Record<string, boolean> = {})
 }
 
 describe('CVAT for images 1.1 export', () => {
-  for (const [name, dir] of [['task', 'cvat_dataset/for_images/export_task'], ['project', 'cvat_dataset/for_images/export_project']]) {
-    test(`corpus ${name} export: import -> export (--save-media) -> import gives the same dataset`, async () => {
-      const first = await load(corpus(dir));
+  for (const name of ['export_task', 'export_project']) {
+    test(`${name}: import -> export (--save-media) -> import gives the same dataset`, async () => {
+      const dir = await cvatFixture(name);
+      const first = await load(dir);
       const { out, summary, xml } = await exportTo({ ...first.dataset, items: first.items }, { 'save-media': true });
       const second = await load(out);
       expect(second.dataset.categories).toEqual(first.dataset.categories);
-      expect(canonical(second.items, path.join(out, 'images'))).toEqual(canonical(first.items, path.join(corpus(dir), 'images')));
+      expect(canonical(second.items, path.join(out, 'images'))).toEqual(canonical(first.items, path.join(dir, 'images')));
       expect(second.reporter.messages.filter((m) => m.code !== 'empty-label')).toEqual([]);
       for (const item of second.items) expect(fs.existsSync(item.image!.path)).toBe(true);
       expect(summary.items).toBe(first.items.length);
       expect(summary.dropped).toBeUndefined();
-      expect(xml.includes('<project>')).toBe(name === 'project');
-      expect(fs.readdirSync(path.join(out, 'images')).sort()).toEqual(name === 'project' ? ['Test', 'Train', 'Validation'] : ['img0.jpg', 'img1.jpg']);
+      expect(xml.includes('<project>')).toBe(name === 'export_project');
+      expect(fs.readdirSync(path.join(out, 'images')).sort()).toEqual(name === 'export_project' ? ['Test', 'Train', 'Validation'] : ['scene_a.jpg', 'scene_b.jpg']);
     });
   }
 
@@ -422,7 +439,7 @@ describe('CVAT for video 1.1 import: skeleton tracks, images, background frames'
   });
 
   test('video -> CVAT for images export keeps every visible shape (track ids cannot be kept: one warning)', async () => {
-    const first = await load(corpus('cvat_dataset/for_video'));
+    const first = await load(await cvatFixture('for_video'));
     const { out, summary, reporter } = await exportTo({ ...first.dataset, items: first.items });
     expect(summary.annotations).toEqual({ bbox: 1, points: 1, polyline: 1 });
     expect(reporter.messages.map((m) => m.code)).toEqual(['track-not-kept']);
@@ -486,7 +503,7 @@ describe('CVAT import: more edge cases', () => {
 
 describe('CVAT export: image sizes', () => {
   test('an item without a size gets it from its image file (CVAT needs width and height)', async () => {
-    const image = corpus('cvat_dataset/for_images/export_task/images/img1.jpg');
+    const image = path.join(await cvatFixture('export_task'), 'images/scene_b.jpg');
     const size = await probeImageSize(image);
     expect(size).not.toBeNull();
     const { xml, reporter } = await exportTo({ categories: [], items: [{ id: 'img1', subset: '', image: { path: image }, annotations: [] }] });

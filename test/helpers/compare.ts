@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
 import { expect } from 'vitest';
 import type { Annotation, AnnotationType, Category, Item } from '../../src/model.js';
 import { bitmapToMask, maskToBitmap } from '../../src/geometry/mask.js';
+import { tempDir } from './corpus.js';
 
 /** An annotation reduced to what every format can agree on: kind, label name, numbers, text. */
 export interface CanonicalAnnotation { type: AnnotationType; label: string | null; numbers: number[]; text?: string }
@@ -71,4 +75,20 @@ export function expectSameItems(actual: CanonicalItem[], expected: CanonicalItem
       });
     });
   });
+}
+
+/**
+ * A copy of a fixture folder (`test/fixtures/...`) in a fresh temporary folder, with the images it needs
+ * generated (grey, of the given size, encoded after the extension): fixtures hold only text files.
+ */
+export async function materialize(source: string, images: readonly (readonly [string, number, number])[] = []): Promise<string> {
+  const dir = path.join(tempDir('datum-fixture-'), path.basename(source));
+  fs.cpSync(source, dir, { recursive: true });
+  for (const [name, width, height] of images) {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const image = sharp({ create: { width, height, channels: 3, background: '#808080' } });
+    await (/\.png$/i.test(name) ? image.png() : image.jpeg()).toFile(file);
+  }
+  return dir;
 }
