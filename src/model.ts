@@ -124,15 +124,18 @@ export async function collect(dataset: Dataset): Promise<MemoryDataset> {
 /**
  * The categories that are classes of their own, as YOLO formats number them: those without a parent,
  * in order. Sub-labels (a skeleton's keypoints, a VOC part) are not classes, as in Datumaro's YOLO
- * exporters; `of` gives a category's class index, undefined for sub-labels and unknown indices.
+ * exporters, nor is `background` (VOC's class 0: the absence of an object, which YOLO does not label);
+ * `of` gives a category's class index, undefined for those and unknown indices.
  */
 export class ClassList {
   readonly categories: Category[] = [];
   private readonly index = new Map<number, number>();
+  private readonly background = new Set<number>();
 
   constructor(categories: readonly Category[]) {
     categories.forEach((c, i) => {
       if (c.parent !== undefined) return;
+      if (c.name.trim().toLowerCase() === 'background') { this.background.add(i); return; }
       this.index.set(i, this.categories.length);
       this.categories.push(c);
     });
@@ -140,6 +143,11 @@ export class ClassList {
 
   of(label: number): number | undefined {
     return this.index.get(label);
+  }
+
+  /** Whether a label is a `background` category (left out of the classes; its annotations are dropped). */
+  isBackground(label: number): boolean {
+    return this.background.has(label);
   }
 }
 

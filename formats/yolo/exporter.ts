@@ -15,6 +15,7 @@ const BATCH = 256;
 interface ExportState {
   output: string;
   saveMedia: boolean;
+  keepCrowd: boolean;
   prefix: string;
   classes: ClassList;
   categoryCount: number;
@@ -33,6 +34,7 @@ export async function exportYolo(dataset: Dataset, output: string, options: Opti
   const state: ExportState = {
     output,
     saveMedia: options['save-media'] === true,
+    keepCrowd: options['keep-crowd'] === true,
     prefix: options['data-prefix'] === false ? '' : PATH_PREFIX,
     classes: new ClassList(dataset.categories),
     categoryCount: dataset.categories.length,
@@ -132,16 +134,23 @@ function exportSubset(item: Item): string {
   return subset;
 }
 
-/** `class cx cy w h` lines for the item's boxes; everything else is counted as dropped and warned about once per item. */
+/**
+ * `class cx cy w h` lines for the item's boxes (an object's box is its bbox: its polygon or mask is not
+ * a second line); crowd regions are skipped unless --keep-crowd, an identical line is written once.
+ * Everything else is counted as dropped and warned about once per item.
+ */
 function labelLines(item: Item, state: ExportState): string[] {
   const size = item.normalized ? { width: 1, height: 1 }
     : item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : undefined;
   const lines: string[] = [];
+  const seen = new Set<string>();
   const drops = new Map<string, number>();
   const drop = (reason: string) => drops.set(reason, (drops.get(reason) ?? 0) + 1);
   for (const ann of item.annotations) {
+    if (!state.keepCrowd && ann.attributes?.is_crowd === true) { drop('crowd'); continue; }
     if (ann.type !== 'bbox') { drop(ann.type); continue; }
     if (ann.label === undefined) { drop('bbox without label'); continue; }
+    if (state.classes.isBackground(ann.label)) { drop('background'); continue; }
     const cls = state.classes.of(ann.label);
     if (cls === undefined) { drop(ann.label < state.categoryCount ? 'bbox labelled with a sub-label' : 'bbox with unknown label'); continue; }
     if (!size) { drop('bbox without image size'); continue; }
@@ -149,7 +158,10 @@ function labelLines(item: Item, state: ExportState): string[] {
     if (!box) { drop('bbox outside image'); continue; }
     const cx = (box.x + box.w / 2) / size.width;
     const cy = (box.y + box.h / 2) / size.height;
-    lines.push([cls, cx.toFixed(6), cy.toFixed(6), (box.w / size.width).toFixed(6), (box.h / size.height).toFixed(6)].join(' '));
+    const line = [cls, cx.toFixed(6), cy.toFixed(6), (box.w / size.width).toFixed(6), (box.h / size.height).toFixed(6)].join(' ');
+    if (seen.has(line)) { drop('duplicate'); continue; }
+    seen.add(line);
+    lines.push(line);
   }
   state.written += lines.length;
   for (const [reason, count] of drops) {
@@ -170,6 +182,9 @@ const WHY: Record<string, string> = {
   'bbox labelled with a sub-label': 'a sub-label (skeleton keypoint or VOC part) is not a class of its own',
   'bbox without image size': 'the image size is unknown (image missing or unreadable), so it cannot be normalized',
   'bbox outside image': 'it lies entirely outside the image',
+  crowd: 'crowd regions (is_crowd) are not objects (--keep-crowd writes them)',
+  duplicate: 'the same line is already in this label file',
+  background: "'background' is not a YOLO class",
 };
 
 interface Rect { x: number; y: number; w: number; h: number }

@@ -13,6 +13,7 @@ export const plugin: FormatPlugin = {
   export: exportYolo,
   exportOptions: [
     { name: 'save-media', type: 'boolean', description: 'copy the images next to their label files' },
+    { name: 'keep-crowd', type: 'boolean', description: 'write crowd regions (is_crowd, COCO iscrowd: 1) as boxes; by default they are skipped' },
     { name: 'data-prefix', type: 'boolean', description: "prefix paths in obj.data and the image lists with 'data/' as Darknet expects (default on; --no-data-prefix for paths relative to the dataset folder)" },
   ],
 };

@@ -14,6 +14,7 @@ import { CONFIG_FILE, IMAGE_EXTENSIONS, STANDARD_SPLITS, TASKS, clamp01, clampEd
 export const exportOptions: readonly OptionSpec[] = [
   { name: 'task', type: 'string', choices: TASKS, description: 'what the labels describe; inferred from the annotations when absent' },
   { name: 'save-media', type: 'boolean', description: 'copy (hard-link where possible) the images into images/<split>/' },
+  { name: 'keep-crowd', type: 'boolean', description: 'write crowd regions (is_crowd, COCO iscrowd: 1) as objects; by default they are skipped, as Ultralytics\' convert_coco does' },
 ];
 
 /** Items whose image sizes are probed together (sharp reads headers in parallel). */
@@ -32,7 +33,7 @@ export async function exportUltralytics(dataset: Dataset, output: string, option
   const writer = new FileWriter();
   const exporter = task === 'classify'
     ? new ClassifyExporter(new ClassList(dataset.categories), output, writer, tally, ctx)
-    : new LabelExporter(task, dataset.categories, output, writer, tally, ctx, options['save-media'] === true);
+    : new LabelExporter(task, dataset.categories, output, writer, tally, ctx, options['save-media'] === true, options['keep-crowd'] === true);
   let batch: Item[] = [];
   let done = 0;
   const flushBatch = async () => {
@@ -77,6 +78,13 @@ function normalizedAngle(rotation: number | undefined): number {
   return Math.abs(r) < 1e-9 || Math.abs(r - 360) < 1e-9 ? 0 : r;
 }
 
+/** Why an annotation was not written, for the reasons that need saying. */
+const WHY: Record<string, string> = {
+  crowd: 'crowd regions (is_crowd) are not objects (--keep-crowd writes them)',
+  duplicate: 'the same row is already in this label file (Ultralytics would remove it with "duplicate labels removed")',
+  background: "'background' is not a YOLO class",
+};
+
 /** Counts what was written and dropped; drops are warned about once per item and reason. */
 class Tally {
   readonly written: Record<string, number> = {};
@@ -93,7 +101,7 @@ class Tally {
   /** Warns about the drops of one item. */
   endItem(item: Item, file?: string): void {
     for (const [reason, count] of this.pending) {
-      this.ctx.reporter.warn({ code: 'annotation-dropped', file, item: itemName(item), message: `${count} annotation(s) not written: ${reason}` });
+      this.ctx.reporter.warn({ code: 'annotation-dropped', file, item: itemName(item), message: `${count} annotation(s) not written: ${reason}${WHY[reason] ? ` (${WHY[reason]})` : ''}` });
     }
     this.pending.clear();
   }
@@ -128,6 +136,7 @@ class LabelExporter {
     private readonly tally: Tally,
     private readonly ctx: Context,
     private readonly saveMedia: boolean,
+    private readonly keepCrowd: boolean,
   ) {
     const skeletons = categories.filter((c) => c.keypoints?.length);
     if (task === 'pose' && skeletons.length === 0) {
@@ -187,6 +196,9 @@ class LabelExporter {
       return;
     }
     const rows = size ? this.rows(item, size) : [];
+    if (this.clipped) {
+      this.ctx.reporter.warn({ code: 'obb-clipped', file: labelRel, item: itemName(item), message: `${this.clipped} rotated box(es) reach outside the image; their corners are clipped to it, which changes their shape` });
+    }
     this.tally.endItem(item, labelRel);
     await this.writer.write(labelPath, rows.length ? rows.join('\n') + '\n' : '');
     if (this.saveMedia) await this.copyImage(item, imagePath);
@@ -277,19 +289,44 @@ class LabelExporter {
     return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   }
 
-  /** The label rows of one item for this task, in pixels divided by the image size. */
+  /** Rows of the current item, to write each distinct row once. */
+  private seen = new Set<string>();
+  /** Boxes of the current item whose corners were clipped to the image (obb). */
+  private clipped = 0;
+
+  /**
+   * The label rows of one item for this task, in pixels divided by the image size. Crowd regions are
+   * skipped unless --keep-crowd; an identical row is written once.
+   */
   private rows(item: Item, size: Size): string[] {
+    this.seen = new Set();
+    this.clipped = 0;
+    const annotations = item.annotations.filter((a) => {
+      if (this.keepCrowd || a.attributes?.is_crowd !== true) return true;
+      this.tally.drop('crowd');
+      return false;
+    });
+    const objects = { ...item, annotations };
     switch (this.task) {
-      case 'detect': return this.detectRows(item, size);
-      case 'obb': return this.obbRows(item, size);
-      case 'segment': return this.segmentRows(item, size);
-      case 'pose': return this.poseRows(item, size);
+      case 'detect': return this.detectRows(objects, size);
+      case 'obb': return this.obbRows(objects, size);
+      case 'segment': return this.segmentRows(objects, size);
+      case 'pose': return this.poseRows(objects, size);
     }
+  }
+
+  /** Adds a row unless the file already has it; `kinds` are the annotations it writes. */
+  private emit(rows: string[], row: string, kinds: string[]): void {
+    if (this.seen.has(row)) { this.tally.drop('duplicate', kinds.length); return; }
+    this.seen.add(row);
+    rows.push(row);
+    for (const kind of kinds) this.tally.write(kind);
   }
 
   /** The class index of an annotation, or null (counted as dropped) when it has no valid class. */
   private classOf(a: Annotation): number | null {
     if (a.label === undefined) { this.tally.drop(`unlabeled ${a.type}`); return null; }
+    if (this.classes.isBackground(a.label)) { this.tally.drop('background'); return null; }
     const cls = this.classes.of(a.label);
     if (cls === undefined) {
       this.tally.drop(this.categories[a.label] ? `${a.type} labelled with a sub-label (keypoint or part)` : `${a.type} with unknown label`);
@@ -303,22 +340,38 @@ class LabelExporter {
   }
 
   /**
-   * Boxes as they are; polygons, masks and ellipses as their bounding boxes (as Ultralytics derives
-   * boxes from segments), unless their object (label + group) already has a box.
+   * Boxes as they are; an object (label + non-zero group) with a box is that box, as Ultralytics'
+   * convert_coco takes COCO's bbox. Polygons, masks and ellipses without a box are written as their
+   * bounds (as Ultralytics derives boxes from segments), the parts of one object as one box.
    */
   private detectRows(item: Item, size: Size): string[] {
-    const rows: string[] = [];
     const boxed = new Set(item.annotations.filter((a) => a.type === 'bbox' && a.group).map((a) => `${a.label}/${a.group}`));
+    const entries: { cls: number; x0: number; y0: number; x1: number; y1: number; kinds: string[] }[] = [];
+    const parts = new Map<string, (typeof entries)[number]>();
     for (const a of item.annotations) {
-      const extent = a.type === 'bbox' ? a : shapeBox(a);
+      const extent = a.type === 'bbox' ? boxBounds(a) : shapeBounds(a);
       if (!extent) { this.dropOther(a); continue; }
-      if (a.type !== 'bbox' && a.group && boxed.has(`${a.label}/${a.group}`)) { this.tally.drop(`${a.type} of an object that has a box (detect task)`); continue; }
+      const key = `${a.label}/${a.group}`;
+      if (a.type !== 'bbox' && a.group && boxed.has(key)) { this.tally.drop(`${a.type} of an object that has a box (detect task)`); continue; }
       const cls = this.classOf(a);
       if (cls === null) continue;
-      const box = this.normalizedBox(extent, size);
-      if (!box) continue;
-      rows.push(`${cls} ${box.map(fmt).join(' ')}`);
-      this.tally.write(a.type === 'bbox' ? 'bbox' : `${a.type} (as its box)`);
+      const kind = a.type === 'bbox' ? 'bbox' : `${a.type} (as its box)`;
+      const object = a.type !== 'bbox' && a.group ? parts.get(key) : undefined;
+      if (object) {
+        object.x0 = Math.min(object.x0, extent.x0); object.y0 = Math.min(object.y0, extent.y0);
+        object.x1 = Math.max(object.x1, extent.x1); object.y1 = Math.max(object.y1, extent.y1);
+        object.kinds.push(kind);
+        continue;
+      }
+      const entry = { cls, ...extent, kinds: [kind] };
+      entries.push(entry);
+      if (a.type !== 'bbox' && a.group) parts.set(key, entry);
+    }
+    const rows: string[] = [];
+    for (const { cls, x0, y0, x1, y1, kinds } of entries) {
+      const box = this.normalizedBox({ x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, size);
+      if (box) this.emit(rows, `${cls} ${box.map(fmt).join(' ')}`, kinds);
+      else if (kinds.length > 1) this.tally.drop('degenerate box (empty inside the image)', kinds.length - 1);
     }
     return rows;
   }
@@ -341,11 +394,15 @@ class LabelExporter {
       const cls = this.classOf(a);
       if (cls === null) continue;
       if (!(a.w > 0 && a.h > 0)) { this.tally.drop('degenerate box (empty inside the image)'); continue; }
-      const corners = this.normalizePoints(rotatedBoxCorners(a), size);
+      const raw = rotatedBoxCorners(a).map((v, i) => v / (i % 2 ? size.height : size.width));
+      // Ultralytics rejects a file with a coordinate past 1, so corners are clipped to the image.
+      const corners = raw.map(clamp01);
       // A box outside the image clips to a line or a point: no object to train on.
       if (polygonArea(corners) <= 1e-12) { this.tally.drop('degenerate box (empty inside the image)'); continue; }
-      rows.push(`${cls} ${corners.map(fmt).join(' ')}`);
-      this.tally.write('bbox');
+      // A clipped rotated box is another shape: written, but counted apart and warned about.
+      const clipped = raw.some((v) => clampEdge(v) !== v);
+      if (clipped) this.clipped++;
+      this.emit(rows, `${cls} ${corners.map(fmt).join(' ')}`, [clipped ? 'bbox (clipped to the image)' : 'bbox']);
     }
     return rows;
   }
@@ -386,8 +443,7 @@ class LabelExporter {
         this.tally.drop(`degenerate ${kinds[0]} (fewer than 3 points or no area inside the image)`, kinds.length);
         continue;
       }
-      rows.push(`${cls} ${points.map(fmt).join(' ')}`);
-      for (const kind of kinds) this.tally.write(kind);
+      this.emit(rows, `${cls} ${points.map(fmt).join(' ')}`, kinds);
     }
     return rows;
   }
@@ -424,8 +480,7 @@ class LabelExporter {
         values.push(fmt(clamp01(a.points[2 * k] / size.width)), fmt(clamp01(a.points[2 * k + 1] / size.height)), String(v));
       }
       if (a.visibility.length > this.keypoints) this.tally.drop('keypoints beyond kpt_shape (count of points)', a.visibility.length - this.keypoints);
-      rows.push(`${cls} ${values.join(' ')}`);
-      this.tally.write('skeleton');
+      this.emit(rows, `${cls} ${values.join(' ')}`, ['skeleton']);
     }
     for (const box of boxes) if (!usedBoxes.has(box)) this.tally.drop('bbox without a skeleton (pose task)');
     return rows;
@@ -442,8 +497,8 @@ function flipOf(category: Category): number[] | null {
   return list.length === k && list.every((i) => Number.isInteger(i) && i >= 0 && i < k) ? list : null;
 }
 
-/** The axis-aligned box of a polygon, mask or ellipse; null for kinds without an area. */
-function shapeBox(a: Annotation): { x: number; y: number; w: number; h: number } | null {
+/** The axis-aligned bounds of a polygon, mask or ellipse; null for kinds without an area. */
+function shapeBounds(a: Annotation): { x0: number; y0: number; x1: number; y1: number } | null {
   let b: { x0: number; y0: number; x1: number; y1: number } | null = null;
   if (a.type === 'polygon' && a.points.length >= 6) b = pointBounds(a.points);
   else if (a.type === 'mask') b = maskBounds(a);
@@ -453,7 +508,7 @@ function shapeBox(a: Annotation): { x: number; y: number; w: number; h: number }
     const hh = Math.hypot(a.rx * Math.sin(t), a.ry * Math.cos(t));
     b = { x0: a.cx - hw, y0: a.cy - hh, x1: a.cx + hw, y1: a.cy + hh };
   }
-  return b ? { x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 } : null;
+  return b;
 }
 
 /** Pixel-edge bounds of a mask's set pixels, or null when it has none. */
@@ -512,7 +567,10 @@ class ClassifyExporter {
   async add(item: Item): Promise<void> {
     const { split } = splitOf(item.subset);
     const labels = item.annotations.filter((a) => a.type === 'label' && a.label !== undefined && this.classes.of(a.label) !== undefined);
-    for (const a of item.annotations) if (!labels.includes(a)) this.tally.drop(a.type === 'label' ? 'label without a known category' : `${a.type} in classify task`);
+    for (const a of item.annotations) {
+      if (labels.includes(a)) continue;
+      this.tally.drop(a.type !== 'label' ? `${a.type} in classify task` : a.label !== undefined && this.classes.isBackground(a.label) ? 'background' : 'label without a known category');
+    }
     if (labels.length === 0) {
       this.ctx.reporter.warn({ code: 'unlabeled-item', item: itemName(item), message: 'item has no class label; its image is not written' });
       this.tally.endItem(item);
