@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import fs from 'node:fs';
 import '../../formats/index.js';
-import { DatumError, UsageError } from '../diagnostics.js';
+import { DatumError, formatDiagnostic, UsageError, type Diagnostic } from '../diagnostics.js';
 import { listFormats, loadPluginModule, getFormat } from '../registry.js';
 import { convert, detectFormats, importDataset } from '../pipeline.js';
 import { parsePluginOptions } from '../options.js';
@@ -24,6 +24,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   const ctx: Context = { reporter, progress };
   const print = (text: string) => io.stdout.write(text + '\n');
   let json = false;
+  let input: string | undefined; // named when the input is nested too deeply
 
   const program = new Command('datum')
     .description('Convert computer-vision annotation datasets between formats')
@@ -57,6 +58,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       '  datum convert -if cvat -i cvat_dataset -f yolo_ultralytics -o yolo_dataset -t map_subsets:Train=train,Validation=val,Test=test -- --save-media',
     ].join('\n'))
     .action(async (opts) => {
+      input = opts.input;
       const exporter = getFormat(opts.outputFormat, 'export');
       const exportOptions = parsePluginOptions(pluginArgs, exporter.exportOptions, `exporter '${exporter.name}'`);
       const transforms = (opts.transform as string[]).map(parseTransform);
@@ -82,6 +84,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .addOption(new Option('--input-format <format>', 'input format; also written -if (default: detect)'))
     .option('--json', 'print exactly one JSON object on stdout')
     .action(async (path: string, opts) => {
+      input = path;
       const { format, dataset } = await importDataset(path, opts.inputFormat, {}, ctx);
       const stats = await computeStats(dataset);
       clear();
@@ -103,6 +106,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .argument('<path>', 'dataset folder (or annotation file)')
     .option('--json', 'print the candidates as JSON')
     .action(async (path: string) => {
+      input = path;
       const found = await detectFormats(path);
       if (json) {
         print(JSON.stringify({ candidates: found.map((f) => ({ format: f.format, ...f.detection })) }));
@@ -137,26 +141,64 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     return 0;
   } catch (error) {
     clear();
-    return reportFailure(error, io, json, Boolean(program.opts().verbose));
+    return reportFailure(error, io, json, Boolean(program.opts().verbose), input);
   } finally {
     finish();
   }
 }
 
-function reportFailure(error: unknown, io: Io, json: boolean, verbose: boolean): number {
+function reportFailure(error: unknown, io: Io, json: boolean, verbose: boolean, input?: string): number {
   if (error instanceof CommanderError) {
-    // commander has printed its own message; help and version are not failures
-    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) ? 0 : 2;
+    // commander has printed its own message (help goes to stderr when no command was given)
+    return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UsageError) {
     io.stderr.write(`datum: ${error.message}\n`);
     return 2;
   }
-  const message = error instanceof DatumError ? error.message : `error: ${(error as Error)?.message ?? String(error)}`;
-  io.stderr.write(`datum: ${message}\n`);
+  const diagnostic = error instanceof DatumError ? error.diagnostic : explain(error, input);
+  io.stderr.write(`datum: ${formatDiagnostic(diagnostic)}\n`);
   if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
-  if (json) io.stdout.write(JSON.stringify({ error: error instanceof DatumError ? error.diagnostic : { severity: 'error', code: 'internal', message } }) + '\n');
+  if (json) io.stdout.write(JSON.stringify({ error: diagnostic }) + '\n');
   return 1;
+}
+
+/** What a system error means, by errno code, as `<sentence>: <path>`. */
+const SYSTEM_ERRORS: Record<string, [code: string, sentence: string]> = {
+  ENOENT: ['file-not-found', 'no such file or folder'],
+  EACCES: ['permission-denied', 'permission denied'],
+  EPERM: ['permission-denied', 'operation not permitted'],
+  ENOTEMPTY: ['folder-not-empty', 'folder is not empty'],
+  EEXIST: ['file-exists', 'already exists'],
+  EISDIR: ['is-a-folder', 'is a folder where a file was expected'],
+  ENOTDIR: ['not-a-folder', 'is not a folder where a folder was expected'],
+  ENOSPC: ['disk-full', 'no space left on the device'],
+  EDQUOT: ['disk-full', 'disk quota exceeded'],
+  EROFS: ['read-only', 'the file system is read-only'],
+  EMFILE: ['too-many-open-files', 'too many open files (raise the limit with `ulimit -n`)'],
+  ENFILE: ['too-many-open-files', 'too many open files in the system'],
+  ELOOP: ['symlink-loop', 'too many levels of symlinks'],
+  ENAMETOOLONG: ['name-too-long', 'file name too long'],
+  EIO: ['io-error', 'input/output error'],
+  EBUSY: ['busy', 'file or folder is busy'],
+  EXDEV: ['cross-device', 'cannot move across file systems'],
+};
+
+/** A diagnostic for an error that is not a DatumError: no internal message reaches the user. */
+function explain(error: unknown, input?: string): Diagnostic {
+  const e = error as NodeJS.ErrnoException | undefined;
+  const known = e?.code ? SYSTEM_ERRORS[e.code] : undefined;
+  if (known) {
+    const file = [e!.path, (e as { dest?: string }).dest].filter(Boolean).join(' -> ') || undefined;
+    return { severity: 'error', code: known[0], message: known[1], file };
+  }
+  if (error instanceof RangeError && /call stack size/i.test(error.message)) {
+    return { severity: 'error', code: 'nested-too-deeply', file: input, message: 'input is nested too deeply to read (a structure inside a file nests deeper than datum can follow)' };
+  }
+  if (typeof e?.message === 'string' && /null bytes|NUL/.test(e.message)) {
+    return { severity: 'error', code: 'nul-in-name', file: input, message: 'a file name contains a NUL byte' };
+  }
+  return { severity: 'error', code: 'internal', message: 'internal error (a bug in datum or a format plugin); please report it with the output of the same command run with --verbose' };
 }
 
 /** The version in datum's package.json, found by walking up from this file (src/ or dist/src/). */
