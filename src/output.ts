@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DatumError } from './diagnostics.js';
 
@@ -73,7 +74,7 @@ export async function writeAtomically<T>(output: string, overwrite: boolean, wri
   }
   const parent = path.dirname(target);
   await fsp.mkdir(parent, { recursive: true });
-  const temp: Temp = { dir: await fsp.mkdtemp(path.join(parent, `.${path.basename(target)}.datum-tmp-`)), writes: new Set(), closed: false };
+  const temp: Temp = { dir: await makeTempDir(parent, `.${path.basename(target)}.datum-tmp-`), writes: new Set(), closed: false };
   if (!temps.size) for (const s of SIGNALS) process.on(s, onSignal);
   temps.add(temp);
   try {
@@ -105,6 +106,22 @@ export async function writeAtomically<T>(output: string, overwrite: boolean, wri
   }
 }
 
+/**
+ * A new folder `<prefix><random>` in `parent`. Not mkdtemp: its 0700 mode would survive the rename and
+ * make the output unreadable to others; mkdir gives the mode any folder gets (0777 less the umask).
+ */
+async function makeTempDir(parent: string, prefix: string): Promise<string> {
+  for (;;) {
+    const dir = path.join(parent, prefix + randomBytes(6).toString('base64url'));
+    try {
+      await fsp.mkdir(dir);
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 // The callback writeFile skips the FileHandle that fs/promises opens and closes per file, which is
 // about a fifth of the time when writing 100k label files.
 const writeFile = promisify(fs.writeFile);
@@ -131,12 +148,14 @@ export class FileWriter {
   async copy(source: string, target: string): Promise<void> {
     await this.enqueue(target, async () => {
       await this.ensureDir(path.dirname(target));
+      // link() does not follow a symlink: the output would hold the symlink, not the image
+      const real = await fsp.realpath(source);
       try {
-        await fsp.link(source, target);
+        await fsp.link(real, target);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw error;
-        await fsp.copyFile(source, target);
+        await fsp.copyFile(real, target);
       }
     });
   }

@@ -174,6 +174,26 @@ describe('a failed run leaves nothing beside -o', () => {
   });
 });
 
+describe('what the output holds', () => {
+  it('a media file reached through a symlink is linked or copied as the file, not as the symlink', async () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, 'real.jpg'), 'pixels');
+    fs.symlinkSync('real.jpg', path.join(root, 'link.jpg'));
+    const writer = new FileWriter();
+    await writer.copy(path.join(root, 'link.jpg'), path.join(root, 'out', 'a.jpg'));
+    await writer.flush();
+    expect(fs.lstatSync(path.join(root, 'out', 'a.jpg')).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(root, 'out', 'a.jpg'), 'utf8')).toBe('pixels');
+  });
+
+  it('the output folder gets the mode a plain mkdir gives (not 0700)', async () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, 'plain'));
+    await writeAtomically(path.join(root, 'out'), false, async (dir) => { fs.writeFileSync(path.join(dir, 'a.txt'), 'a'); });
+    expect(fs.statSync(path.join(root, 'out')).mode & 0o777).toBe(fs.statSync(path.join(root, 'plain')).mode & 0o777);
+  });
+});
+
 describe('symlinks that lead outside the dataset are refused', () => {
   function layout() {
     const base = tempDir();
