@@ -12,7 +12,7 @@ import '../../formats/index.js';
 import { DatumError, Reporter } from '../../src/diagnostics.js';
 import { maskToBitmap } from '../../src/geometry/mask.js';
 import type { Options } from '../../src/plugin.js';
-import { corpus, tempDir } from '../helpers/corpus.js';
+import { fixture, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
 afterAll(() => { for (const t of temps) fs.rmSync(t, { recursive: true, force: true }); });
@@ -93,144 +93,174 @@ const xml = (objects: string, extra = '') => `<?xml version="1.0" encoding="UTF-
 const object = (name: string, [xmin, ymin, xmax, ymax]: (number | string)[], inner = '') =>
   `<object><name>${name}</name>${inner}<bndbox><xmin>${xmin}</xmin><ymin>${ymin}</ymin><xmax>${xmax}</xmax><ymax>${ymax}</ymax></bndbox></object>`;
 
-describe('corpus imports', () => {
-  test('voc_dataset1: boxes, part, actions, class lists and masks, checked against the XML', async () => {
-    const { dataset, messages } = await load(corpus('voc_dataset/voc_dataset1'));
+/** A copy of test/fixtures/voc/<name> (text files only) with its images and masks generated. */
+async function vocFixture(name: string, images: Record<string, [number, number]> = {}, files: Record<string, Buffer> = {}): Promise<string> {
+  const root = path.join(temp(), name);
+  fs.cpSync(fixture('voc', name), root, { recursive: true });
+  for (const [rel, [width, height]] of Object.entries(images)) {
+    files[rel] = await sharp({ create: { width, height, channels: 3, background: { r: 120, g: 60, b: 30 } } }).jpeg().toBuffer();
+  }
+  return writeFiles(root, files);
+}
+/** Detection + segmentation + layout + action lists, no labelmap; the class and object masks cover the whole 24 x 16 image. */
+const detectionFixture = () => vocFixture('detection', { 'JPEGImages/000017.jpg': [24, 16], 'JPEGImages/000023.jpg': [24, 16] }, {
+  'SegmentationClass/000017.png': encodePalettePng(24, 16, new Uint8Array(24 * 16).fill(4), VOC_PALETTE), // class 4 = boat
+  'SegmentationObject/000017.png': encodePalettePng(24, 16, new Uint8Array(24 * 16).fill(1), VOC_PALETTE), // instance 1
+});
+/** Roboflow's VOC: <subset>/<id>.xml beside <subset>/<id>.jpg, no ImageSets. */
+const roboflowFixture = () => vocFixture('roboflow', { 'train/leaf_01.jpg': [16, 8], 'train/leaf_02.jpg': [16, 8], 'val/leaf_03.jpg': [16, 8] });
+const commentsFixture = () => vocFixture('comments', { 'JPEGImages/000031.jpg': [24, 16] });
+/** labelmap.txt, float coordinates, no <size> and no images, an object-less @.xml, one trainval subset. */
+const labelmapFixture = () => vocFixture('labelmap');
+
+describe('imports of the VOC layouts (fixtures of our own, test/fixtures/voc)', () => {
+  test('detection: boxes, part, actions, class lists and masks, checked against the XML', async () => {
+    const root = await detectionFixture();
+    const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
     // No labelmap: Datumaro's default = 20 classes + background + ignored, then person's parts.
     expect(names(dataset)).toHaveLength(25);
     expect(names(dataset).slice(0, 3)).toEqual(['background', 'aeroplane', 'bicycle']);
     expect(dataset.categories.find((c) => c.name === 'head')).toMatchObject({ parent: 'person' });
-    expect(dataset.categories.find((c) => c.name === 'cat')?.color).toEqual([64, 0, 0]);
-    expect(dataset.items.map((i) => `${i.subset}/${i.id}`).sort()).toEqual(['test/2007_000002', 'train/2007_000001']);
+    expect(dataset.categories.find((c) => c.name === 'dog')?.color).toEqual([64, 0, 128]);
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`).sort()).toEqual(['test/000023', 'train/000017']);
 
-    const train = item(dataset, '2007_000001');
-    expect(train.image).toMatchObject({ width: 20, height: 10 });
-    expect(train.image!.path).toBe(corpus('voc_dataset/voc_dataset1/JPEGImages/2007_000001.jpg'));
+    const train = item(dataset, '000017');
+    expect(train.image).toMatchObject({ width: 24, height: 16 });
+    expect(train.image!.path).toBe(path.join(root, 'JPEGImages/000017.jpg'));
     const boxes = ofType(train, 'bbox');
     expect(boxes).toHaveLength(3);
-    // <xmin>1 <ymin>2 <xmax>3 <ymax>4, 1-based inclusive: pixels 0..2 x 1..3.
-    const cat = boxes.find((b) => labelName(dataset, b) === 'cat')!;
-    expect(cat).toMatchObject({ x: 0, y: 1, w: 3, h: 3, group: 1, occluded: false });
-    expect(cat.attributes).toEqual({ truncated: true, difficult: false, pose: 'Unspecified' });
+    // <xmin>2 <ymin>3 <xmax>6 <ymax>7, 1-based inclusive: pixels 1..5 x 2..6.
+    const dog = boxes.find((b) => labelName(dataset, b) === 'dog')!;
+    expect(dog).toMatchObject({ x: 1, y: 2, w: 5, h: 5, group: 1, occluded: false });
+    expect(dog.attributes).toEqual({ truncated: true, difficult: false, pose: 'Frontal' });
     const person = boxes.find((b) => labelName(dataset, b) === 'person')!;
-    expect(person).toMatchObject({ x: 3, y: 4, w: 3, h: 3, group: 2 });
-    expect(person.attributes).toMatchObject({ other: true, jumping: false, phoning: true, walking: true, usingcomputer: false });
+    expect(person).toMatchObject({ x: 7, y: 3, w: 7, h: 9, group: 2 });
+    expect(person.attributes).toMatchObject({ other: false, jumping: true, phoning: false, playinginstrument: true, running: true, usingcomputer: true, walking: false });
     const head = boxes.find((b) => labelName(dataset, b) === 'head')!;
-    expect(head).toMatchObject({ x: 4.5, y: 5, w: 3, h: 3, group: 2 }); // 5.5..7.5 x 6..8
+    expect(head).toMatchObject({ x: 8.5, y: 3, w: 4, h: 3.5, group: 2 }); // 9.5..12.5 x 4..6.5
 
+    // Image-level labels come from the <class>_train.txt lists (1 = present, -1 = absent).
     const labels = ofType(train, 'label').map((a) => labelName(dataset, a)).sort();
-    expect(labels).toEqual(['aeroplane', 'bird', 'bottle', 'car', 'chair', 'diningtable', 'horse', 'ignored', 'person', 'sheep', 'train']);
+    expect(labels).toEqual(['boat', 'cow', 'dog', 'ignored', 'person', 'sofa', 'tvmonitor']);
 
-    // SegmentationClass is all (0,128,0) = bicycle, SegmentationObject all (128,0,0) = instance 1.
+    // SegmentationClass is all class 4 = boat, SegmentationObject all instance 1 (the first object's group).
     const [mask] = ofType(train, 'mask');
     expect(ofType(train, 'mask')).toHaveLength(1);
-    expect(labelName(dataset, mask)).toBe('bicycle');
-    expect(mask).toMatchObject({ left: 0, top: 0, width: 20, height: 10, rle: [0, 200], group: 1 });
+    expect(labelName(dataset, mask)).toBe('boat');
+    expect(mask).toMatchObject({ left: 0, top: 0, width: 24, height: 16, rle: [0, 384], group: 1 });
 
-    expect(item(dataset, '2007_000002', 'test').annotations).toEqual([]);
+    // Listed in every task folder but without an XML: an item with no annotations.
+    expect(item(dataset, '000023', 'test').annotations).toEqual([]);
   });
 
   test("--coords datumaro reads xmin..xmax as Datumaro does (x = xmin, w = xmax - xmin)", async () => {
-    const { dataset } = await load(corpus('voc_dataset/voc_dataset1'), { coords: 'datumaro' });
-    const boxes = ofType(item(dataset, '2007_000001'), 'bbox');
-    expect(boxes.find((b) => labelName(dataset, b) === 'cat')).toMatchObject({ x: 1, y: 2, w: 2, h: 2 });
-    expect(boxes.find((b) => labelName(dataset, b) === 'head')).toMatchObject({ x: 5.5, y: 6, w: 2, h: 2 });
+    const { dataset } = await load(await detectionFixture(), { coords: 'datumaro' });
+    const boxes = ofType(item(dataset, '000017'), 'bbox');
+    expect(boxes.find((b) => labelName(dataset, b) === 'dog')).toMatchObject({ x: 2, y: 3, w: 4, h: 4 });
+    expect(boxes.find((b) => labelName(dataset, b) === 'head')).toMatchObject({ x: 9.5, y: 4, w: 3, h: 2.5 });
   });
 
-  test('voc_dataset2: labelmap.txt, float coordinates, and the object-less @.xml', async () => {
-    const { dataset, messages } = await load(corpus('voc_dataset/voc_dataset2'));
+  test('labelmap: labelmap.txt with a comment line, float coordinates, and the object-less @.xml', async () => {
+    const { dataset, messages } = await load(await labelmapFixture());
     expect(messages).toEqual([]);
-    expect(names(dataset)).toHaveLength(22);
-    expect(dataset.categories[21]).toEqual({ name: 'ignored', color: [224, 224, 192] });
-    expect(dataset.items.map((i) => i.id)).toEqual(['@', 'a', 'b', 'c', 'd']);
+    expect(names(dataset)).toEqual(['background', 'kettle', 'teapot', 'mug', 'spoon', 'ignored']);
+    expect(dataset.categories[5]).toEqual({ name: 'ignored', color: [224, 224, 192] });
+    expect(dataset.items.map((i) => i.id)).toEqual(['@', 'p', 'q', 'r', 's']);
     expect(new Set(dataset.items.map((i) => i.subset))).toEqual(new Set(['trainval']));
     expect(item(dataset, '@').annotations).toEqual([]);
-    const [a] = item(dataset, 'a').annotations;
-    expect(labelName(dataset, a)).toBe('background');
-    expect(a).toMatchObject({ type: 'bbox', x: 0, y: 1, w: 4, h: 5, occluded: true }); // 1.0 2.0 4.0 6.0
-    expect(item(dataset, 'c').annotations[0]).toMatchObject({ x: 2, y: 0, w: 9, h: 6 }); // 3.0 1.0 11.0 6.0
-    expect(item(dataset, 'd').annotations[0]).toMatchObject({ x: 3, y: 3, w: 5, h: 5 });
+    const [p] = item(dataset, 'p').annotations;
+    expect(labelName(dataset, p)).toBe('background');
+    expect(p).toMatchObject({ type: 'bbox', x: 1, y: 2, w: 4, h: 7, occluded: true }); // 2.0 3.0 5.0 9.0
+    expect(item(dataset, 'q').annotations[0]).toMatchObject({ x: 0, y: 0, w: 8, h: 4, occluded: true }); // 1.0 1.0 8.0 4.0
+    expect(item(dataset, 'r').annotations[0]).toMatchObject({ x: 3, y: 1, w: 10, h: 4, occluded: false }); // 4.0 2.0 13.0 5.0
+    expect(item(dataset, 's').annotations[0]).toMatchObject({ x: 5, y: 5, w: 2, h: 7 });
   });
 
-  test('voc_dataset3: comment and blank lines in the subset list', async () => {
-    const { dataset } = await load(corpus('voc_dataset/voc_dataset3'));
-    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/2007_000001']);
+  test('comments: comment and blank lines in the subset list', async () => {
+    const { dataset } = await load(await commentsFixture());
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/000031']);
     expect(dataset.items[0].annotations).toHaveLength(1);
   });
 
   test('roboflow voc: <subset>/*.xml beside the images, labels from the files, 0-based boxes', async () => {
-    const { dataset, messages } = await load(corpus('roboflow_dataset/voc'));
+    const root = await roboflowFixture();
+    const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
-    expect(names(dataset)).toEqual(['label_0', 'label_1']);
-    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/train_001', 'train/train_002', 'val/val_001']);
-    const val = item(dataset, 'val_001');
-    expect(val.image).toEqual({ path: corpus('roboflow_dataset/voc/val/val_001.jpg'), width: 10, height: 5 });
+    expect(names(dataset)).toEqual(['stem', 'vein']);
+    expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/leaf_01', 'train/leaf_02', 'val/leaf_03']);
+    const val = item(dataset, 'leaf_03');
+    expect(val.image).toEqual({ path: path.join(root, 'val/leaf_03.jpg'), width: 16, height: 8 });
+    // Roboflow writes xmin, xmax, ymin, ymax in that order, 0-based.
     expect(val.annotations.map((a) => [labelName(dataset, a), a.type === 'bbox' && [a.x, a.y, a.w, a.h]])).toEqual([
-      ['label_0', [0, 0, 1, 2]],
-      ['label_1', [0, 0, 9, 1]],
+      ['stem', [0, 0, 2, 3]],
+      ['vein', [1, 4, 15, 2]],
     ]);
-    expect(item(dataset, 'train_001').annotations[0]).toMatchObject({ x: 2, y: 1, w: 3, h: 1 });
+    // An object without truncated/difficult/occluded.
+    expect(item(dataset, 'leaf_01').annotations[0]).toMatchObject({ x: 3, y: 2, w: 6, h: 3 });
   });
 
-  test('detector: VOC folders yes, other corpus formats no', async () => {
-    for (const d of ['voc_dataset/voc_dataset1', 'voc_dataset/voc_dataset2', 'voc_dataset/voc_dataset3']) {
-      expect((await plugin.detect!(corpus(d)))?.confidence).toBeGreaterThanOrEqual(0.9);
+  test('detector: VOC folders yes, other formats no', async () => {
+    for (const root of [await detectionFixture(), await labelmapFixture(), await commentsFixture()]) {
+      expect((await plugin.detect!(root))?.confidence, root).toBeGreaterThanOrEqual(0.9);
     }
-    expect((await plugin.detect!(corpus('roboflow_dataset/voc')))?.confidence).toBe(0.5);
-    for (const d of ['cvat_dataset/for_images', 'coco_dataset', 'yolo_dataset/strict', 'roboflow_dataset/coco', 'roboflow_dataset/yolo']) {
-      if (fs.existsSync(corpus(d))) expect(await plugin.detect!(corpus(d)), d).toBeNull();
+    expect((await plugin.detect!(await roboflowFixture()))?.confidence).toBe(0.5);
+    const coco = writeFiles(temp(), { 'annotations/instances_train.json': JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'a' }] }) });
+    const roboflowCoco = writeFiles(temp(), { 'train/_annotations.coco.json': JSON.stringify({ images: [], annotations: [], categories: [] }) });
+    for (const d of ['samples/cvat_dataset', coco, fixture('yolo', 'strict'), roboflowCoco, fixture('yolo', 'roboflow')]) {
+      expect(await plugin.detect!(d), d).toBeNull();
     }
-    expect(await plugin.detect!(corpus('voc_dataset/voc_dataset1/labelmap.txt'))).toBeNull();
+    expect(await plugin.detect!(path.join(await labelmapFixture(), 'labelmap.txt'))).toBeNull();
   });
 });
 
 describe('round trips', () => {
-  test('voc_dataset1 -> export -> import is equal, and the files are what VOC tools read', async () => {
-    const first = await load(corpus('voc_dataset/voc_dataset1'));
+  test('detection fixture -> export -> import is equal, and the files are what VOC tools read', async () => {
+    const first = await load(await detectionFixture());
     const { out, summary, messages } = await save(first.dataset);
     expect(messages).toEqual([]);
-    expect(summary).toEqual({ items: 2, annotations: { bbox: 3, label: 11, mask: 1 } });
+    expect(summary).toEqual({ items: 2, annotations: { bbox: 3, label: 7, mask: 1 } });
     const second = await load(out);
     expect(second.messages).toEqual([]);
     expect(names(second.dataset)).toEqual(names(first.dataset));
     expectSameDataset(first.dataset, second.dataset);
 
     const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
-    expect(read('ImageSets/Main/train.txt')).toBe('2007_000001\n');
-    expect(read('ImageSets/Main/test.txt')).toBe('2007_000002\n');
-    expect(read('ImageSets/Main/cat_train.txt')).toBe('2007_000001 -1\n');
-    expect(read('ImageSets/Main/horse_train.txt')).toBe('2007_000001  1\n');
-    expect(read('ImageSets/Segmentation/train.txt')).toBe('2007_000001\n');
-    expect(read('ImageSets/Layout/train.txt')).toBe('2007_000001 2\n');
-    expect(read('ImageSets/Action/jumping_train.txt')).toBe('2007_000001 2 -1\n');
+    expect(read('ImageSets/Main/train.txt')).toBe('000017\n');
+    expect(read('ImageSets/Main/test.txt')).toBe('000023\n');
+    expect(read('ImageSets/Main/cat_train.txt')).toBe('000017 -1\n');
+    expect(read('ImageSets/Main/sofa_train.txt')).toBe('000017  1\n');
+    expect(read('ImageSets/Segmentation/train.txt')).toBe('000017\n');
+    expect(read('ImageSets/Layout/train.txt')).toBe('000017 2\n');
+    expect(read('ImageSets/Action/phoning_train.txt')).toBe('000017 2 -1\n');
+    expect(read('ImageSets/Action/jumping_train.txt')).toBe('000017 2  1\n');
     expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head,hand,foot:other,jumping,');
-    const annotation = read('Annotations/2007_000001.xml');
-    expect(annotation).toContain('<xmin>1</xmin>\n      <ymin>2</ymin>\n      <xmax>3</xmax>\n      <ymax>4</ymax>');
-    expect(annotation).toContain('<part>\n      <name>head</name>\n      <bndbox>\n        <xmin>5.5</xmin>');
+    const annotation = read('Annotations/000017.xml');
+    expect(annotation).toContain('<xmin>2</xmin>\n      <ymin>3</ymin>\n      <xmax>6</xmax>\n      <ymax>7</ymax>');
+    expect(annotation).toContain('<part>\n      <name>head</name>\n      <bndbox>\n        <xmin>9.5</xmin>');
     expect(annotation).toContain('<segmented>1</segmented>');
     // Masks are 8-bit palette PNGs whose indices are class ids / instance ids.
-    const classPng = fs.readFileSync(path.join(out, 'SegmentationClass/2007_000001.png'));
+    const classPng = fs.readFileSync(path.join(out, 'SegmentationClass/000017.png'));
     expect(classPng[25]).toBe(3); // IHDR color type: palette
     const meta = await sharp(classPng).metadata();
-    expect([meta.width, meta.height]).toEqual([20, 10]);
-    const { data } = await sharp(path.join(out, 'SegmentationObject/2007_000001.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([meta.width, meta.height]).toEqual([24, 16]);
+    const { data } = await sharp(path.join(out, 'SegmentationObject/000017.png')).raw().toBuffer({ resolveWithObject: true });
     expect([...data.subarray(0, 3)]).toEqual(VOC_PALETTE[1]);
   });
 
-  test('voc_dataset2 and roboflow round trip (Roboflow boxes written back 0-based with --coords datumaro)', async () => {
-    const first = await load(corpus('voc_dataset/voc_dataset2'));
+  test('labelmap and roboflow fixtures round trip (Roboflow boxes written back 0-based with --coords datumaro)', async () => {
+    const first = await load(await labelmapFixture());
     const { out } = await save(first.dataset);
     const second = await load(out);
     expectSameDataset(first.dataset, second.dataset);
-    expect(fs.readFileSync(path.join(out, 'Annotations/c.xml'), 'utf8')).toContain('<xmin>3</xmin>');
+    expect(fs.readFileSync(path.join(out, 'Annotations/r.xml'), 'utf8')).toContain('<xmin>4</xmin>');
 
-    const roboflow = await load(corpus('roboflow_dataset/voc'));
+    const roboflow = await load(await roboflowFixture());
     const exported = await save(roboflow.dataset, { coords: 'datumaro' });
-    expect(fs.readFileSync(path.join(exported.out, 'Annotations/val_001.xml'), 'utf8')).toContain('<xmin>0</xmin>');
+    expect(fs.readFileSync(path.join(exported.out, 'Annotations/leaf_03.xml'), 'utf8')).toContain('<xmin>0</xmin>');
     const again = await load(exported.out, { coords: 'datumaro' });
     expectSameDataset(roboflow.dataset, again.dataset);
-    expect(names(again.dataset)).toEqual(['background', 'label_0', 'label_1']);
+    expect(names(again.dataset)).toEqual(['background', 'stem', 'vein']);
   });
 
   test('a model dataset with float boxes, masks, polygons, parts and custom attributes', async () => {
@@ -284,18 +314,18 @@ describe('export', () => {
   test('datum convert voc -> voc through the core pipeline (atomic output, plugin options)', async () => {
     const output = path.join(temp(), 'converted');
     const ctx = createContext();
-    const result = await convert({ input: corpus('voc_dataset/voc_dataset1'), inputFormat: 'voc', output, outputFormat: 'pascal_voc', exportOptions: { 'save-media': true } }, ctx);
-    expect(result).toMatchObject({ items: 2, inputFormat: 'voc', outputFormat: 'voc', annotations: { bbox: 3, label: 11, mask: 1 } });
+    const result = await convert({ input: await detectionFixture(), inputFormat: 'voc', output, outputFormat: 'pascal_voc', exportOptions: { 'save-media': true } }, ctx);
+    expect(result).toMatchObject({ items: 2, inputFormat: 'voc', outputFormat: 'voc', annotations: { bbox: 3, label: 7, mask: 1 } });
     expect(fs.readdirSync(output).sort()).toEqual(['Annotations', 'ImageSets', 'JPEGImages', 'SegmentationClass', 'SegmentationObject', 'labelmap.txt']);
     expect(ctx.reporter.messages).toEqual([]);
   });
 
   test('an id listed in two subsets is written once and listed in both', async () => {
-    const { dataset } = await load(corpus('voc_dataset/voc_dataset3'));
+    const { dataset } = await load(await commentsFixture());
     dataset.items.push({ ...dataset.items[0], subset: 'trainval' });
     const { out } = await save(dataset);
-    expect(fs.readdirSync(path.join(out, 'Annotations'))).toEqual(['2007_000001.xml']);
-    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('2007_000001\n');
+    expect(fs.readdirSync(path.join(out, 'Annotations'))).toEqual(['000031.xml']);
+    expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('000031\n');
     const back = await load(out);
     expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train', 'trainval']);
   });
@@ -393,15 +423,16 @@ describe('export', () => {
   });
 
   test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {
-    const { dataset } = await load(corpus('voc_dataset/voc_dataset1'));
+    const root = await detectionFixture();
+    const { dataset } = await load(root);
     dataset.items.push({ id: 'ghost', subset: 'test', image: { path: '/nowhere/ghost.jpg' }, annotations: [] });
     const { out, messages } = await save(dataset, { 'save-media': true });
-    expect(fs.readdirSync(path.join(out, 'JPEGImages')).sort()).toEqual(['2007_000001.jpg', '2007_000002.jpg']);
-    expect(fs.readFileSync(path.join(out, 'JPEGImages/2007_000001.jpg')))
-      .toEqual(fs.readFileSync(corpus('voc_dataset/voc_dataset1/JPEGImages/2007_000001.jpg')));
+    expect(fs.readdirSync(path.join(out, 'JPEGImages')).sort()).toEqual(['000017.jpg', '000023.jpg']);
+    expect(fs.readFileSync(path.join(out, 'JPEGImages/000017.jpg')))
+      .toEqual(fs.readFileSync(path.join(root, 'JPEGImages/000017.jpg')));
     expect(messages.map((m) => [m.code, m.item])).toEqual([['missing-image', 'ghost']]);
-    // The size of an item without one is probed from its image.
-    expect(fs.readFileSync(path.join(out, 'Annotations/2007_000002.xml'), 'utf8')).toContain('<width>20</width>');
+    // The size of an item without one (000023 has no XML) is probed from its image.
+    expect(fs.readFileSync(path.join(out, 'Annotations/000023.xml'), 'utf8')).toContain('<width>24</width>');
   });
 
   test('labelmap plan: background first, palette colors by index, parts under their parent', () => {
