@@ -82,8 +82,8 @@ class FileReader {
   private readonly warned = new Set<string>();
   /** Item-id prefix of tasks whose frames would share frame_NNNNNN ids with another task of their subset. */
   private readonly prefixes = new Map<CvatTask, string>();
-  /** Prefix (task) of each frame item, to keep a task's frames together in the output. */
-  private readonly frameGroup = new Map<Item, string>();
+  /** Task (1-based position in <meta>) of each prefixed frame item, to keep a task's frames together in the output. */
+  private readonly frameGroup = new Map<Item, number>();
   /** File names in an images folder, read once, to find video frames without a stat per frame. */
   private readonly listings = new Map<string, Set<string>>();
   private emptyLabels = 0;
@@ -146,8 +146,8 @@ class FileReader {
       }
     }
     if (this.source.video) this.addUnannotatedFrames();
-    const group = (item: Item) => this.frameGroup.get(item) ?? '';
-    yield* [...this.frames.values()].sort((a, b) => group(a).localeCompare(group(b)) || frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
+    const group = (item: Item) => this.frameGroup.get(item) ?? 0;
+    yield* [...this.frames.values()].sort((a, b) => group(a) - group(b) || frameOf(a) - frameOf(b) || a.subset.localeCompare(b.subset));
     if (this.emptyLabels > 0) {
       this.ctx.reporter.warn({ code: 'empty-label', file, line: this.firstEmptyLabelLine, message: `${this.emptyLabels} shape(s) have label=""; imported without a label` });
     }
@@ -238,7 +238,7 @@ class FileReader {
       const size = task?.frameSize ?? this.source.meta?.frameSize;
       if (size) Object.assign(item.image!, size);
       this.frames.set(key, item);
-      if (prefix) this.frameGroup.set(item, prefix);
+      if (prefix) this.frameGroup.set(item, this.source.meta!.tasks.indexOf(task!) + 1);
     }
     return item;
   }
