@@ -197,7 +197,7 @@ class LabelExporter {
     }
     const rows = size ? this.rows(item, size) : [];
     if (this.clipped) {
-      this.ctx.reporter.warn({ code: 'obb-clipped', file: labelRel, item: itemName(item), message: `${this.clipped} rotated box(es) reach outside the image; their corners are clipped to it, which changes their shape` });
+      this.ctx.reporter.warn({ code: 'obb-clipped', file: labelRel, item: itemName(item), message: `${this.clipped} box(es) reach outside the image; their corners are clipped to it, which changes their shape` });
     }
     this.tally.endItem(item, labelRel);
     await this.writer.write(labelPath, rows.length ? rows.join('\n') + '\n' : '');

@@ -150,7 +150,7 @@ describe('yolo_ultralytics obb', () => {
     const clipped = warnings.filter((w) => w.code === 'obb-clipped');
     expect(clipped).toHaveLength(1);
     expect(clipped[0]).toMatchObject({ item: 'train/o', file: 'labels/train/o.txt' });
-    expect(clipped[0].message).toMatch(/^1 rotated box/);
+    expect(clipped[0].message).toMatch(/^1 box\(es\) reach outside the image/);
   });
 });
 
