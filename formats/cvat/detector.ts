@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { readFileHead } from '../../src/files.js';
+import { resolveInside } from '../../src/paths.js';
 import type { Detection } from '../../src/plugin.js';
 import { tokenEnd } from './xml.js';
 
@@ -11,7 +12,7 @@ export async function detectCvat(input: string): Promise<Detection | null> {
   const files = stat.isDirectory()
     ? (await fsp.readdir(input)).filter((n) => n.toLowerCase().endsWith('.xml')).sort().map((n) => path.join(input, n))
     : input.toLowerCase().endsWith('.xml') ? [input] : [];
-  for (const file of files.slice(0, 8)) {
+  for (const file of files.slice(0, 8).filter((f) => stat.isFile() || leadsInside(input, f))) {
     // 64 KiB: a prolog with a <!DOCTYPE> internal subset can be long; the importer judges its content.
     const head = await readFileHead(file, 65536);
     const body = head.slice(prologEnd(head));
@@ -34,5 +35,15 @@ function prologEnd(head: string): number {
     const end = tokenEnd(head, pos);
     if (end < 0) return pos;
     pos = end;
+  }
+}
+
+/** Whether a file of the folder stays inside it (a symlink out of the dataset is not read, even to detect). */
+function leadsInside(root: string, file: string): boolean {
+  try {
+    resolveInside(root, path.basename(file));
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -93,7 +93,8 @@ class FileReader {
 
   constructor(private readonly source: Source, private readonly labels: LabelTable, private readonly ctx: Context) {
     this.root = path.dirname(source.file);
-    this.imagesDir = path.join(this.root, 'images');
+    // Through resolveInside: an images/ that is a symlink out of the dataset is refused, not followed.
+    this.imagesDir = resolveInside(this.root, 'images', { file: path.join(this.root, 'images') });
     this.namePrefixes();
   }
 
@@ -400,7 +401,8 @@ async function findXmlFiles(input: string): Promise<string[]> {
   const names = (await fsp.readdir(input, { withFileTypes: true }))
     .filter((d) => !d.isDirectory() && d.name.toLowerCase().endsWith('.xml')).map((d) => d.name).sort();
   if (names.length === 0) throw new DatumError({ code: 'no-annotations', file: input, message: 'no CVAT .xml annotation file in this folder' });
-  return names.map((n) => path.resolve(input, n));
+  // A *.xml symlink that leads out of the folder is refused like ../
+  return names.map((n) => resolveInside(input, n, { file: path.resolve(input, n) }));
 }
 
 /** Reads <meta> (it comes first) and peeks at the first data element. */

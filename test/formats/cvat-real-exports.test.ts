@@ -419,3 +419,36 @@ describe('CVAT: no item has the subset ""', () => {
     expect(second.items.map((i) => [i.subset, i.id, i.image?.path])).toEqual([['default', 'a', path.join(out, 'images', 'a.jpg')]]);
   });
 });
+
+describe('CVAT: symlinks out of the dataset (fuzz finding)', () => {
+  const xml = `<annotations><version>1.1</version><meta><task><labels><label><name>car</name></label></labels></task></meta>
+<image id="0" name="a.jpg" width="4" height="4"/></annotations>`;
+
+  test('an images/ folder that is a symlink to outside is refused with unsafe-path, not read', async () => {
+    const outside = temp();
+    fs.writeFileSync(path.join(outside, 'a.jpg'), 'SECRET');
+    const dir = writeXml(xml);
+    fs.symlinkSync(outside, path.join(dir, 'images'));
+    const error = await failure(load(dir));
+    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'images') });
+  });
+
+  test('an annotations .xml that is a symlink to outside is refused, and not even read to detect the format', async () => {
+    const outside = temp();
+    fs.writeFileSync(path.join(outside, 'secret.xml'), xml);
+    const dir = temp();
+    fs.symlinkSync(path.join(outside, 'secret.xml'), path.join(dir, 'annotations.xml'));
+    expect((await detectFormats(dir)).map((f) => f.format)).not.toContain('cvat');
+    const error = await failure(load(dir));
+    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml') });
+  });
+
+  test('symlinks that stay inside the dataset are fine', async () => {
+    const dir = writeXml(xml, ['real/a.jpg']);
+    fs.symlinkSync(path.join(dir, 'images', 'real'), path.join(dir, 'frames'));
+    fs.renameSync(path.join(dir, 'images'), path.join(dir, 'store'));
+    fs.symlinkSync(path.join(dir, 'store', 'real'), path.join(dir, 'images'));
+    const { items } = await load(dir);
+    expect(fs.existsSync(items[0].image!.path)).toBe(true);
+  });
+});
