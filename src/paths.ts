@@ -100,6 +100,12 @@ function symlinksOf(dir: string): Set<string> | undefined {
   return links;
 }
 
+/** Forgets what the file system said; the pipeline calls it per run, so a dataset changed between runs is seen anew. */
+export function forgetPaths(): void {
+  realPaths.clear();
+  symlinksIn.clear();
+}
+
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
   if (map.size >= 100_000) map.clear();
   map.set(key, value);

@@ -5,6 +5,7 @@ import type { Context, Detection, ExportSummary, FormatPlugin, Options } from '.
 import { DatumError, Reporter } from './diagnostics.js';
 import { getFormat, listFormats } from './registry.js';
 import { writeAtomically } from './output.js';
+import { forgetPaths } from './paths.js';
 import type { Transform } from './transforms/index.js';
 
 export function createContext(partial: Partial<Context> = {}): Context {
@@ -41,6 +42,7 @@ export async function detectFormat(input: string): Promise<FormatPlugin> {
 
 export async function importDataset(input: string, format: string | undefined, options: Options = {}, ctx: Context = createContext()): Promise<{ format: FormatPlugin; dataset: Dataset }> {
   await assertReadable(input);
+  forgetPaths();
   const plugin = format ? getFormat(format, 'import') : await detectFormat(input);
   const dataset = await plugin.import!(input, options, ctx);
   return { format: plugin, dataset };

@@ -315,3 +315,24 @@ describe('datum with no command', () => {
     expect(help.out).toMatch(/Usage: datum/);
   });
 });
+
+describe('a dataset changed between runs', () => {
+  it('is seen anew: a folder replaced by a symlink to outside is refused on the next import', async () => {
+    const base = tempDir();
+    const input = path.join(base, 'in');
+    writeDataset(input);
+    fs.mkdirSync(path.join(input, 'images'));
+    fs.mkdirSync(path.join(base, 'outside'));
+    const probe: FormatPlugin = {
+      name: 'test_probe', description: 'resolves images/a.jpg, for tests',
+      async import(dir) { resolveInside(dir, 'images/a.jpg'); return { categories: [], items: [] } as never; },
+    };
+    registerFormat(probe);
+    expect((await run('stats', input, '-if', 'test_probe')).code).toBe(0);
+    fs.rmSync(path.join(input, 'images'), { recursive: true });
+    fs.symlinkSync(path.join(base, 'outside'), path.join(input, 'images'));
+    const second = await run('stats', input, '-if', 'test_probe');
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(/images\/a\.jpg' leads outside the dataset folder through a symlink/);
+  });
+});
