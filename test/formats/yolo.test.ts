@@ -7,7 +7,7 @@ import { collect, type BboxAnnotation, type Item, type MemoryDataset } from '../
 import { DatumError, Reporter } from '../../src/diagnostics.js';
 import { convert, createContext } from '../../src/pipeline.js';
 import { findFormat, registerFormat } from '../../src/registry.js';
-import { corpus, tempDir } from '../helpers/corpus.js';
+import { fixture, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
 function temp(): string {
@@ -59,66 +59,85 @@ function expectSameBoxes(after: Item, before: Item) {
 const bySubsetId = (items: Item[]) => [...items].sort((a, b) => `${a.subset}/${a.id}`.localeCompare(`${b.subset}/${b.id}`));
 
 /**
- * The corpus label file (on a 15 x 10 image):
- *   2 0.133333 0.300000 0.266667 0.200000  -> x = (0.133333 - 0.1333335) * 15, y = 2, w = 4.000005, h = 2
- *   4 0.266667 0.450000 0.133333 0.300000  -> x = 3.0000075, y = 3, w = 1.999995, h = 3
+ * The fixtures' label file (test/fixtures/yolo/*, on a 12 x 8 image), 6 decimals as Darknet tools write them:
+ *   1 0.291667 0.437500 0.250000 0.375000  -> x = (0.291667 - 0.125) * 12 = 2.000004, y = 2, w = 3, h = 3
+ *   3 0.708333 0.687500 0.416667 0.125000  -> x = (0.708333 - 0.2083335) * 12 = 5.999994, y = 5, w = 5.000004, h = 1
  */
-function expectCorpusBoxes(item: Item) {
-  expect(item.image).toMatchObject({ width: 15, height: 10 });
+function expectFixtureBoxes(item: Item) {
+  expect(item.image).toMatchObject({ width: 12, height: 8 });
   expect(item.normalized).toBeUndefined();
   const [a, b] = boxes(item);
   expect(boxes(item)).toHaveLength(2);
-  expect(a).toMatchObject({ type: 'bbox', label: 2 });
-  expect(a.x).toBeCloseTo(-7.5e-6, 9);
+  expect(a).toMatchObject({ type: 'bbox', label: 1 });
+  expect(a.x).toBeCloseTo(2.000004, 9);
   expect(a.y).toBeCloseTo(2, 9);
-  expect(a.w).toBeCloseTo(4.000005, 9);
-  expect(a.h).toBeCloseTo(2, 9);
-  expect(b).toMatchObject({ type: 'bbox', label: 4 });
-  expect(b.x).toBeCloseTo(3.0000075, 9);
-  expect(b.y).toBeCloseTo(3, 9);
-  expect(b.w).toBeCloseTo(1.999995, 9);
-  expect(b.h).toBeCloseTo(3, 9);
+  expect(a.w).toBeCloseTo(3, 9);
+  expect(a.h).toBeCloseTo(3, 9);
+  expect(b).toMatchObject({ type: 'bbox', label: 3 });
+  expect(b.x).toBeCloseTo(5.999994, 9);
+  expect(b.y).toBeCloseTo(5, 9);
+  expect(b.w).toBeCloseTo(5.000004, 9);
+  expect(b.h).toBeCloseTo(1, 9);
 }
 
-describe('yolo corpus layouts', () => {
+/** A copy of test/fixtures/yolo/<name> (text files only) with its 12 x 8 images generated. */
+async function yoloFixture(name: string, images: string[]): Promise<string> {
+  const root = path.join(temp(), name);
+  fs.cpSync(fixture('yolo', name), root, { recursive: true });
+  for (const rel of images) await jpeg(root, rel, 12, 8);
+  return root;
+}
+/** obj.data, obj.names, train.txt with data/ prefixes, obj_train_data/. */
+const strictFixture = () => yoloFixture('strict', ['obj_train_data/0042.jpg']);
+/** Images/ + Annotations/ + obj.names, no subsets. */
+const annotationsFixture = () => yoloFixture('annotations', ['Images/0042.jpg']);
+/** images/<subset>/ + labels/<subset>/ + obj.names, a README.txt beside them; one id in both subsets. */
+const labelsFixture = () => yoloFixture('labels', ['images/train/0042.jpg', 'images/val/0042.jpg']);
+
+describe('yolo layouts (fixtures of our own, test/fixtures/yolo)', () => {
   it('strict: obj.data with data/ prefixes, train.txt, obj_train_data/', async () => {
-    const { dataset, warnings } = await load(corpus('yolo_dataset/strict'));
+    const root = await strictFixture();
+    const { dataset, warnings } = await load(root);
     expect(warnings).toEqual([]);
-    expect(dataset.categories.map((c) => c.name)).toEqual(Array.from({ length: 10 }, (_, i) => `label_${i}`));
-    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', '1']]);
-    expect(dataset.items[0].image!.path).toBe(corpus('yolo_dataset/strict/obj_train_data/1.jpg'));
-    expectCorpusBoxes(dataset.items[0]);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['bolt', 'nut', 'washer', 'screw']);
+    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', '0042']]);
+    expect(dataset.items[0].image!.path).toBe(path.join(root, 'obj_train_data/0042.jpg'));
+    expectFixtureBoxes(dataset.items[0]);
   });
 
   it('strict: the obj.data file itself is accepted as input', async () => {
-    const { dataset } = await load(corpus('yolo_dataset/strict/obj.data'));
+    const { dataset } = await load(path.join(await strictFixture(), 'obj.data'));
     expect(dataset.items).toHaveLength(1);
   });
 
   it('annotations: Images/ + Annotations/, no subset', async () => {
-    const { dataset, warnings } = await load(corpus('yolo_dataset/annotations'));
+    const root = await annotationsFixture();
+    const { dataset, warnings } = await load(root);
     expect(warnings).toEqual([]);
-    expect(dataset.categories).toHaveLength(10);
-    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['', '1']]);
-    expect(dataset.items[0].image!.path).toBe(corpus('yolo_dataset/annotations/Images/1.jpg'));
-    expectCorpusBoxes(dataset.items[0]);
+    expect(dataset.categories).toHaveLength(4);
+    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['', '0042']]);
+    expect(dataset.items[0].image!.path).toBe(path.join(root, 'Images/0042.jpg'));
+    expectFixtureBoxes(dataset.items[0]);
   });
 
   it('labels: images/<subset> + labels/<subset>; README.txt is not a label file', async () => {
-    const { dataset, reporter } = await load(corpus('yolo_dataset/labels'));
+    const root = await labelsFixture();
+    const { dataset, reporter } = await load(root);
     expect(reporter.messages).toEqual([]);
     const items = bySubsetId(dataset.items);
-    expect(items.map((i) => [i.subset, i.id])).toEqual([['train', '1'], ['val', '1']]);
-    expect(items[1].image!.path).toBe(corpus('yolo_dataset/labels/images/val/1.jpg'));
-    items.forEach(expectCorpusBoxes);
+    expect(items.map((i) => [i.subset, i.id])).toEqual([['train', '0042'], ['val', '0042']]);
+    expect(items[1].image!.path).toBe(path.join(root, 'images/val/0042.jpg'));
+    items.forEach(expectFixtureBoxes);
   });
 
-  it('detects every corpus layout and leaves data.yaml folders to yolo_ultralytics', async () => {
-    for (const layout of ['strict', 'annotations', 'labels']) {
-      const found = await plugin.detect!(corpus('yolo_dataset', layout));
-      expect(found?.confidence, layout).toBeGreaterThanOrEqual(0.8);
+  it('detects every layout and leaves data.yaml folders to yolo_ultralytics', async () => {
+    for (const root of [await strictFixture(), await annotationsFixture(), await labelsFixture()]) {
+      const found = await plugin.detect!(root);
+      expect(found?.confidence, root).toBeGreaterThanOrEqual(0.8);
     }
-    expect(await plugin.detect!(corpus('coco_dataset'))).toBeNull();
+    const coco = temp();
+    write(coco, 'annotations/instances_train.json', JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'a' }] }));
+    expect(await plugin.detect!(coco)).toBeNull();
     const dir = temp();
     write(dir, 'obj.names', 'a\n');
     expect((await plugin.detect!(dir))!.confidence).toBeGreaterThan(0);
@@ -295,27 +314,28 @@ describe('yolo import: bad input', () => {
 });
 
 describe('yolo export', () => {
-  it('round trip of the corpus: files as Darknet expects them, same items after re-import', async () => {
-    const source = await load(corpus('yolo_dataset/labels'));
+  it('round trip of the labels fixture: files as Darknet expects them, same items after re-import', async () => {
+    const root = await labelsFixture();
+    const source = await load(root);
     const { out, summary, warnings, reporter } = await save(source.dataset, { 'save-media': true });
     expect(warnings).toEqual([]);
     expect(reporter.messages.map((m) => [m.code, m.message.includes('val')])).toEqual([['darknet-subsets', true]]);
     expect(summary).toEqual({ items: 2, annotations: { bbox: 4 }, dropped: {} });
     const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
-    expect(read('obj.data')).toBe('classes = 10\ntrain = data/train.txt\nval = data/val.txt\nnames = data/obj.names\nbackup = backup/\n');
-    expect(read('obj.names').split('\n')).toHaveLength(11);
-    expect(read('train.txt')).toBe('data/obj_train_data/1.jpg\n');
-    expect(read('val.txt')).toBe('data/obj_val_data/1.jpg\n');
-    // The corpus values survive unchanged at 6 decimals.
-    expect(read('obj_val_data/1.txt')).toBe(fs.readFileSync(corpus('yolo_dataset/labels/labels/val/1.txt'), 'utf8'));
-    expect(fs.statSync(path.join(out, 'obj_train_data/1.jpg')).size).toBe(fs.statSync(corpus('yolo_dataset/labels/images/train/1.jpg')).size);
+    expect(read('obj.data')).toBe('classes = 4\ntrain = data/train.txt\nval = data/val.txt\nnames = data/obj.names\nbackup = backup/\n');
+    expect(read('obj.names').split('\n')).toHaveLength(5);
+    expect(read('train.txt')).toBe('data/obj_train_data/0042.jpg\n');
+    expect(read('val.txt')).toBe('data/obj_val_data/0042.jpg\n');
+    // The fixture's values survive unchanged at 6 decimals.
+    expect(read('obj_val_data/0042.txt')).toBe(fs.readFileSync(path.join(root, 'labels/val/0042.txt'), 'utf8'));
+    expect(fs.readFileSync(path.join(out, 'obj_train_data/0042.jpg'))).toEqual(fs.readFileSync(path.join(root, 'images/train/0042.jpg')));
 
     const again = await load(out);
     expect(again.warnings).toEqual([]);
     expect(again.dataset.categories).toEqual(source.dataset.categories);
     const before = bySubsetId(source.dataset.items);
     const after = bySubsetId(again.dataset.items);
-    expect(after.map((i) => [i.subset, i.id, i.image!.width, i.image!.height])).toEqual(before.map((i) => [i.subset, i.id, 15, 10]));
+    expect(after.map((i) => [i.subset, i.id, i.image!.width, i.image!.height])).toEqual(before.map((i) => [i.subset, i.id, 12, 8]));
     after.forEach((item, k) => expectSameBoxes(item, before[k]));
   });
 
@@ -431,15 +451,15 @@ describe('yolo export', () => {
     if (!findFormat('yolo')) registerFormat(plugin);
     const out = path.join(temp(), 'darknet');
     const reporter = new Reporter();
-    const result = await convert({ input: corpus('yolo_dataset/annotations'), inputFormat: 'yolo', output: out, outputFormat: 'darknet', exportOptions: { 'save-media': true } },
+    const result = await convert({ input: await annotationsFixture(), inputFormat: 'yolo', output: out, outputFormat: 'darknet', exportOptions: { 'save-media': true } },
       createContext({ reporter }));
     expect(result).toMatchObject({ items: 1, annotations: { bbox: 2 }, inputFormat: 'yolo', outputFormat: 'yolo' });
     expect(reporter.messages).toEqual([]);
     expect(fs.readdirSync(out).sort()).toEqual(['obj.data', 'obj.names', 'obj_train_data', 'train.txt']);
-    expect(fs.readdirSync(path.join(out, 'obj_train_data')).sort()).toEqual(['1.jpg', '1.txt']);
+    expect(fs.readdirSync(path.join(out, 'obj_train_data')).sort()).toEqual(['0042.jpg', '0042.txt']);
     const again = await load(out);
     expect(again.warnings).toEqual([]);
-    expectCorpusBoxes(again.dataset.items[0]);
+    expectFixtureBoxes(again.dataset.items[0]);
   });
 
   it('writes an empty train subset for an empty dataset, and label names PyYAML-safe as plain lines', async () => {
