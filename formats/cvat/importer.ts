@@ -297,7 +297,8 @@ class FileReader {
     }
     const base = path.basename(file);
     const ext = ['.png', '.jpg', '.jpeg', '.bmp'].find((e) => files.has(base + e));
-    return ext ? file + ext : undefined;
+    // The file found by listing goes through resolveInside too: a frame that is a symlink out of the dataset is refused.
+    return ext ? this.inside(dir, base + ext, `image '${base + ext}'`, undefined) : undefined;
   }
 
   /** images/<Subset>/ in project exports when that folder exists, else images/. */

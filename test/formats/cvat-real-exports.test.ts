@@ -443,6 +443,16 @@ describe('CVAT: symlinks out of the dataset (fuzz finding)', () => {
     expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml') });
   });
 
+  test('a video frame image (found by listing images/) that is a symlink to outside is refused', async () => {
+    const outside = temp();
+    fs.writeFileSync(path.join(outside, 'secret.png'), 'SECRET');
+    const dir = writeXml(videoTask({ mode: 'interpolation', size: 1, start: 0, stop: 0 }) + '</annotations>\n');
+    fs.mkdirSync(path.join(dir, 'images'));
+    fs.symlinkSync(path.join(outside, 'secret.png'), path.join(dir, 'images', 'frame_000000.png'));
+    const error = await failure(load(dir));
+    expect(error.diagnostic).toMatchObject({ code: 'unsafe-path', file: path.join(dir, 'annotations.xml') });
+  });
+
   test('symlinks that stay inside the dataset are fine', async () => {
     const dir = writeXml(xml, ['real/a.jpg']);
     fs.symlinkSync(path.join(dir, 'images', 'real'), path.join(dir, 'frames'));
