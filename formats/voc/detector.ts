@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readFileHead } from '../../src/files.js';
 import type { Detection } from '../../src/plugin.js';
 import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, SETS_DIR } from './layout.js';
+import { readProlog } from './xml.js';
 import { isDirectory } from '../../src/files.js';
 
 /**
@@ -28,8 +29,11 @@ export async function detectVoc(input: string): Promise<Detection | null> {
     if (folder !== '.' && !(await isDirectory(dir))) continue;
     const xml = (await fsp.readdir(dir)).filter((f) => f.toLowerCase().endsWith('.xml')).sort()[0];
     if (!xml) continue;
-    const head = await readFileHead(path.join(dir, xml), 2048);
-    if (/<annotation[\s>]/.test(head) && /<(object|filename)[\s>]/.test(head)) {
+    // The root element may follow an XML declaration, comments and a DOCTYPE (with entity declarations).
+    const head = await readFileHead(path.join(dir, xml), 65536);
+    const { root } = readProlog(head);
+    const body = root < 0 ? '' : head.slice(root);
+    if (/^<annotation[\s>]/.test(body) && /<(object|filename)[\s>]/.test(body)) {
       return { confidence: 0.5, reason: `${path.posix.join(folder, xml)} with a VOC <annotation> root (Roboflow layout)` };
     }
     return null;

@@ -191,13 +191,17 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
     }
 
     // Objects: boxes that are not parts of another box in their group; parts attach to the first such box.
+    // An object (same label, same group: a COCO annotation's bbox beside its polygon or mask) is one
+    // <object> with that box; its shapes paint its instance in SegmentationObject.
     const objects: { box: BboxAnnotation; out: VocObjectOut }[] = [];
     const objectOfGroup = new Map<number, number>();
+    const objectOfLabelGroup = new Map<string, number>();
     for (const box of boxes) {
       const isPart = plan.partLabels.has(box.label!) && box.group && boxes.some((b) => b !== box && b.group === box.group && !plan.partLabels.has(b.label!));
       if (isPart) continue;
       objects.push({ box, out: objectOut(box, categories, toVocBox(box)) });
       if (box.group && !objectOfGroup.has(box.group)) objectOfGroup.set(box.group, objects.length);
+      if (box.group && !objectOfLabelGroup.has(`${box.label}/${box.group}`)) objectOfLabelGroup.set(`${box.label}/${box.group}`, objects.length);
     }
     for (const box of boxes) {
       if (objects.some((o) => o.box === box)) continue;
@@ -219,13 +223,15 @@ export async function exportVoc(dataset: Dataset, output: string, options: Optio
       const classMap = new Uint8Array(canvas.width * canvas.height);
       const objectMap = new Uint8Array(canvas.width * canvas.height);
       let nextInstance = objects.length + 1;
-      const instanceOfGroup = new Map<number, number>();
+      const instanceOfObject = new Map(objectOfLabelGroup);
       for (const shape of [...shapes].sort((a, b) => (a.zOrder ?? 0) - (b.zOrder ?? 0))) {
-        let instance = shape.group ? objectOfGroup.get(shape.group) ?? instanceOfGroup.get(shape.group) : undefined;
+        const key = shape.group ? `${shape.label}/${shape.group}` : undefined;
+        // Another label in the group: VOC's own pairing (instance k = k-th <object>, its class from the class mask).
+        let instance = key ? instanceOfObject.get(key) ?? objectOfGroup.get(shape.group!) : undefined;
         if (instance === undefined) {
           if (nextInstance >= VOID_INDEX) { drops.add('too-many-instances', item, 'SegmentationObject holds at most 254 instances'); continue; }
           instance = nextInstance++;
-          if (shape.group) instanceOfGroup.set(shape.group, instance);
+          if (key) instanceOfObject.set(key, instance);
         }
         const classValue = plan.classIndex.get(shape.label!)!;
         const objectValue = classValue === VOID_INDEX ? VOID_INDEX : instance;

@@ -12,13 +12,13 @@ import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Reporter } from '../../src/diagnostics.js';
 import { isSafeRelative, resolveInside, stripExtension } from '../../src/paths.js';
 import {
-  ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS,
-  VOID_INDEX, actionSpec, categoryActions, defaultLabelmap, labelmapToCategories, packRgb, readLabelmap,
+  ANNOTATIONS_DIR, CLASS_MASK_DIR, DEFAULT_SUBSET, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS,
+  VOC_CLASSES, VOC_PALETTE, VOID_INDEX, actionSpec, categoryActions, labelmapToCategories, packRgb, readLabelmap,
 } from './layout.js';
 import { isDirectory, isFile } from '../../src/files.js';
 import { listFiles } from './files.js';
 import { actionTag, parseAnnotationXml, type VocAnnotation, type VocBox } from './xml.js';
-import { instanceColors, masksFromIndexMaps, readIndexMask, type IndexMap } from './masks.js';
+import { classIndicesOf, instanceColors, masksFromIndexMaps, readIndexMask, type IndexMap } from './masks.js';
 
 /** How xmin..xmax map to model boxes: `voc` = 1-based inclusive pixel indices (the devkit), `datumaro` = plain x, x + w. */
 export type BoxConvention = 'voc' | 'datumaro';
@@ -75,65 +75,112 @@ async function scanSource(annotationsDir: string, imagesDir: string): Promise<So
   return { annotationsDir, imagesDir, xmlIds, imagesById, imageFiles: new Set(images) };
 }
 
-/** Categories: labelmap.txt when present, else the VOC defaults (devkit layout) plus any other names the XML files use. */
-async function loadCategories(root: string, source: Source, withDefaults: boolean, reporter: Reporter): Promise<{ categories: Category[]; fromLabelmap: boolean }> {
-  const labelmapFile = path.join(root, LABELMAP_FILE);
-  if (await isFile(labelmapFile)) {
-    return { categories: labelmapToCategories(await readLabelmap(labelmapFile, reporter)), fromLabelmap: true };
-  }
-  const categories = withDefaults ? labelmapToCategories(defaultLabelmap()) : [];
-  const byName = new Map(categories.map((c) => [c.name, c]));
-  // Every XML has to be read for its names; keep the results so items are not parsed twice.
+/** What the XML files use, for datasets without labelmap.txt: object names, part names (with their first owner), actions per name. */
+interface UsedNames { objects: Set<string>; parts: Map<string, string>; actions: Map<string, string[]> }
+
+function usedNames(): UsedNames {
+  return { objects: new Set(), parts: new Map(), actions: new Map() };
+}
+
+/** Reads every XML of `source` for the names it uses; the results are kept so items are not parsed twice. */
+async function scanNames(source: Source, used: UsedNames, reporter: Reporter): Promise<void> {
   source.parsed = new Map();
   for (const id of source.xmlIds) {
     const parsed = await parseItemXml(source, id, reporter);
     source.parsed.set(id, parsed);
     for (const obj of parsed?.objects ?? []) {
-      let category = byName.get(obj.name);
-      if (!category) byName.set(obj.name, category = { name: obj.name }), categories.push(category);
-      for (const action of Object.keys(obj.actions)) {
-        if (!categoryActions(category).includes(action)) (category.attributes ??= []).push(actionSpec(action));
-      }
-      for (const part of obj.parts) {
-        if (!byName.has(part.name)) {
-          const partCategory: Category = { name: part.name, parent: obj.name };
-          byName.set(part.name, partCategory);
-          categories.push(partCategory);
-        }
-      }
+      used.objects.add(obj.name);
+      const actions = used.actions.get(obj.name) ?? [];
+      for (const action of Object.keys(obj.actions)) if (!actions.includes(action)) actions.push(action);
+      if (actions.length) used.actions.set(obj.name, actions);
+      for (const part of obj.parts) if (!used.parts.has(part.name)) used.parts.set(part.name, obj.name);
     }
   }
-  return { categories, fromLabelmap: false };
+}
+
+/** Code-unit order: the same on every machine (localeCompare depends on the ICU locale). */
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Categories of a dataset without labelmap.txt: the names it uses, sorted (Pascal's own class order is
+ * alphabetical, and a sorted list does not depend on which file happens to come first), then the part
+ * names, sorted, as sub-labels of their object's label. A name used as a part anywhere is a part.
+ * With `pascalColors`, Pascal class names get their palette color (their index in the devkit's masks).
+ */
+function categoriesOf(used: UsedNames, pascalColors: boolean): Category[] {
+  const main = [...used.objects].filter((n) => !used.parts.has(n)).sort(byCodeUnits);
+  const parts = [...used.parts.keys()].sort(byCodeUnits);
+  return [...main.map((name): Category => ({ name })), ...parts.map((name): Category => ({ name, parent: used.parts.get(name)! }))].map((c) => {
+    const pascal = VOC_CLASSES.indexOf(c.name);
+    if (pascalColors && pascal > 0) c.color = [...VOC_PALETTE[pascal]];
+    const actions = used.actions.get(c.name);
+    if (actions) c.attributes = actions.map(actionSpec);
+    return c;
+  });
+}
+
+/** A fixed folder or file of the dataset (`ImageSets/Main`, `labelmap.txt`), refused when it leads outside through a symlink. */
+function inRoot(root: string, name: string): string {
+  return resolveInside(root, name, { file: path.join(root, name) });
+}
+
+async function readLabelmapIfAny(root: string, reporter: Reporter): Promise<Category[] | null> {
+  const file = inRoot(root, LABELMAP_FILE);
+  return (await isFile(file)) ? labelmapToCategories(await readLabelmap(file, reporter)) : null;
 }
 
 async function importDevkit(root: string, options: Options, ctx: Context): Promise<Dataset> {
   const reporter = ctx.reporter;
-  const source = await scanSource(path.join(root, ANNOTATIONS_DIR), path.join(root, IMAGES_DIR));
-  const { categories } = await loadCategories(root, source, true, reporter);
-  const labelIndex = labelIndexOf(categories);
+  const source = await scanSource(inRoot(root, ANNOTATIONS_DIR), inRoot(root, IMAGES_DIR));
+  const labelmap = await readLabelmapIfAny(root, reporter);
+  const used = usedNames();
+  if (!labelmap) await scanNames(source, used, reporter);
 
-  const { listings, classLabels } = await readImageSets(root, categories, reporter);
+  const { listings, classLists } = await readImageSets(root, labelmap, reporter);
+  const classMaskDir = inRoot(root, CLASS_MASK_DIR);
+  const objectMaskDir = inRoot(root, OBJECT_MASK_DIR);
+  const classMasks = new Set((await listFiles(classMaskDir, PNG_EXT)).map(stripExtension));
+  const objectMasks = new Set((await listFiles(objectMaskDir, PNG_EXT)).map(stripExtension));
   if (listings.length === 0) {
-    // No ImageSets: every annotation XML (and every mask) is an item without a subset.
-    const ids = new Set(source.xmlIds);
-    for (const dir of [CLASS_MASK_DIR, OBJECT_MASK_DIR]) {
-      for (const mask of await listFiles(path.join(root, dir), PNG_EXT)) ids.add(stripExtension(mask));
-    }
-    listings.push({ subset: '', ids: [...ids] });
+    // No ImageSets: every annotation XML (and every mask) is an item of the default subset.
+    listings.push({ subset: DEFAULT_SUBSET, ids: [...new Set([...source.xmlIds, ...classMasks, ...objectMasks])] });
   } else {
     const listed = new Set(listings.flatMap((l) => l.ids));
     const unlisted = [...source.xmlIds].filter((id) => !listed.has(id));
     if (unlisted.length) {
-      reporter.warn({ code: 'unlisted-annotation', file: path.join(root, ANNOTATIONS_DIR), item: unlisted[0],
+      reporter.warn({ code: 'unlisted-annotation', file: source.annotationsDir, item: unlisted[0],
         message: `${unlisted.length} annotation file(s) are in no ImageSets list and are not imported (first: '${unlisted[0]}.xml')` });
     }
   }
-  const classMasks = new Set((await listFiles(path.join(root, CLASS_MASK_DIR), PNG_EXT)).map(stripExtension));
-  const objectMasks = new Set((await listFiles(path.join(root, OBJECT_MASK_DIR), PNG_EXT)).map(stripExtension));
+
+  // Class masks hold class indices: the labelmap's line numbers, else Pascal's palette indices.
   const classColors = new Map<number, number>();
-  categories.forEach((c, i) => { if (c.color && !classColors.has(packRgb(...c.color))) classColors.set(packRgb(...c.color), i); });
+  let categories: Category[];
+  let labelOfClass: (index: number) => number | undefined;
+  if (labelmap) {
+    categories = labelmap;
+    categories.forEach((c, i) => { if (c.color && !classColors.has(packRgb(...c.color))) classColors.set(packRgb(...c.color), i); });
+    labelOfClass = (index) => (index < categories.length ? index : undefined);
+  } else {
+    VOC_CLASSES.forEach((_, i) => classColors.set(packRgb(...VOC_PALETTE[i]), i));
+    for (const [, labels] of classLists) for (const names of labels.values()) for (const name of names) used.objects.add(name);
+    // Without a labelmap only the Pascal classes the masks actually use become labels.
+    const listed = new Set(listings.flatMap((l) => l.ids));
+    for (const id of classMasks) {
+      if (!listed.has(id)) continue;
+      for (const index of await classIndicesOf(resolveInside(classMaskDir, `${id}.png`, { item: id }), classColors)) {
+        if (index > 0 && index < VOC_CLASSES.length) used.objects.add(VOC_CLASSES[index]);
+      }
+    }
+    categories = categoriesOf(used, true);
+    const byName = new Map(categories.map((c, i) => [c.name, i]));
+    labelOfClass = (index) => (index < VOC_CLASSES.length ? byName.get(VOC_CLASSES[index]) : undefined);
+  }
   // The void color always means void, whatever label the labelmap gives it (Datumaro's `ignored`).
   classColors.set(packRgb(224, 224, 192), VOID_INDEX);
+  const labelIndex = labelIndexOf(categories);
+  const classLabels = new Map([...classLists].map(([subset, lists]) => [subset, new Map([...lists].map(([id, names]) =>
+    [id, [...names].map((n) => labelIndex.get(n)).filter((l): l is number => l !== undefined)]))]));
 
   const total = listings.reduce((n, l) => n + l.ids.length, 0);
   const offset = boxOffset(options);
@@ -144,12 +191,12 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
       for (const id of ids) {
         if (!source.xmlIds.has(id) && !source.imagesById.has(id) && !classMasks.has(id) && !objectMasks.has(id)) {
           // Often a list line with an extension or a typo: say so rather than yield an empty item silently.
-          reporter.warn({ code: 'missing-item-files', file: path.join(root, SETS_DIR), item: id, message: `'${id}' is listed in subset '${subset}' but has no annotation XML, image or mask` });
+          reporter.warn({ code: 'missing-item-files', file: inRoot(root, SETS_DIR), item: id, message: `'${id}' is listed in subset '${subset}' but has no annotation XML, image or mask` });
         }
         const item = await readItem(source, id, subset, categories, labelIndex, offset, reporter);
         for (const label of classLabels.get(subset)?.get(id) ?? []) item.annotations.push({ type: 'label', label });
-        const classFile = classMasks.has(id) ? resolveInside(path.join(root, CLASS_MASK_DIR), `${id}.png`, { item: id }) : null;
-        const objectFile = objectMasks.has(id) ? resolveInside(path.join(root, OBJECT_MASK_DIR), `${id}.png`, { item: id }) : null;
+        const classFile = classMasks.has(id) ? resolveInside(classMaskDir, `${id}.png`, { item: id }) : null;
+        const objectFile = objectMasks.has(id) ? resolveInside(objectMaskDir, `${id}.png`, { item: id }) : null;
         if (classFile || objectFile) {
           const [classMap, objectMap] = await Promise.all([
             classFile ? readMask(classFile, classColors, reporter, id) : null,
@@ -158,7 +205,7 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
           if (classMap && objectMap && (classMap.width !== objectMap.width || classMap.height !== objectMap.height)) {
             reporter.warn({ code: 'mask-size-mismatch', file: objectFile!, item: id, message: `class mask is ${classMap.width}x${classMap.height}, object mask ${objectMap.width}x${objectMap.height}; instance labels are unknown` });
           }
-          item.annotations.push(...masksFromIndexMaps(classMap, objectMap, categories.length));
+          item.annotations.push(...masksFromIndexMaps(classMap, objectMap, labelOfClass));
           const size = classMap ?? objectMap;
           if (size && item.image && !item.image.width) Object.assign(item.image, { width: size.width, height: size.height });
         }
@@ -192,14 +239,12 @@ async function importFlat(root: string, options: Options, ctx: Context): Promise
     const scanned = await scanSource(dir, dir);
     // Only the XML files directly in this folder belong to it.
     scanned.xmlIds = new Set([...scanned.xmlIds].filter((id) => !id.includes('/')));
-    return { subset: folder === '.' ? '' : folder, source: scanned };
+    return { subset: folder === '.' ? DEFAULT_SUBSET : folder, source: scanned };
   }));
-  const categories: Category[] = [];
-  for (const { source } of sources) {
-    const found = await loadCategories(root, source, false, reporter);
-    if (found.fromLabelmap) { categories.splice(0, categories.length, ...found.categories); break; }
-    for (const c of found.categories) if (!categories.some((k) => k.name === c.name)) categories.push(c);
-  }
+  const used = usedNames();
+  const labelmap = await readLabelmapIfAny(root, reporter);
+  if (!labelmap) for (const { source } of sources) await scanNames(source, used, reporter);
+  const categories = labelmap ?? categoriesOf(used, false);
   const labelIndex = labelIndexOf(categories);
   const offset = boxOffset(options, 'datumaro');
   const total = sources.reduce((n, s) => n + s.source.xmlIds.size, 0);
@@ -252,7 +297,17 @@ async function readItem(source: Source, id: string, subset: string, categories: 
 
 async function parseItemXml(source: Source, id: string, reporter: Reporter): Promise<VocAnnotation | null> {
   const file = resolveInside(source.annotationsDir, `${id}.xml`, { item: id });
-  return parseAnnotationXml(await fsp.readFile(file, 'utf8'), file, reporter, id);
+  return parseAnnotationXml(await readText(file), file, reporter, id);
+}
+
+/** A dataset text file; what the file system says (EISDIR, EACCES) becomes a sentence naming the file. */
+async function readText(file: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DatumError({ code: 'unreadable-file', file, message: code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? (error as Error).message})` });
+  }
 }
 
 /** The XML's <filename> when that file exists, else an image named like the id, else the (missing) <filename> or `<id>.jpg`. */
@@ -307,66 +362,101 @@ function objectAnnotations(parsed: VocAnnotation, file: string, item: string, ca
 
 /**
  * Reads ImageSets: `<subset>.txt` lists (one id per line; Layout lines may be `"id with spaces" 1`)
- * and Main's `<class>_<subset>.txt` classification lists (`id  1` = the class is present).
+ * and Main's `<class>_<subset>.txt` classification lists (`id  1` = the class is present), as label
+ * names per subset and id. With a labelmap, a class list of a name it does not hold is ignored.
  */
-async function readImageSets(root: string, categories: Category[], reporter: Reporter): Promise<{ listings: Listing[]; classLabels: Map<string, Map<string, number[]>> }> {
+async function readImageSets(root: string, labelmap: Category[] | null, reporter: Reporter): Promise<{ listings: Listing[]; classLists: Map<string, Map<string, Set<string>>> }> {
   const bySubset = new Map<string, Set<string>>();
-  const classLabels = new Map<string, Map<string, number[]>>();
-  const labels = new Set(categories.map((c) => c.name));
+  const firstFile = new Map<string, string>();
+  const classLists = new Map<string, Map<string, Set<string>>>();
+  const labels = labelmap && new Set(labelmap.map((c) => c.name));
   for (const task of TASK_DIRS) {
-    const dir = path.join(root, SETS_DIR, task);
+    const dir = inRoot(root, path.join(SETS_DIR, task));
     const files = (await listFiles(dir, new Set(['.txt']))).filter((f) => !f.includes('/'));
     const stems = new Set(files.map(stripExtension));
     // `<class>_<subset>.txt` (or `<action>_<subset>.txt`) beside `<subset>.txt` is a per-class list, not a subset.
     const subsetOf = (stem: string) => [...stem.matchAll(/_/g)].map((m) => stem.slice(m.index! + 1)).find((s) => stems.has(s));
     for (const stem of stems) {
       const subset = subsetOf(stem);
+      const file = resolveInside(dir, `${stem}.txt`);
       if (subset !== undefined) {
+        if (task !== 'Main') continue;
         const prefix = stem.slice(0, stem.length - subset.length - 1);
-        if (task === 'Main' && !labels.has(prefix)) {
-          reporter.warn({ code: 'unknown-label', file: path.join(dir, `${stem}.txt`), message: `class list of '${prefix}', which is not a label; ignored` });
+        if (labels && !labels.has(prefix)) {
+          reporter.warn({ code: 'unknown-label', file, message: `class list of '${prefix}', which is not a label; ignored` });
+          continue;
         }
+        const lists = classLists.get(subset) ?? new Map<string, Set<string>>();
+        classLists.set(subset, lists);
+        await readClassList(file, prefix, lists, reporter);
         continue;
       }
-      const file = path.join(dir, `${stem}.txt`);
       const ids = bySubset.get(stem) ?? new Set<string>();
       bySubset.set(stem, ids);
+      if (!firstFile.has(stem)) firstFile.set(stem, file);
       for (const { text, line } of await readLines(file)) {
         const id = task === 'Layout' ? layoutId(text) : text;
         if (id === null) reporter.warn({ code: 'bad-list-line', file, line, message: 'expected an id, or a quoted id and an object index' });
         else ids.add(id);
       }
-      if (task === 'Main') classLabels.set(stem, await readClassLists(dir, stem, categories, reporter));
     }
   }
-  return { listings: [...bySubset].map(([subset, ids]) => ({ subset, ids: [...ids] })), classLabels };
+  foldTrainval(bySubset, classLists, firstFile.get(TRAINVAL), reporter);
+  return { listings: [...bySubset].map(([subset, ids]) => ({ subset, ids: [...ids] })), classLists };
 }
 
-async function readClassLists(dir: string, subset: string, categories: Category[], reporter: Reporter): Promise<Map<string, number[]>> {
-  const labels = new Map<string, number[]>();
-  for (const [label, category] of categories.entries()) {
-    // A label name is dataset content: `../../x` must not make the importer read outside ImageSets/Main.
-    if (!isSafeRelative(`${category.name}_${subset}.txt`)) continue;
-    const file = resolveInside(dir, `${category.name}_${subset}.txt`);
-    if (!(await isFile(file))) continue;
-    for (const { text, line } of await readLines(file)) {
-      const match = /^(.*\S)\s+(-?\d+)$/.exec(text);
-      if (!match || !['1', '0', '-1'].includes(match[2])) {
-        reporter.warn({ code: 'bad-list-line', file, line, message: `expected '<id> 1', '<id> -1' or '<id> 0', got '${text}'` });
-        continue;
-      }
-      if (match[2] !== '1') continue;
-      const list = labels.get(match[1]) ?? [];
-      list.push(label);
-      labels.set(match[1], list);
+const TRAINVAL = 'trainval';
+
+/**
+ * VOC's `trainval` lists train ∪ val: its items that are in train or val (in any task folder) are
+ * not imported a second time (their trainval class labels go to that item); the others stay under
+ * `trainval`, with a warning. A dataset with trainval and neither train nor val keeps it as is.
+ */
+function foldTrainval(bySubset: Map<string, Set<string>>, classLists: Map<string, Map<string, Set<string>>>, file: string | undefined, reporter: Reporter): void {
+  const trainval = bySubset.get(TRAINVAL);
+  const parts = ['train', 'val'].filter((s) => bySubset.has(s));
+  if (!trainval || parts.length === 0) return;
+  const trainvalLabels = classLists.get(TRAINVAL);
+  const rest: string[] = [];
+  for (const id of trainval) {
+    const owner = parts.find((s) => bySubset.get(s)!.has(id));
+    if (owner === undefined) { rest.push(id); continue; }
+    const names = trainvalLabels?.get(id);
+    if (names) {
+      const lists = classLists.get(owner) ?? new Map<string, Set<string>>();
+      classLists.set(owner, lists);
+      const own = lists.get(id) ?? new Set<string>();
+      for (const name of names) own.add(name);
+      lists.set(id, own);
     }
   }
-  return labels;
+  if (rest.length === 0) {
+    bySubset.delete(TRAINVAL);
+    return;
+  }
+  bySubset.set(TRAINVAL, new Set(rest));
+  reporter.warn({ code: 'trainval-not-in-train-or-val', file, item: rest[0],
+    message: `${rest.length} item(s) listed in ${TRAINVAL} are in neither ${parts.join(' nor ')}; they are imported under subset '${TRAINVAL}' (first: '${rest[0]}')` });
+}
+
+/** One `<class>_<subset>.txt`: ids marked `1` get the class (`-1` absent, `0` difficult). */
+async function readClassList(file: string, label: string, lists: Map<string, Set<string>>, reporter: Reporter): Promise<void> {
+  for (const { text, line } of await readLines(file)) {
+    const match = /^(.*\S)\s+(-?\d+)$/.exec(text);
+    if (!match || !['1', '0', '-1'].includes(match[2])) {
+      reporter.warn({ code: 'bad-list-line', file, line, message: `expected '<id> 1', '<id> -1' or '<id> 0', got '${text}'` });
+      continue;
+    }
+    if (match[2] !== '1') continue;
+    const names = lists.get(match[1]) ?? new Set<string>();
+    names.add(label);
+    lists.set(match[1], names);
+  }
 }
 
 /** Non-empty, non-comment lines with their 1-based line numbers, trimmed. */
 async function readLines(file: string): Promise<{ text: string; line: number }[]> {
-  const text = await fsp.readFile(file, 'utf8');
+  const text = await readText(file);
   return text.replace(/^\uFEFF/, '').split(/\r?\n/)
     .map((raw, i) => ({ text: raw.trim(), line: i + 1 }))
     .filter((l) => l.text && !l.text.startsWith('#'));

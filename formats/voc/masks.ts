@@ -45,6 +45,31 @@ export async function readIndexMask(file: string, colors: Map<number, number>, r
   return { width, height, data: out };
 }
 
+/**
+ * The class indices a class mask uses (raw values of a grayscale mask, else its colors mapped through
+ * `colors`); empty when the file cannot be decoded (reading the item later says why).
+ */
+export async function classIndicesOf(file: string, colors: Map<number, number>): Promise<Set<number>> {
+  const used = new Set<number>();
+  try {
+    const image = sharp(file);
+    const gray = (await image.metadata()).space === 'b-w';
+    const { data, info } = await (gray ? image.extractChannel(0) : image).raw().toBuffer({ resolveWithObject: true });
+    let lastColor = -1;
+    for (let i = 0; i < data.length; i += info.channels) {
+      if (info.channels <= 2) { used.add(data[i]); continue; }
+      const color = packRgb(data[i], data[i + 1], data[i + 2]);
+      if (color === lastColor) continue;
+      lastColor = color;
+      const index = colors.get(color);
+      if (index !== undefined) used.add(index);
+    }
+  } catch {
+    // reported when the item is read
+  }
+  return used;
+}
+
 export function instanceColors(): Map<number, number> {
   return INSTANCE_COLORS;
 }
@@ -52,8 +77,9 @@ export function instanceColors(): Map<number, number> {
 /**
  * Mask annotations of one item. With an instance mask: one mask per instance (group = instance
  * index, label = the class most of its pixels have). With only a class mask: one mask per class.
+ * `labelOf` maps a class index to its model label (undefined: the mask has no label).
  */
-export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: IndexMap | null, labelCount: number): MaskAnnotation[] {
+export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: IndexMap | null, labelOf: (classIndex: number) => number | undefined): MaskAnnotation[] {
   const regions = instanceMap ?? classMap;
   if (!regions) return [];
   const byInstance = instanceMap !== null;
@@ -91,10 +117,12 @@ export function masksFromIndexMaps(classMap: IndexMap | null, instanceMap: Index
     const mask: MaskAnnotation = { type: 'mask', ...bitmapToMask({ width: w, height: h, data: bits }, box.x0, box.y0) };
     if (byInstance) {
       mask.group = id;
-      const label = majority(box.votes);
-      if (label !== undefined && label < labelCount) mask.label = label;
-    } else if (id < labelCount) {
-      mask.label = id;
+      const index = majority(box.votes);
+      const label = index === undefined ? undefined : labelOf(index);
+      if (label !== undefined) mask.label = label;
+    } else {
+      const label = labelOf(id);
+      if (label !== undefined) mask.label = label;
     }
     masks.push(mask);
   }

@@ -63,13 +63,93 @@ function node(value: unknown): Node | undefined {
   return value && typeof value === 'object' ? (value as Node) : undefined;
 }
 
-/** Parses the XML text; malformed XML is fatal (DatumError with file and line). */
+/**
+ * What comes before the root element: the XML declaration, comments, processing instructions and
+ * a `<!DOCTYPE>` (with its internal subset). `root` is the index of the root element's `<`, -1 when
+ * the text ends first (a head cut short) or holds something else there.
+ */
+export function readProlog(text: string): { root: number; doctype?: { start: number; text: string } } {
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let doctype: { start: number; text: string } | undefined;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (text.startsWith('<?', i)) {
+      const end = text.indexOf('?>', i + 2);
+      if (end < 0) return { root: -1, doctype };
+      i = end + 2;
+    } else if (text.startsWith('<!--', i)) {
+      const end = text.indexOf('-->', i + 4);
+      if (end < 0) return { root: -1, doctype };
+      i = end + 3;
+    } else if (text.startsWith('<!DOCTYPE', i)) {
+      const end = doctypeEnd(text, i);
+      if (end < 0) return { root: -1, doctype: { start: i, text: text.slice(i) } };
+      doctype = { start: i, text: text.slice(i, end) };
+      i = end;
+    } else {
+      return { root: text[i] === '<' && /[\p{L}_:]/u.test(text[i + 1] ?? '') ? i : -1, doctype };
+    }
+  }
+}
+
+/** Index after the `>` that closes the DOCTYPE at `start` (quotes, comments and `[...]` skipped), -1 if none. */
+function doctypeEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start + 9; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      const close = text.indexOf(c, i + 1);
+      if (close < 0) return -1;
+      i = close;
+    } else if (text.startsWith('<!--', i)) {
+      const close = text.indexOf('-->', i + 4);
+      if (close < 0) return -1;
+      i = close + 2;
+    } else if (c === '[') depth++;
+    else if (c === ']') depth--;
+    else if (c === '>' && depth <= 0) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * A DOCTYPE may declare entities (an external `SYSTEM`/`PUBLIC` one reads another file or URL; nested
+ * ones expand to gigabytes) or name an external DTD. A VOC file needs none of it: refused, never expanded.
+ */
+function refuseDoctype(xml: string, file: string): void {
+  const { doctype } = readProlog(xml);
+  const found = doctype ?? (/<!DOCTYPE/i.test(xml) ? { start: xml.search(/<!DOCTYPE/i), text: xml.slice(xml.search(/<!DOCTYPE/i)) } : undefined);
+  if (!found) return;
+  const lineAt = (offset: number) => xml.slice(0, offset).split('\n').length;
+  const entity = /<!ENTITY\b/i.exec(found.text);
+  if (entity) {
+    const external = /<!ENTITY\s+%?\s*[^\s>]+\s+(SYSTEM|PUBLIC)\b/i.exec(found.text.slice(entity.index));
+    throw new DatumError({ code: 'xml-entity', file, line: lineAt(found.start + entity.index),
+      message: external
+        ? `the DOCTYPE declares an external entity (${external[1].toUpperCase()}); datum does not read other files or URLs named by an XML file`
+        : 'the DOCTYPE declares entities; datum does not expand XML entities (a file can make them grow to gigabytes)' });
+  }
+  const external = /^<!DOCTYPE\s+[^\s>[]+\s+(SYSTEM|PUBLIC)\b/i.exec(found.text);
+  if (external) {
+    throw new DatumError({ code: 'xml-entity', file, line: lineAt(found.start),
+      message: `the DOCTYPE names an external DTD (${external[1].toUpperCase()}); datum does not read other files or URLs named by an XML file` });
+  }
+}
+
+/** Parses the XML text; malformed XML, and XML declaring entities, is fatal (DatumError with file and line). */
 export function parseAnnotationXml(xml: string, file: string, reporter: Reporter, item: string): VocAnnotation | null {
+  refuseDoctype(xml, file);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     throw new DatumError({ code: 'bad-xml', file, line: valid.err.line, column: valid.err.col, message: `malformed XML: ${valid.err.msg}` });
   }
-  const root = node((parser.parse(xml) as Node).annotation);
+  let document: Node;
+  try {
+    document = parser.parse(xml) as Node;
+  } catch (error) {
+    throw new DatumError({ code: 'bad-xml', file, message: `malformed XML: ${(error as Error).message}` });
+  }
+  const root = node(document.annotation);
   if (!root) {
     reporter.warn({ code: 'not-voc-annotation', file, item, message: 'the root element is not <annotation>; the file is ignored' });
     return null;

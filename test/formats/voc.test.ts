@@ -118,9 +118,8 @@ describe('imports of the VOC layouts (fixtures of our own, test/fixtures/voc)', 
     const root = await detectionFixture();
     const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
-    // No labelmap: Datumaro's default = 20 classes + background + ignored, then person's parts.
-    expect(names(dataset)).toHaveLength(25);
-    expect(names(dataset).slice(0, 3)).toEqual(['background', 'aeroplane', 'bicycle']);
+    // No labelmap: the names the XMLs and class lists use, sorted, then person's parts.
+    expect(names(dataset)).toEqual(['boat', 'cow', 'dog', 'ignored', 'person', 'sofa', 'tvmonitor', 'head']);
     expect(dataset.categories.find((c) => c.name === 'head')).toMatchObject({ parent: 'person' });
     expect(dataset.categories.find((c) => c.name === 'dog')?.color).toEqual([64, 0, 128]);
     expect(dataset.items.map((i) => `${i.subset}/${i.id}`).sort()).toEqual(['test/000023', 'train/000017']);
@@ -222,7 +221,7 @@ describe('round trips', () => {
     expect(summary).toEqual({ items: 2, annotations: { bbox: 3, label: 7, mask: 1 } });
     const second = await load(out);
     expect(second.messages).toEqual([]);
-    expect(names(second.dataset)).toEqual(names(first.dataset));
+    expect(names(second.dataset)).toEqual(['background', ...names(first.dataset)]); // VOC's class 0, written to labelmap.txt
     expectSameDataset(first.dataset, second.dataset);
 
     const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
@@ -327,7 +326,7 @@ describe('export', () => {
     expect(fs.readdirSync(path.join(out, 'Annotations'))).toEqual(['000031.xml']);
     expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('000031\n');
     const back = await load(out);
-    expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train', 'trainval']);
+    expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train']); // trainval = train ∪ val
   });
 
   test('two different items with one id in two subsets (COCO train/0001, val/0001): the second is reported, not silently lost', async () => {
@@ -456,7 +455,7 @@ describe('messy inputs', () => {
     });
     const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
-    expect(names(dataset).slice(-2)).toEqual(['猫', 'кошка']); // in file order: b.xml first
+    expect(names(dataset).slice(-2)).toEqual(['кошка', '猫']); // sorted by code unit
     const photo = item(dataset, 'фото 1');
     expect(photo.subset).toBe('trainval');
     expect(photo.image).toEqual({ path: path.join(root, 'JPEGImages/фото 1.png'), width: 20, height: 10 });
@@ -506,7 +505,7 @@ describe('messy inputs', () => {
     expect((await plugin.detect!(root))?.confidence).toBe(0.9);
     const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
-    expect(dataset.items.map((i) => [i.id, i.subset])).toEqual([['a', '']]);
+    expect(dataset.items.map((i) => [i.id, i.subset])).toEqual([['a', 'default']]);
     const [mask] = ofType(dataset.items[0], 'mask');
     expect(labelName(dataset, mask)).toBe('cat');
     expect(mask).toMatchObject({ left: 1, top: 0, width: 2, height: 2 });
@@ -554,7 +553,7 @@ describe('messy inputs', () => {
     expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['val/my img']);
     expect(ofType(dataset.items[0], 'bbox').map((b) => labelName(dataset, b))).toEqual(['person', 'hand']);
     // VOC Action's <point> is a points annotation in the object's group, written back as <point>.
-    expect(ofType(dataset.items[0], 'points')).toEqual([{ type: 'points', label: 15, points: [2, 3.5], group: 1 }]);
+    expect(ofType(dataset.items[0], 'points')).toEqual([{ type: 'points', label: 0, points: [2, 3.5], group: 1 }]);
     const { out, summary } = await save(dataset);
     expect(summary.annotations).toMatchObject({ points: 1, bbox: 2 });
     expect(fs.readFileSync(path.join(out, 'Annotations/my img.xml'), 'utf8')).toContain('<point>\n      <x>3</x>\n      <y>4.5</y>');
