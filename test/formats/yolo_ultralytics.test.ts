@@ -7,7 +7,7 @@ import type { Category, Dataset, Item } from '../../src/model.js';
 import { Reporter } from '../../src/diagnostics.js';
 import { createContext } from '../../src/pipeline.js';
 import { plugin } from '../../formats/yolo_ultralytics/index.js';
-import { tempDir } from '../helpers/corpus.js';
+import { fixture, tempDir } from '../helpers/corpus.js';
 
 const temps: string[] = [];
 function temp(): string { const d = tempDir('yu-'); temps.push(d); return d; }
@@ -377,33 +377,58 @@ async function importFrom(input: string, options: Record<string, string> = {}) {
   return { dataset, items: dataset.items as Item[], reporter };
 }
 
-const CORPUS = path.resolve('../shared/corpus/datumaro');
+/** A copy of test/fixtures/<dir> (text files only) with its images generated. */
+async function fixtureCopy(dir: string, images: string[], width: number, height: number): Promise<string> {
+  const root = path.join(temp(), path.basename(dir));
+  fs.cpSync(fixture(dir), root, { recursive: true });
+  for (const rel of images) await makeImage(path.join(root, rel), width, height);
+  return root;
+}
+const ROBOFLOW_IMAGES = ['train/images/r1.jpg', 'train/images/r2.jpg', 'val/images/r3.jpg'];
+/** Roboflow's YOLO export: data.yaml says ../train/images and ../valid/images, the folders are train/ and val/. */
+const roboflowFixture = () => fixtureCopy('yolo/roboflow', ROBOFLOW_IMAGES, 16, 8);
+/** Roboflow's YOLO-OBB export: the same YAML, DOTA pixel quads in <split>/labelTxt/. */
+const roboflowObbFixture = () => fixtureCopy('yolo/roboflow_obb', ROBOFLOW_IMAGES, 16, 8);
+/** Darknet YOLO: images/<subset>/ + labels/<subset>/ + obj.names. */
+const darknetLabelsFixture = () => fixtureCopy('yolo/labels', ['images/train/0042.jpg', 'images/val/0042.jpg'], 12, 8);
+/** A COCO folder of the given task (annotations/<task>_train.json). */
+function cocoFolder(task: string): string {
+  const root = temp();
+  fs.mkdirSync(path.join(root, 'annotations'));
+  const categories = [{ id: 1, name: 'person', keypoints: ['nose', 'eye'], skeleton: [[1, 2]] }];
+  fs.writeFileSync(path.join(root, 'annotations', `${task}_train.json`), JSON.stringify({ images: [], annotations: [], categories }));
+  return root;
+}
 
-describe('import: corpus', () => {
+describe('import: Roboflow and Darknet layouts (fixtures of our own, test/fixtures/yolo)', () => {
   it('reads Roboflow YOLO (../train/images, valid -> val fallbacks) in pixels', async () => {
-    const input = path.join(CORPUS, 'roboflow_dataset/yolo');
+    const input = await roboflowFixture();
     expect(await plugin.detect!(input)).toMatchObject({ confidence: 0.9 });
     const { dataset, items, reporter } = await importFrom(input);
-    expect(dataset.categories).toEqual([{ name: 'label_0' }, { name: 'label_1' }]);
-    expect(items.map((i) => `${i.subset}/${i.id} ${i.image?.width}x${i.image?.height}`)).toEqual(['train/train_001 10x5', 'train/train_002 10x5', 'val/val_001 10x5']);
+    expect(dataset.categories).toEqual([{ name: 'leaf' }, { name: 'stem' }, { name: 'vein' }]);
+    expect(items.map((i) => `${i.subset}/${i.id} ${i.image?.width}x${i.image?.height}`)).toEqual(['train/r1 16x8', 'train/r2 16x8', 'val/r3 16x8']);
     const boxes = items.flatMap((i) => i.annotations.map((a) => a.type === 'bbox' ? [a.label, a.x, a.y, a.w, a.h].map((v) => +v!.toFixed(9)) : a.type));
-    expect(boxes).toEqual([[0, 2, 1, 3, 1], [1, 0, 0, 2, 4], [0, 0, 0, 1, 2], [1, 0, 0, 9, 1]]);
+    // Label files without a final newline.
+    expect(boxes).toEqual([[0, 4, 2, 4, 4], [2, 0, 0, 5, 6], [1, 0, 0, 2, 4], [2, 0, 0, 16, 2]]);
     expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
   });
 
   it('reads Roboflow YOLO-OBB (DOTA lines in labelTxt/, pixels, class names); right-angle quads become plain boxes', async () => {
-    const { items } = await importFrom(path.join(CORPUS, 'roboflow_dataset/yolo_obb'));
+    const { items } = await importFrom(await roboflowObbFixture());
     const boxes = items.flatMap((i) => i.annotations.map((a) => a.type === 'bbox' ? [a.label, a.x, a.y, a.w, a.h, a.rotation ?? 0].map((v) => +v!.toFixed(9)) : a.type));
-    expect(boxes).toEqual([[0, 0, 0, 2, 2, 0], [1, 1, 1, 4, 4, 0], [0, 0, 0, 1, 1, 0], [1, 1, 2, 9, 3, 0]]);
+    // Quads listed clockwise and counter-clockwise.
+    expect(boxes).toEqual([[0, 1, 1, 4, 3, 0], [2, 2, 0, 5, 3, 0], [0, 0, 0, 3, 3, 0], [1, 4, 1, 8, 5, 0]]);
   });
 
   it('leaves Darknet YOLO and other formats to their plugins, but reads the loose layout when asked', async () => {
-    for (const d of ['yolo_dataset/labels', 'yolo_dataset/strict', 'voc_dataset/voc_dataset1', 'coco_dataset/coco_instances', 'cvat_dataset/for_images']) {
-      expect(await plugin.detect!(path.join(CORPUS, d)), d).toBeNull();
+    const labels = await darknetLabelsFixture();
+    const strict = await fixtureCopy('yolo/strict', ['obj_train_data/0042.jpg'], 12, 8);
+    for (const d of [labels, strict, fixture('voc/detection'), cocoFolder('instances'), 'samples/cvat_dataset']) {
+      expect(await plugin.detect!(d), d).toBeNull();
     }
-    const { dataset, items } = await importFrom(path.join(CORPUS, 'yolo_dataset/labels'));
-    expect(dataset.categories.length).toBe(10); // names from obj.names
-    expect(items.map((i) => `${i.subset}/${i.id}:${i.annotations.length}`)).toEqual(['train/1:2', 'val/1:2']);
+    const { dataset, items } = await importFrom(labels);
+    expect(dataset.categories.length).toBe(4); // names from obj.names
+    expect(items.map((i) => `${i.subset}/${i.id}:${i.annotations.length}`)).toEqual(['train/0042:2', 'val/0042:2']);
   });
 });
 
@@ -669,12 +694,12 @@ describe('detection among all formats', () => {
     await import('../../formats/index.js');
     const items: Item[] = [{ id: 'x', subset: 'train', image: { path: '/n/x.jpg', width: 4, height: 4 }, annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 2, h: 2 }] }];
     const { out } = await exportTo({ categories: [{ name: 'a' }], items }, { task: 'detect' });
-    for (const input of [out, path.join(out, 'data.yaml'), path.join(CORPUS, 'roboflow_dataset/yolo'), path.join(CORPUS, 'roboflow_dataset/yolo_obb')]) {
+    for (const input of [out, path.join(out, 'data.yaml'), await roboflowFixture(), await roboflowObbFixture()]) {
       const found = await detectFormats(input);
       expect(found[0]?.format, input).toBe('yolo_ultralytics');
       expect(found.length === 1 || found[0].detection.confidence - found[1].detection.confidence >= 0.1, input).toBe(true);
     }
-    for (const input of ['samples/cvat_dataset', path.join(CORPUS, 'coco_dataset/coco_person_keypoints'), path.join(CORPUS, 'voc_dataset/voc_dataset2')]) {
+    for (const input of ['samples/cvat_dataset', cocoFolder('person_keypoints'), fixture('voc/labelmap')]) {
       expect((await detectFormats(input)).map((f) => f.format), input).not.toContain('yolo_ultralytics');
     }
   });
