@@ -31,11 +31,12 @@ export function isImageFile(name: string): boolean {
 
 /**
  * The split an item of subset `subset` goes to: train/val/test and their common spellings map to
- * Ultralytics' names, '' goes to train, anything else keeps its own name (`known: false`).
+ * Ultralytics' names, '' and 'default' go to train, anything else keeps its own name (`known: false`).
  */
 export function splitOf(subset: string): { split: string; known: boolean } {
   const s = subset.trim().toLowerCase();
-  if (s === '' || s === 'train' || s === 'training') return { split: 'train', known: true };
+  // `default` is Datumaro's (and now every importer's) name for "no subset".
+  if (s === '' || s === 'default' || s === 'train' || s === 'training') return { split: 'train', known: true };
   if (s === 'val' || s === 'valid' || s === 'validation') return { split: 'val', known: true };
   if (s === 'test' || s === 'testing') return { split: 'test', known: true };
   // The split names a folder and a list file: keep it one plain path segment. A subset called like a

@@ -232,7 +232,7 @@ describe('COCO json to YOLO-Ultralytics, end to end', () => {
     const result = await convert({ input: cocoDataset('instances'), inputFormat: 'coco', output: out, outputFormat: 'yolo_ultralytics', exportOptions: { task: 'detect' } },
       createContext({ reporter: new Reporter() }));
     expect(YAML.parse(read(path.join(out, 'data.yaml'))).names).toEqual({ 0: 'person', 1: 'car' });
-    expectRows(rows(path.join(out, 'labels/default/a.txt')), [[0, 0.2, 0.4, 0.2, 0.6], [1, 0.625, 0.25, 0.25, 0.5]]);
+    expectRows(rows(path.join(out, 'labels/train/a.txt')), [[0, 0.2, 0.4, 0.2, 0.6], [1, 0.625, 0.25, 0.25, 0.5]]);
     expect(result.dropped).toEqual({ 'polygon of an object that has a box (detect task)': 1, crowd: 2, duplicate: 1 });
   });
 
@@ -241,6 +241,16 @@ describe('COCO json to YOLO-Ultralytics, end to end', () => {
     await convert({ input: cocoDataset('person_keypoints'), inputFormat: 'coco', output: out, outputFormat: 'yolo_ultralytics', exportOptions: { task: 'pose' } },
       createContext({ reporter: new Reporter() }));
     expect(YAML.parse(read(path.join(out, 'data.yaml')))).toMatchObject({ names: { 0: 'person' }, kpt_shape: [3, 3] });
-    expectRows(rows(path.join(out, 'labels/default/a.txt')), [[0, 0.3, 0.5, 0.4, 0.8, 0.2, 0.2, 2, 0.25, 0.2, 1, 0, 0, 0]]);
+    expectRows(rows(path.join(out, 'labels/train/a.txt')), [[0, 0.3, 0.5, 0.4, 0.8, 0.2, 0.2, 2, 0.25, 0.2, 1, 0, 0, 0]]);
+  });
+});
+
+describe('yolo_ultralytics splits', () => {
+  it("writes the subset 'default' (no subset, as importers name it) as train, without a warning", async () => {
+    const items: Item[] = [{ id: 'd', subset: 'default', image: image(10, 10), annotations: [{ type: 'bbox', label: 0, x: 0, y: 0, w: 5, h: 5 }] }];
+    const { out, warnings } = await exportWith(ultralytics, { categories: [{ name: 'a' }], items }, { task: 'detect' });
+    expect(read(path.join(out, 'train.txt'))).toBe('./images/train/d.jpg\n');
+    expectRows(rows(path.join(out, 'labels/train/d.txt')), [[0, 0.25, 0.25, 0.5, 0.5]]);
+    expect(warnings.some((w) => w.code === 'unknown-subset')).toBe(false);
   });
 });
