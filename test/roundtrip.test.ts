@@ -35,6 +35,8 @@ interface Target {
   boxesFromShapes?: boolean;
   /** Sub-labels (skeleton keypoints, VOC parts) are not classes of the target: their shapes are dropped. */
   noSubLabels?: boolean;
+  /** Crowd regions (`is_crowd`) are not objects of the target: skipped, as Ultralytics' convert_coco does. */
+  noCrowd?: boolean;
 }
 
 const ULTRALYTICS_SUBSETS: Record<string, string> = { '': 'train', default: 'train', train: 'train', validation: 'val', valid: 'val', val: 'val', test: 'test' };
@@ -46,9 +48,9 @@ const TARGETS: Target[] = [
     subset: unnamedIs('default') },
   { format: 'voc', kinds: ['label', 'bbox'], tolerance: 1e-6, noRotation: true, needsLabel: true, subset: unnamedIs('default') },
   // normalized to 6 decimals: up to 0.5e-6 of the image side, doubled for w/h -> x/y conversions
-  { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, noSubLabels: true, subset: unnamedIs('train') },
+  { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, noSubLabels: true, noCrowd: true, subset: unnamedIs('train') },
   { format: 'yolo_ultralytics', kinds: ['bbox'], options: { task: 'detect' }, tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true,
-    boxesFromShapes: true, noSubLabels: true, subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
+    boxesFromShapes: true, noSubLabels: true, noCrowd: true, subset: (s) => ULTRALYTICS_SUBSETS[s.toLowerCase()] ?? s },
 ];
 
 const SOURCES: { format: string; dir: string }[] = [
@@ -90,7 +92,7 @@ describe.each(SOURCES)('$dir ($format)', ({ format, dir }) => {
     const back = await load(out, target.format);
     const backItems = target.normalized ? back.items.filter((i) => expressible.some((e) => e.id === i.id)) : back.items;
 
-    const keep = (items: typeof source.items) => items.map((i) => ({
+    const keep = (items: typeof source.items) => items.map((i) => (target.noCrowd ? { ...i, annotations: i.annotations.filter((a) => a.attributes?.is_crowd !== true) } : i)).map((i) => ({
       ...i,
       annotations: (target.boxesFromShapes ? withShapeBoxes(i) : i.annotations).filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
         && !(target.needsLabel && a.label === undefined && a.type !== 'caption')
