@@ -227,13 +227,13 @@ describe('round trips', () => {
     const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
     expect(read('ImageSets/Main/train.txt')).toBe('000017\n');
     expect(read('ImageSets/Main/test.txt')).toBe('000023\n');
-    expect(read('ImageSets/Main/cat_train.txt')).toBe('000017 -1\n');
+    expect(read('ImageSets/Main/background_train.txt')).toBe('000017 -1\n');
     expect(read('ImageSets/Main/sofa_train.txt')).toBe('000017  1\n');
     expect(read('ImageSets/Segmentation/train.txt')).toBe('000017\n');
     expect(read('ImageSets/Layout/train.txt')).toBe('000017 2\n');
     expect(read('ImageSets/Action/phoning_train.txt')).toBe('000017 2 -1\n');
     expect(read('ImageSets/Action/jumping_train.txt')).toBe('000017 2  1\n');
-    expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head,hand,foot:other,jumping,');
+    expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head:other,jumping,'); // the parts the XMLs use
     const annotation = read('Annotations/000017.xml');
     expect(annotation).toContain('<xmin>2</xmin>\n      <ymin>3</ymin>\n      <xmax>6</xmax>\n      <ymax>7</ymax>');
     expect(annotation).toContain('<part>\n      <name>head</name>\n      <bndbox>\n        <xmin>9.5</xmin>');
