@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Annotation, Attributes, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation, SkeletonAnnotation } from '../../src/model.js';
+import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item, MaskAnnotation, PolygonAnnotation, SkeletonAnnotation } from '../../src/model.js';
 import { hasFiniteNumbers, imageFileName } from '../../src/model.js';
 import { rotatedBoxCorners } from '../../src/geometry/polygon.js';
 import type { Context, ExportSummary, OptionSpec, Options } from '../../src/plugin.js';
@@ -110,10 +110,47 @@ class TaskFile {
   }
 }
 
-interface SubsetFiles { name: string; images: string[]; imageIds: IdAllocator; tasks: Map<Task, TaskFile> }
+/**
+ * `shapeIds` number instances and person_keypoints together, as COCO does: an object in both files
+ * has one id there, so that reading them back merges it into one object.
+ */
+interface SubsetFiles { name: string; images: string[]; imageIds: IdAllocator; shapeIds: IdAllocator; tasks: Map<Task, TaskFile> }
 
 /** One panoptic segment: a mask, or the polygons of one group and label; `parts[0]` leads. */
-interface Segment { parts: (MaskAnnotation | PolygonAnnotation)[]; pixels: number; x0: number; y0: number; x1: number; y1: number; id: number }
+interface Segment { parts: (MaskAnnotation | PolygonAnnotation)[]; box?: BboxAnnotation; pixels: number; x0: number; y0: number; x1: number; y1: number; id: number }
+
+/**
+ * The annotations of one object (same label and non-zero group): written as ONE COCO annotation, its
+ * segmentation from the polygons (else the first mask), its `bbox` from the object's box (else
+ * computed), its keypoints from the skeleton. The COCO importer gives back the same object.
+ */
+interface CocoObject { polygons: PolygonAnnotation[]; masks: MaskAnnotation[]; box?: BboxAnnotation }
+
+/** The shape whose entry carries the object (its first polygon, else its first mask). */
+function objectLead(o: CocoObject): PolygonAnnotation | MaskAnnotation | undefined {
+  return o.polygons[0] ?? o.masks[0];
+}
+
+const objectKey = (a: Annotation) => `${a.group}:${a.label}`;
+
+function collectObjects(shapes: Annotation[]): Map<string, CocoObject> {
+  const objects = new Map<string, CocoObject>();
+  for (const a of shapes) {
+    if (!a.group || (a.type !== 'polygon' && a.type !== 'mask' && a.type !== 'bbox')) continue;
+    let o = objects.get(objectKey(a));
+    if (!o) objects.set(objectKey(a), o = { polygons: [], masks: [] });
+    if (a.type === 'polygon') o.polygons.push(a);
+    else if (a.type === 'mask') o.masks.push(a);
+    // A rotated box is no COCO bbox: it is written on its own, as a polygon.
+    else if (!o.box && !a.rotation) o.box = a;
+  }
+  return objects;
+}
+
+/** `background` (VOC's class 0, any case) is never a COCO category. */
+function isBackground(c: Category): boolean {
+  return c.name.toLowerCase() === 'background';
+}
 
 class CocoExporter {
   private readonly categoryIds: number[];
@@ -129,13 +166,20 @@ class CocoExporter {
    * `explicit` is the `--tasks` set: exactly those files are written (empty ones too) and whatever
    * they cannot hold is dropped; null keeps the default.
    */
+  private readonly categories: Category[];
+
   constructor(dataset: Dataset, private readonly output: string, private readonly saveMedia: boolean, private readonly explicit: Set<Task> | null, private readonly ctx: Context) {
-    this.categoryIds = assignCategoryIds(dataset.categories);
+    this.categories = dataset.categories;
+    // `background` (VOC's class 0) is no category: it takes no id and its annotations are dropped.
+    const written = dataset.categories.map((_, i) => i).filter((i) => !isBackground(dataset.categories[i]));
+    const ids = assignCategoryIds(written.map((i) => dataset.categories[i]));
+    this.categoryIds = dataset.categories.map(() => -1);
+    written.forEach((index, k) => { this.categoryIds[index] = ids[k]; });
     this.tasks = explicit ?? new Set(DEFAULT_TASKS);
     const start = `{"licenses":[{"name":"","id":0,"url":""}],"info":${JSON.stringify(dataset.info ?? {})},"categories":`;
     this.headers = {
-      plain: start + JSON.stringify(dataset.categories.map((c, i) => categoryEntry(c, this.categoryIds[i]))),
-      panoptic: start + JSON.stringify(dataset.categories.map((c, i) => panopticCategoryEntry(c, this.categoryIds[i]))),
+      plain: start + JSON.stringify(written.map((i) => categoryEntry(dataset.categories[i], this.categoryIds[i]))),
+      panoptic: start + JSON.stringify(written.map((i) => panopticCategoryEntry(dataset.categories[i], this.categoryIds[i]))),
     };
   }
 
@@ -169,7 +213,7 @@ class CocoExporter {
     const name = subset || 'default';
     let files = this.subsets.get(name);
     if (!files) {
-      files = { name, images: [], imageIds: new IdAllocator(0), tasks: new Map() };
+      files = { name, images: [], imageIds: new IdAllocator(0), shapeIds: new IdAllocator(), tasks: new Map() };
       this.subsets.set(name, files);
       for (const task of this.explicit ?? ['instances' as const]) await this.task(files, task, { item: name });
     }
@@ -200,7 +244,9 @@ class CocoExporter {
 
     const shapes: Annotation[] = [];
     for (const a of item.annotations) {
-      if ((a.type === 'caption' && !this.tasks.has('captions')) || (a.type === 'label' && !this.tasks.has('labels'))) {
+      if (this.hasCategory(a) && this.categoryIds[a.label!] < 0) {
+        this.drop('background', a, where.item, `its category '${this.categories[a.label!].name}' is background, which is never a COCO category`);
+      } else if ((a.type === 'caption' && !this.tasks.has('captions')) || (a.type === 'label' && !this.tasks.has('labels'))) {
         this.dropNoTask(a, where.item);
       } else if (a.type === 'caption') {
         const captions = await this.task(subset, 'captions', where);
@@ -230,11 +276,14 @@ class CocoExporter {
       }
     }
     const held = new Set<Annotation>();
+    const objects = collectObjects(shapes);
+    // The id each object's instances entry took, for its keypoints entry.
+    const objectIds = new Map<CocoObject, number>();
     // Why a shape the panoptic task could not paint was left out, where that is more than "no task".
     const failures = new Map<Annotation, [reason: string, why: string]>();
-    if (shapes.length && this.tasks.has('instances')) await this.writeInstances(shapes, subset, imageId, size, held, where);
-    if (shapes.length && this.tasks.has('person_keypoints')) await this.writeKeypoints(shapes, subset, imageId, size, held, where);
-    if (this.tasks.has('panoptic')) await this.writePanoptic(item, shapes, subset, imageId, size, held, failures, where);
+    if (shapes.length && this.tasks.has('instances')) await this.writeInstances(shapes, objects, objectIds, subset, imageId, size, held, where);
+    if (shapes.length && this.tasks.has('person_keypoints')) await this.writeKeypoints(shapes, objects, objectIds, subset, imageId, size, held, where);
+    if (this.tasks.has('panoptic')) await this.writePanoptic(item, shapes, objects, subset, imageId, size, held, failures, where);
     for (const a of shapes) {
       if (held.has(a)) { this.count(a.type); continue; }
       const failure = failures.get(a);
@@ -243,42 +292,41 @@ class CocoExporter {
     }
   }
 
-  private async writeInstances(shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
+  private async writeInstances(shapes: Annotation[], objects: Map<string, CocoObject>, objectIds: Map<CocoObject, number>, subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
     const instances = subset.tasks.get('instances')!;
-    // Polygons of one group and label are the parts of one COCO object.
-    const parts = new Map<string, PolygonAnnotation[]>();
-    for (const a of shapes) {
-      if (a.type === 'polygon' && a.group) {
-        const key = `${a.group}:${a.label}`;
-        const list = parts.get(key);
-        if (list) { list.push(a); continue; }
-        parts.set(key, [a]);
-      }
-    }
     for (const a of shapes) {
       if (a.type === 'skeleton') continue;
-      if (a.type === 'polygon' && a.group) {
-        const list = parts.get(`${a.group}:${a.label}`)!;
-        if (list[0] !== a) continue;
-        await instances.add(this.instanceEntry(instances, imageId, a, polygonsGeometry(list)));
-        for (const p of list) held.add(p);
+      const object = a.group ? objects.get(objectKey(a)) : undefined;
+      const lead = object && objectLead(object);
+      if (object && lead && (a === object.box || (a.type === 'polygon' && a !== lead))) continue; // in the lead's entry
+      if (object && a === lead) {
+        const geometry = a.type === 'polygon' ? polygonsGeometry(object.polygons) : maskGeometry(a, size);
+        const id = subset.shapeIds.take(a.id ?? object.box?.id);
+        objectIds.set(object, id);
+        await instances.add(this.instanceEntry(id, imageId, a, withBox(geometry, object.box)));
+        for (const s of [...(a.type === 'polygon' ? object.polygons : [a]), ...(object.box ? [object.box] : [])]) held.add(s);
         continue;
       }
       const geometry = this.geometry(a, size, where.item);
       if (!geometry) continue;
-      await instances.add(this.instanceEntry(instances, imageId, a, geometry));
+      const id = subset.shapeIds.take(a.id);
+      if (object && a === object.box) objectIds.set(object, id);
+      await instances.add(this.instanceEntry(id, imageId, a, geometry));
       held.add(a);
     }
   }
 
-  private async writeKeypoints(shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
+  private async writeKeypoints(shapes: Annotation[], objects: Map<string, CocoObject>, objectIds: Map<CocoObject, number>, subset: SubsetFiles, imageId: number, size: Size | null, held: Set<Annotation>, where: { item: string }): Promise<void> {
     for (const a of shapes) {
       if (a.type !== 'skeleton') continue;
       const keypoints = await this.task(subset, 'person_keypoints', where);
-      const companions = skeletonCompanions(a, shapes);
-      await keypoints.add(this.keypointsEntry(keypoints, imageId, a, companions, size));
+      const object = a.group ? objects.get(objectKey(a)) : undefined;
+      const id = (object && objectIds.get(object)) ?? subset.shapeIds.take(a.id);
+      await keypoints.add(this.keypointsEntry(id, imageId, a, object, size));
       // The shapes the entry carries survive a round trip even without the instances task.
-      for (const s of [a, ...companions]) held.add(s);
+      held.add(a);
+      const lead = object && objectLead(object);
+      for (const s of [...(lead?.type === 'polygon' ? object!.polygons : lead ? [lead] : []), ...(object?.box ? [object.box] : [])]) held.add(s);
     }
   }
 
@@ -287,7 +335,7 @@ class CocoExporter {
    * R + 256 G + 256^2 B, 0 = none) and adds its entry, one per image, with `segments_info` measured
    * on the pixels actually painted: where segments overlap, the higher z_order (then the later one) wins.
    */
-  private async writePanoptic(item: Item, shapes: Annotation[], subset: SubsetFiles, imageId: number, size: Size | null,
+  private async writePanoptic(item: Item, shapes: Annotation[], objects: Map<string, CocoObject>, subset: SubsetFiles, imageId: number, size: Size | null,
     held: Set<Annotation>, failures: Map<Annotation, [string, string]>, where: { item: string }): Promise<void> {
     const segments: Segment[] = [];
     const byGroup = new Map<string, Segment>();
@@ -297,12 +345,16 @@ class CocoExporter {
       const key = a.type === 'polygon' && a.group ? `${a.group}:${a.label}` : null;
       const known = key ? byGroup.get(key) : undefined;
       if (known) { known.parts.push(a); continue; }
-      const segment: Segment = { parts: [a], pixels: 0, x0: Infinity, y0: Infinity, x1: -1, y1: -1, id: 0 };
+      const object = a.group ? objects.get(objectKey(a)) : undefined;
+      // The object's box goes with its lead segment, as in instances.
+      const box = object && objectLead(object) === a ? object.box : undefined;
+      const segment: Segment = { parts: [a], box, pixels: 0, x0: Infinity, y0: Infinity, x1: -1, y1: -1, id: 0 };
       segments.push(segment);
       if (key) byGroup.set(key, segment);
     }
+    const fail = (s: Segment, failure: [string, string]) => { for (const a of [...s.parts, ...(s.box ? [s.box] : [])]) failures.set(a, failure); };
     if (!size) {
-      for (const s of segments) for (const a of s.parts) failures.set(a, ['no-image-size', 'a panoptic PNG needs the image size']);
+      for (const s of segments) fail(s, ['no-image-size', 'a panoptic PNG needs the image size']);
       return;
     }
     const width = Math.ceil(size.width), height = Math.ceil(size.height);
@@ -325,13 +377,14 @@ class CocoExporter {
     for (const s of segments) {
       const lead = s.parts[0];
       if (s.pixels === 0) {
-        for (const a of s.parts) failures.set(a, ['empty-segment', 'it paints no pixel in the panoptic PNG (covered by later segments or outside the image)']);
+        fail(s, ['empty-segment', 'it paints no pixel in the panoptic PNG (covered by later segments or outside the image)']);
         continue;
       }
       s.id = ids.take(lead.id !== undefined && lead.id <= MAX_SEGMENT_ID ? lead.id : undefined);
-      info.push({ id: s.id, category_id: this.categoryIds[lead.label!], area: s.pixels,
-        bbox: [s.x0, s.y0, s.x1 - s.x0 + 1, s.y1 - s.y0 + 1], iscrowd: lead.attributes?.is_crowd ? 1 : 0 });
-      for (const a of s.parts) held.add(a);
+      // Area and box of the pixels painted, unless the object has a box of its own.
+      const bbox = s.box ? [s.box.x, s.box.y, s.box.w, s.box.h] : [s.x0, s.y0, s.x1 - s.x0 + 1, s.y1 - s.y0 + 1];
+      info.push({ id: s.id, category_id: this.categoryIds[lead.label!], area: s.pixels, bbox, iscrowd: lead.attributes?.is_crowd ? 1 : 0 });
+      for (const a of [...s.parts, ...(s.box ? [s.box] : [])]) held.add(a);
     }
     const rgb = Buffer.alloc(width * height * 3);
     for (let p = 0; p < owner.length; p++) {
@@ -361,9 +414,9 @@ class CocoExporter {
     return null;
   }
 
-  private instanceEntry(file: TaskFile, imageId: number, a: Annotation, geometry: Geometry): Entry {
+  private instanceEntry(id: number, imageId: number, a: Annotation, geometry: Geometry): Entry {
     const entry: Entry = {
-      id: file.ids.take(a.id), image_id: imageId, category_id: this.categoryIds[a.label!],
+      id, image_id: imageId, category_id: this.categoryIds[a.label!],
       segmentation: geometry.segmentation, area: geometry.area, bbox: geometry.bbox, iscrowd: a.attributes?.is_crowd ? 1 : 0,
     };
     const extra = extraAttributes(a.attributes);
@@ -371,8 +424,11 @@ class CocoExporter {
     return entry;
   }
 
-  /** A skeleton with the box/polygon of its group (see `skeletonCompanions`), as COCO's person_keypoints. */
-  private keypointsEntry(file: TaskFile, imageId: number, a: SkeletonAnnotation, companions: Annotation[], size: Size | null): Entry {
+  /**
+   * A skeleton with its object, as COCO's person_keypoints: segmentation from the object's polygons
+   * or mask, bbox from its box, else from the segmentation, else around the visible keypoints.
+   */
+  private keypointsEntry(id: number, imageId: number, a: SkeletonAnnotation, object: CocoObject | undefined, size: Size | null): Entry {
     const keypoints: number[] = [];
     let visible = 0;
     const xs: number[] = [];
@@ -385,13 +441,14 @@ class CocoExporter {
       ys.push(a.points[2 * i + 1]);
       visible++;
     }
-    const polygons = companions.filter((s): s is PolygonAnnotation => s.type === 'polygon');
-    let geometry: Geometry;
-    if (polygons.length) geometry = polygonsGeometry(polygons);
-    else if (companions.length) geometry = this.geometry(companions[0], size, '') ?? pointsGeometry(xs, ys);
-    else geometry = pointsGeometry(xs, ys);
+    const lead = object && objectLead(object);
+    const segmented = lead?.type === 'polygon' ? polygonsGeometry(object!.polygons) : lead ? maskGeometry(lead, size) : null;
+    const box = object?.box;
+    const geometry = segmented ? withBox(segmented, box)
+      : box ? { segmentation: [], bbox: [box.x, box.y, box.w, box.h], area: box.w * box.h }
+      : pointsGeometry(xs, ys);
     const entry: Entry = {
-      id: file.ids.take(a.id), image_id: imageId, category_id: this.categoryIds[a.label!],
+      id, image_id: imageId, category_id: this.categoryIds[a.label!],
       segmentation: geometry.segmentation, area: geometry.area, bbox: geometry.bbox, iscrowd: a.attributes?.is_crowd ? 1 : 0,
       keypoints, num_keypoints: visible,
     };
@@ -455,14 +512,9 @@ function polygonsGeometry(polygons: Pick<PolygonAnnotation, 'points'>[]): Geomet
   return { segmentation: polygons.map((p) => p.points), bbox: [x0, y0, x1 - x0, y1 - y0], area };
 }
 
-/**
- * The shapes a skeleton's keypoints entry carries: the polygons of its group (same group and label),
- * else its group's first box or mask.
- */
-function skeletonCompanions(a: SkeletonAnnotation, shapes: Annotation[]): Annotation[] {
-  const companions = a.group ? shapes.filter((s) => s !== a && s.group === a.group && s.label === a.label && (s.type === 'polygon' || s.type === 'bbox' || s.type === 'mask')) : [];
-  const polygons = companions.filter((s) => s.type === 'polygon');
-  return polygons.length ? polygons : companions.slice(0, 1);
+/** A segmentation's geometry with the object's own box, where it has one. */
+function withBox(geometry: Geometry, box: BboxAnnotation | undefined): Geometry {
+  return box ? { ...geometry, bbox: [box.x, box.y, box.w, box.h] } : geometry;
 }
 
 /** Sets `owner` to `value` on the pixels of a mask or polygon, clipped to the image. */

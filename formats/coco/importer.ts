@@ -32,6 +32,12 @@ interface ImageRecord {
   /** How many task files added annotations: more than one means duplicates are possible. */
   sources: number;
   panoptic?: PanopticEntry[];
+  /**
+   * Object groups given so far, by COCO annotation id and label: the same object in instances and
+   * person_keypoints gets one group. Created on first use (most images need none).
+   */
+  groups?: Map<string, { group: number; file: FileReader }>;
+  usedGroups?: Set<number>;
 }
 
 interface SubsetState { records: ImageRecord[]; byName: Map<string, ImageRecord> }
@@ -41,7 +47,7 @@ type Json = Record<string, unknown>;
 export async function importCoco(input: string, _options: Options, ctx: Context): Promise<Dataset> {
   const files = await findTaskFiles(input);
   if (files.length === 0) {
-    throw new DatumError({ code: 'no-coco-files', file: input, message: 'no COCO annotation files found (annotations/<task>_<subset>.json or <subset>/_annotations.coco.json)' });
+    throw new DatumError({ code: 'no-coco-files', file: input, message: 'no COCO annotation files found (annotations/<task>_<subset>.json, <subset>/_annotations.coco.json, or a *.json in the folder or in annotations/ with top-level "images", "annotations", "categories" lists)' });
   }
   const importer = new CocoImporter(ctx);
   for (const taskFile of files) await importer.readFile(taskFile);
@@ -98,6 +104,7 @@ class CocoImporter {
       for (const record of state.records) {
         let annotations = record.annotations;
         record.annotations = []; // hand the memory over with the item
+        record.groups = record.usedGroups = undefined;
         for (const entry of record.panoptic ?? []) annotations.push(...await this.decodePanoptic(entry));
         if (record.sources > 1) annotations = dedupe(annotations);
         if (remap) for (const a of annotations) if (a.label !== undefined) a.label = remap[a.label];
@@ -162,6 +169,8 @@ class FileReader {
   private readonly labelOf = new Map<number, number>();
   private readonly subset: SubsetState;
   private readonly file: string;
+  /** Last group number given in this file (see `convert`). */
+  private groupSerial = 0;
 
   constructor(private readonly owner: CocoImporter, private readonly taskFile: TaskFile, private readonly ctx: Context) {
     this.subset = owner.subset(taskFile.subset);
@@ -283,7 +292,11 @@ class FileReader {
     else this.annotationsByImage.set(key, converted);
   }
 
-  /** One COCO annotation -> model annotations, with the COCO category id in `label` until the file ends. */
+  /**
+   * One COCO annotation -> model annotations, with the COCO category id in `label` until the file ends.
+   * The shapes of one annotation (polygon parts or mask, its bbox, its keypoints) share a group: here a
+   * number unique in the file, made unique in the item by `finish` (see `objectGroup`).
+   */
   private convert(json: Json, pointer: string, name: string): Annotation[] {
     const id = finiteNumber(json.id);
     if (typeof json.caption === 'string') return [id === undefined ? { type: 'caption', caption: json.caption } : { type: 'caption', caption: json.caption, id }];
@@ -292,7 +305,6 @@ class FileReader {
     const out: Annotation[] = [];
     const hasKeypoints = Array.isArray(json.keypoints) && json.keypoints.length > 0;
     const segmentation = json.segmentation;
-    let group: number | undefined;
     if (Array.isArray(segmentation) && segmentation.length > 0) {
       const parts = segmentation.filter((part, i) => {
         // `[[]]` is how several converters write "no polygon" for a box: not worth a warning.
@@ -301,27 +313,31 @@ class FileReader {
         if (!ok) this.warn('bad-polygon', `${pointer}/segmentation/${i}`, `${name}: polygon part is not an even list of at least 6 finite numbers; skipped`);
         return ok;
       }) as number[][];
-      if (parts.length > 1 || hasKeypoints) group = id;
-      for (const points of parts) out.push(shape({ type: 'polygon', points }, category, id, group, attributes));
+      for (const points of parts) out.push(shape({ type: 'polygon', points }, category, id, attributes));
     } else if (isObject(segmentation)) {
       const mask = this.readRle(segmentation, pointer, name);
-      if (mask) out.push(shape({ type: 'mask', ...mask }, category, id, hasKeypoints ? id : undefined, attributes));
+      if (mask) out.push(shape({ type: 'mask', ...mask }, category, id, attributes));
     }
-    // No usable segmentation (none, `[]`, `[[]]` or a bad one): the box is what is sound.
-    if (out.length === 0 && json.bbox !== undefined) {
+    // COCO's bbox is the object's box, also beside a segmentation or keypoints (Ultralytics' converter
+    // takes it, not the polygon's or the visible keypoints' bounds); alone when there is nothing else.
+    if (json.bbox !== undefined) {
       const box = json.bbox;
       if (Array.isArray(box) && box.length === 4 && allFinite(box) && box[2] >= 0 && box[3] >= 0) {
-        out.push(shape({ type: 'bbox', x: box[0], y: box[1], w: box[2], h: box[3] }, category, id, hasKeypoints ? id : undefined, attributes));
+        out.push(shape({ type: 'bbox', x: box[0], y: box[1], w: box[2], h: box[3] }, category, id, attributes));
       } else {
         this.warn('bad-bbox', `${pointer}/bbox`, `${name}: bbox ${JSON.stringify(box)} is not 4 finite numbers with w, h >= 0; skipped`);
       }
     }
     if (hasKeypoints) {
       const skeleton = this.readKeypoints(json.keypoints as unknown[], pointer, name);
-      if (skeleton) out.push(shape({ type: 'skeleton', ...skeleton }, category, id, id, attributes));
+      if (skeleton) out.push(shape({ type: 'skeleton', ...skeleton }, category, id, attributes));
+    }
+    if (out.length > 1) {
+      const group = ++this.groupSerial;
+      for (const a of out) a.group = group;
     }
     if (out.length === 0 && category !== undefined && json.segmentation === undefined && json.bbox === undefined && !hasKeypoints) {
-      out.push(shape({ type: 'label' }, category, id, undefined, attributes));
+      out.push(shape({ type: 'label' }, category, id, attributes));
     }
     return out;
   }
@@ -365,8 +381,15 @@ class FileReader {
         for (const a of annotations) this.warn('unknown-image', '/annotations', `annotation ${a.id ?? '(no id)'} refers to image id ${key}, which is not in "images"; skipped`);
         continue;
       }
+      const groups = new Map<number, number>();
       for (const a of annotations) {
-        if (this.resolveLabel(a)) record.annotations.push(a);
+        if (!this.resolveLabel(a)) continue;
+        if (a.group !== undefined) {
+          let group = groups.get(a.group);
+          if (group === undefined) groups.set(a.group, group = this.objectGroup(record, a));
+          a.group = group;
+        }
+        record.annotations.push(a);
       }
       touched.add(record);
     }
@@ -377,6 +400,23 @@ class FileReader {
       touched.add(record);
     }
     for (const record of touched) record.sources++;
+  }
+
+  /**
+   * The item's group for an object of this file: the one the same COCO id and label got from another
+   * task file of the subset (instances and person_keypoints both hold a person), else a new one,
+   * the COCO id where it is free.
+   */
+  private objectGroup(record: ImageRecord, a: Annotation): number {
+    const key = a.id === undefined ? undefined : `${a.id}:${a.label ?? ''}`;
+    const known = key === undefined ? undefined : record.groups?.get(key);
+    if (known && known.file !== this) return known.group;
+    const used = record.usedGroups ??= new Set();
+    let group = a.id !== undefined && Number.isSafeInteger(a.id) && a.id > 0 && !used.has(a.id) ? a.id : 1;
+    while (used.has(group)) group++;
+    used.add(group);
+    if (key !== undefined && !known) (record.groups ??= new Map()).set(key, { group, file: this });
+    return group;
   }
 
   /** False when the annotation means nothing without its (unknown) category. */
@@ -425,10 +465,9 @@ class FileReader {
   }
 }
 
-function shape<T extends Annotation>(a: T, label: number | undefined, id: number | undefined, group: number | undefined, attributes: Attributes | undefined): T {
+function shape<T extends Annotation>(a: T, label: number | undefined, id: number | undefined, attributes: Attributes | undefined): T {
   if (label !== undefined) a.label = label;
   if (id !== undefined) a.id = id;
-  if (group !== undefined) a.group = group;
   if (attributes) a.attributes = { ...attributes };
   return a;
 }
