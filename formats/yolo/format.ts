@@ -11,6 +11,7 @@
  */
 
 import path from 'node:path';
+import { forEachLine } from '../../src/text.js';
 
 export const CONFIG_FILE = 'obj.data';
 export const NAMES_FILE = 'obj.names';
@@ -64,9 +65,11 @@ export function labelsFolderPath(image: string): string | undefined {
 /** obj.data lines are `key = value`; anything else is ignored, as Darknet does. */
 export function parseConfig(text: string): Map<string, { value: string; line: number }> {
   const config = new Map<string, { value: string; line: number }>();
-  text.split(/\r?\n/).forEach((line, i) => {
-    const match = /^\s*(\w+)\s*=\s*(.+?)\s*$/.exec(line);
-    if (match) config.set(match[1], { value: match[2], line: i + 1 });
+  forEachLine(text, (line, lineNo) => {
+    // No `(.+?)\s*$`: on a long run of spaces that backtracks quadratically; trim instead.
+    const match = /^\s*(\w+)\s*=/.exec(line);
+    const value = match ? line.slice(match[0].length).trim() : '';
+    if (value) config.set(match![1], { value, line: lineNo });
   });
   return config;
 }

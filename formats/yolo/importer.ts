@@ -4,6 +4,7 @@ import type { BboxAnnotation, Category, Dataset, Item } from '../../src/model.js
 import type { Context, Options } from '../../src/plugin.js';
 import { probeItemSizes } from '../../src/media.js';
 import { DatumError } from '../../src/diagnostics.js';
+import { excerpt, forEachLine, lineWarner, splitFields, toNumber } from '../../src/text.js';
 import { findLayout, locate, type Entry, type Layout } from './layout.js';
 
 /** Items are read (labels parsed, image headers probed) this many at a time. */
@@ -29,22 +30,25 @@ export async function readNames(file: string, ctx: Context): Promise<Category[]>
   // A names path that is a folder or unreadable must still be reported with the file's name.
   const text = (await fsp.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new DatumError({ code: 'names-unreadable', file, message: `cannot read the label names file (${error.code ?? error.message})` });
-  })).replace(/^\uFEFF/, '');
+  }));
   const categories: Category[] = [];
   const seen = new Set<string>();
-  const lines = text.split(/\r?\n/);
+  const lines: string[] = [];
+  forEachLine(text, (line) => { lines.push(line); });
   let lastName = lines.length - 1;
   while (lastName >= 0 && !lines[lastName].trim()) lastName--;
+  const warner = lineWarner(ctx.reporter, file);
   lines.forEach((raw, i) => {
     const name = raw.trim();
     if (!name) {
-      if (i < lastName) ctx.reporter.warn({ code: 'blank-label-line', file, line: i + 1, message: 'blank line skipped as Datumaro does; Darknet counts it as a class, so its numbers for the classes below differ' });
+      if (i < lastName) warner.warn({ code: 'blank-label-line', line: i + 1, message: 'blank line skipped as Datumaro does; Darknet counts it as a class, so its numbers for the classes below differ' });
       return;
     }
-    if (seen.has(name)) ctx.reporter.warn({ code: 'duplicate-label', file, line: i + 1, message: `label '${name}' is named twice; class ${categories.length} keeps the repeat` });
+    if (seen.has(name)) warner.warn({ code: 'duplicate-label', line: i + 1, message: `label '${excerpt(name)}' is named twice; class ${categories.length} keeps the repeat` });
     seen.add(name);
     categories.push({ name });
   });
+  warner.done();
   return categories;
 }
 
@@ -127,27 +131,28 @@ async function readLabelFile(entry: Entry, classCount: number, ctx: Context): Pr
   return [];
 }
 
-/** Parses `class cx cy w h` lines; a bad line is warned about (file and line) and skipped. */
+/** Parses `class cx cy w h` lines in one linear pass; a bad line is warned about (file and line) and skipped. */
 export function parseLabels(text: string, file: string, classCount: number, ctx: Context, item?: string): YoloBox[] {
   const boxes: YoloBox[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    const bad = (code: string, message: string) => ctx.reporter.warn({ code, file, line: i + 1, item, message: `${message}; line skipped` });
-    const fields = line.split(/\s+/);
+  const warner = lineWarner(ctx.reporter, file, item);
+  forEachLine(text, (raw, line) => {
+    const fields = splitFields(raw);
+    if (fields.length === 0) return;
+    const bad = (code: string, message: string) => warner.warn({ code, line, message: `${message}; line skipped` });
     if (fields.length !== 5) return bad('bad-field-count', `expected 5 values (class cx cy w h), found ${fields.length}`);
-    if (!/^\d+$/.test(fields[0])) return bad('not-a-number', `class '${fields[0]}' is not a non-negative integer`);
+    if (!/^\d+$/.test(fields[0])) return bad('not-a-number', `class '${excerpt(fields[0])}' is not a non-negative integer`);
     const label = Number(fields[0]);
     if (label >= classCount) return bad('unknown-label', `class ${label} is outside the ${classCount} names`);
-    const values = fields.slice(1).map(Number);
+    const cx = toNumber(fields[1]), cy = toNumber(fields[2]), w = toNumber(fields[3]), h = toNumber(fields[4]);
+    const values = [cx, cy, w, h];
     const nan = values.findIndex((v) => !Number.isFinite(v));
-    if (nan >= 0) return bad('not-a-number', `'${fields[nan + 1]}' is not a number`);
-    const [cx, cy, w, h] = values;
+    if (nan >= 0) return bad('not-a-number', `'${excerpt(fields[nan + 1])}' is not a number`);
     if (values.some((v) => v < -TOLERANCE || v > 1 + TOLERANCE) || w < 0 || h < 0) {
       return bad('coordinate-out-of-range', `values ${fields.slice(1).join(' ')} are not normalized to [0, 1]`);
     }
     boxes.push({ label, cx, cy, w, h });
   });
+  warner.done();
   return boxes;
 }
 

@@ -14,8 +14,9 @@ import path from 'node:path';
 import type { Context } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
 import { readFileHead } from '../../src/files.js';
-import { isSafeRelative, resolveInside, stripExtension } from '../../src/paths.js';
-import { CONFIG_FILE, NAMES_FILE, NON_SUBSET_KEYS, idFromListPath, isImageFile, labelsFolderPath, localizePath, parseConfig } from './format.js';
+import { isSafeRelative, resolveInside, stripExtension, toPosixRelative } from '../../src/paths.js';
+import { excerpt, forEachLine, lineWarner, splitFields } from '../../src/text.js';
+import { CONFIG_FILE, DEFAULT_SUBSET, NAMES_FILE, PATH_PREFIX, NON_SUBSET_KEYS, idFromListPath, isImageFile, labelsFolderPath, localizePath, parseConfig } from './format.js';
 
 export type LayoutKind = 'strict' | 'annotations' | 'labels' | 'root';
 
@@ -56,9 +57,13 @@ export async function locate(input: string): Promise<Location> {
   const stat = await fsp.stat(full);
   const root = stat.isDirectory() ? full : path.dirname(full);
   if (!stat.isDirectory() && full.endsWith('.data')) return { root, configFile: full };
-  if (fs.existsSync(path.join(root, CONFIG_FILE))) return { root, configFile: path.join(root, CONFIG_FILE) };
+  // Darknet's own tree keeps obj.data in data/ with paths `data/...` relative to the folder above it.
+  for (const rel of [CONFIG_FILE, PATH_PREFIX + CONFIG_FILE]) {
+    const file = resolveInside(root, rel);
+    if (fs.existsSync(file)) return { root, configFile: file };
+  }
   for (const name of (await fsp.readdir(root)).filter((n) => n.endsWith('.data')).sort()) {
-    const file = path.join(root, name);
+    const file = resolveInside(root, name);
     if (parseConfig(await readFileHead(file)).has('names')) return { root, configFile: file };
   }
   return { root };
@@ -66,7 +71,7 @@ export async function locate(input: string): Promise<Location> {
 
 export async function findLayout({ root, configFile }: Location, ctx: Context): Promise<Layout> {
   if (configFile) return strictLayout(root, configFile, ctx);
-  const namesFile = path.join(root, NAMES_FILE);
+  const namesFile = resolveInside(root, NAMES_FILE);
   if (!fs.existsSync(namesFile)) {
     throw new DatumError({ code: 'names-missing', file: root, message: `neither ${CONFIG_FILE} nor ${NAMES_FILE} found; not a YOLO dataset` });
   }
@@ -82,89 +87,158 @@ async function strictLayout(root: string, configFile: string, ctx: Context): Pro
   const config = parseConfig(await fsp.readFile(configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new DatumError({ code: 'config-unreadable', file: configFile, message: `cannot read the Darknet config (${error.code ?? error.message})` });
   }));
+  // Every file of the dataset once, so that each list line is looked up in memory, not on disk.
+  const files = new DatasetFiles(root, await walk(root, true));
   const configPath = (key: string): string | undefined => {
     const entry = config.get(key);
     if (!entry) return undefined;
-    const found = datasetPath(root, entry.value);
-    if (found?.rerooted) ctx.reporter.warn({ code: 'path-rerooted', file: configFile, line: entry.line, message: `'${entry.value}' is outside the dataset folder; using ${found.rel}` });
-    return found && resolveInside(root, found.rel, { file: configFile });
+    const found = files.find(entry.value);
+    if (found?.how === 'rerooted') ctx.reporter.warn({ code: 'path-rerooted', file: configFile, line: entry.line, message: `'${entry.value}' is outside the dataset folder; using ${found.rel}` });
+    if (found?.how === 'by-name') ctx.reporter.warn({ code: 'path-relocated', file: configFile, line: entry.line, message: `'${entry.value}' not found there; using ${found.rel}, the file of that name in the dataset` });
+    // Not found: the path as Datumaro reads it, so that what is wrong with it is reported naming it.
+    const rel = found?.rel ?? (isSafeRelative(localizePath(entry.value)) ? localizePath(entry.value) : undefined);
+    return rel === undefined ? undefined : resolveInside(root, rel, { file: configFile });
   };
 
   const namesEntry = config.get('names');
-  let namesFile = configPath('names') ?? path.join(root, NAMES_FILE);
-  if (!fs.existsSync(namesFile) && fs.existsSync(path.join(root, NAMES_FILE))) {
+  const defaultNames = resolveInside(root, NAMES_FILE);
+  let namesFile = configPath('names') ?? defaultNames;
+  if (!fs.existsSync(namesFile) && fs.existsSync(defaultNames)) {
     ctx.reporter.warn({ code: 'names-missing', file: configFile, line: namesEntry?.line, message: `names file ${namesEntry?.value} not found; using ${NAMES_FILE}` });
-    namesFile = path.join(root, NAMES_FILE);
+    namesFile = defaultNames;
   }
   if (!fs.existsSync(namesFile)) {
     throw new DatumError({ code: 'names-missing', file: configFile, line: namesEntry?.line, message: `label names file not found (${namesEntry?.value ?? NAMES_FILE})` });
   }
 
-  const entries: Entry[] = [];
+  const lists = new Map<string, { subset: string; file: string; line: number; value: string }>();
   for (const [subset, { value, line }] of config) {
     if (NON_SUBSET_KEYS.has(subset)) continue;
     const listFile = configPath(subset);
+    if (listFile) files.exclude(listFile);
+    lists.set(subset, { subset, file: listFile ?? '', line, value });
+  }
+  const entries: Entry[] = [];
+  for (const { subset, file: listFile, line, value } of lists.values()) {
     const text = listFile ? await fsp.readFile(listFile, 'utf8').catch(() => null) : null;
     if (text === null) {
       ctx.reporter.warn({ code: 'subset-list-missing', file: configFile, line, message: `image list '${value}' of subset '${subset}' not found; subset skipped` });
       continue;
     }
-    entries.push(...readImageList(root, subset, listFile!, text, ctx));
+    entries.push(...readImageList(root, subset, listFile, text, files, ctx));
   }
   return { kind: 'strict', root, namesFile, configFile, declaredClasses: config.get('classes'), entries };
 }
 
-function readImageList(root: string, subset: string, listFile: string, text: string, ctx: Context): Entry[] {
+function readImageList(root: string, subset: string, listFile: string, text: string, files: DatasetFiles, ctx: Context): Entry[] {
   const entries: Entry[] = [];
   const seen = new Set<string>();
   const rerooted: number[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+  const warner = lineWarner(ctx.reporter, listFile);
+  forEachLine(text, (raw, lineNo) => {
     if (!raw.trim()) return;
-    const where = { file: listFile, line: i + 1 };
-    const found = datasetPath(root, raw);
-    if (!found) {
-      ctx.reporter.warn({ ...where, code: 'unsafe-path', message: `image path '${raw.trim()}' points outside the dataset folder and no part of it exists inside; item skipped` });
+    const line = { line: lineNo };
+    const listed = localizePath(raw);
+    const found = files.find(raw);
+    if (!found && !isSafeRelative(listed)) {
+      warner.warn({ ...line, code: 'unsafe-path', message: `image path '${excerpt(raw)}' points outside the dataset folder and no part of it exists inside; item skipped` });
       return;
     }
-    if (found.rerooted) rerooted.push(i + 1);
-    const image = resolveInside(root, found.rel, { file: listFile });
-    const id = idFromListPath(found.rel);
+    const rel = found?.rel ?? listed;
+    if (found?.how === 'rerooted') rerooted.push(lineNo);
+    const id = idFromListPath(found?.how === 'rerooted' ? rel : listed);
     if (seen.has(id)) {
-      ctx.reporter.warn({ ...where, code: 'duplicate-item', item: id, message: `item '${id}' is listed twice in subset '${subset}'; the repeat is skipped` });
+      warner.warn({ ...line, code: 'duplicate-item', item: id, message: `item '${id}' is listed twice in subset '${subset}'; the repeat is skipped` });
       return;
     }
     seen.add(id);
-    const alt = labelsFolderPath(found.rel);
-    entries.push({ id, subset, image, label: stripExtension(image) + '.txt', ...(alt ? { altLabel: resolveInside(root, alt) } : {}) });
+    if (found?.how === 'by-name') {
+      warner.warn({ ...line, code: 'path-relocated', item: id, message: `image '${excerpt(raw)}' is not where the list says; using ${rel}, the file of that name in the dataset` });
+    }
+    const image = resolveInside(root, rel, { file: listFile });
+    // The label beside the image, else Darknet's labels/ twin, else (a flattened upload) the one label file of that name.
+    let label = stripExtension(rel) + '.txt';
+    const alt = labelsFolderPath(rel);
+    if (!files.has(label) && !(alt && files.has(alt))) {
+      const byName = files.byName(stripExtension(rel.slice(rel.lastIndexOf('/') + 1)) + '.txt', label);
+      if (byName) {
+        warner.warn({ ...line, code: 'path-relocated', item: id, message: `label file ${label} not found; using ${byName}, the file of that name in the dataset` });
+        label = byName;
+      }
+    }
+    entries.push({ id, subset, image, label: resolveInside(root, label, { file: listFile }), ...(alt ? { altLabel: resolveInside(root, alt, { file: listFile }) } : {}) });
   });
+  warner.done();
   if (rerooted.length) {
     ctx.reporter.warn({ file: listFile, line: rerooted[0], code: 'path-rerooted', message: `${rerooted.length} image path(s) point outside the dataset folder (absolute paths of another machine?); read from the part of each path that exists inside it` });
   }
   return entries;
 }
 
-/**
- * A path from obj.data or an image list, relative to the root with Darknet's `data/` stripped. An
- * absolute path, or one leaving the folder, is replaced by its longest tail that exists inside.
- */
-function datasetPath(root: string, raw: string): { rel: string; rerooted: boolean } | undefined {
-  const localized = localizePath(raw);
-  if (isSafeRelative(localized)) return { rel: localized, rerooted: false };
-  const tail = existingTail(root, localized);
-  return tail === undefined ? undefined : { rel: tail, rerooted: true };
-}
+/** No path longer than this exists (PATH_MAX): longer tails of a list line are not looked up. */
+const MAX_PATH = 4096;
 
-/**
- * Lists written by Darknet scripts often hold absolute paths of the machine that made them
- * (/home/me/darknet/data/obj/1.jpg): the longest tail of such a path that exists in the dataset stands in for it.
- */
-function existingTail(root: string, localized: string): string | undefined {
-  const parts = localized.replace(/^[a-zA-Z]:/, '').split('/').filter((p) => p && p !== '.' && p !== '..');
-  for (let k = 0; k < parts.length; k++) {
-    const tail = parts.slice(k).join('/');
-    if (fs.existsSync(resolveInside(root, tail))) return tail;
+/** The files of a dataset (relative '/' paths), to resolve the paths an obj.data or image list gives. */
+class DatasetFiles {
+  private readonly all: Set<string>;
+  private names?: Map<string, string[]>;
+  constructor(readonly root: string, files: string[]) { this.all = new Set(files); }
+
+  has(rel: string): boolean { return this.all.has(rel); }
+
+  /** A list file is never taken for an image's label file. */
+  exclude(file: string): void { this.all.delete(toPosixRelative(this.root, file)); this.names = undefined; }
+
+  /**
+   * Where a path from obj.data or a list is: as Datumaro reads it (`data/` stripped), as Darknet does
+   * (relative to the folder holding `data/`), for an absolute or outside path its longest tail inside,
+   * else (an upload that flattened the folders) the file of the same name elsewhere in the dataset.
+   */
+  find(raw: string): { rel: string; how: 'as-listed' | 'rerooted' | 'by-name' } | undefined {
+    const listed = localizePath(raw);
+    const safe = isSafeRelative(listed);
+    if (safe && this.all.has(listed)) return { rel: listed, how: 'as-listed' };
+    const darknet = path.posix.normalize(raw.trim().replace(/\\/g, '/'));
+    if (darknet !== listed && isSafeRelative(darknet) && this.all.has(darknet)) return { rel: darknet, how: 'as-listed' };
+    if (!safe) {
+      const tail = this.existingTail(listed);
+      if (tail !== undefined) return { rel: tail, how: 'rerooted' };
+    }
+    const byName = this.byName(listed.slice(listed.lastIndexOf('/') + 1), listed);
+    return byName === undefined ? undefined : { rel: byName, how: 'by-name' };
   }
-  return undefined;
+
+  /**
+   * Lists written by Darknet scripts often hold absolute paths of the machine that made them
+   * (/home/me/darknet/data/obj/1.jpg): the longest tail of such a path that exists in the dataset stands in for it.
+   */
+  private existingTail(localized: string): string | undefined {
+    const p = localized.replace(/^[a-zA-Z]:/, '');
+    for (let at = p.indexOf('/'); at >= 0; at = p.indexOf('/', at + 1)) {
+      if (p.length - at - 1 > MAX_PATH) continue;
+      const tail = path.posix.normalize(p.slice(at + 1));
+      if (isSafeRelative(tail) && this.all.has(tail)) return tail;
+    }
+    return undefined;
+  }
+
+  /** The dataset's file called `name`; of several, the one sharing the longest end of `like`'s path. */
+  byName(name: string, like: string): string | undefined {
+    if (!name || name.length > MAX_PATH) return undefined;
+    if (!this.names) {
+      this.names = new Map();
+      for (const rel of this.all) {
+        const base = rel.slice(rel.lastIndexOf('/') + 1);
+        const list = this.names.get(base);
+        if (list) list.push(rel); else this.names.set(base, [rel]);
+      }
+    }
+    const found = this.names.get(name);
+    if (!found) return undefined;
+    const wanted = like.split('/').reverse();
+    const shared = (rel: string) => { const parts = rel.split('/').reverse(); let k = 0; while (k < parts.length && parts[k] === wanted[k]) k++; return k; };
+    return [...found].sort().reduce((best, rel) => (shared(rel) > shared(best) ? rel : best));
+  }
 }
 
 async function looseLayout(kind: LayoutKind, root: string, namesFile: string, labelsDir: string, imagesDir: string | undefined, ctx: Context): Promise<Layout> {
@@ -185,7 +259,7 @@ async function looseLayout(kind: LayoutKind, root: string, namesFile: string, la
   const labels = new Map<string, string>();
   for (const rel of labelFiles) {
     const stem = stripExtension(rel);
-    const file = path.join(labelsDir, rel);
+    const file = resolveInside(labelsDir, rel);
     // A README.txt, classes.txt or image list is not a label file; only files with an image of the same name or label-like content are.
     if (!images.has(stem) && !(await looksLikeLabels(file))) {
       ctx.reporter.info({ code: 'not-a-label-file', file, message: 'text file without an image and without label lines; ignored' });
@@ -199,9 +273,10 @@ async function looseLayout(kind: LayoutKind, root: string, namesFile: string, la
     const slash = stem.indexOf('/');
     const image = images.get(stem);
     return {
-      subset: slash < 0 ? '' : stem.slice(0, slash),
+      // Darknet has no unnamed subset: items outside subset folders are `train` (Datumaro's default).
+      subset: slash < 0 ? DEFAULT_SUBSET : stem.slice(0, slash),
       id: slash < 0 ? stem : stem.slice(slash + 1),
-      image: image === undefined ? undefined : path.join(imagesDir!, image),
+      image: image === undefined ? undefined : resolveInside(imagesDir!, image),
       label: labels.get(stem),
     };
   });
@@ -210,25 +285,26 @@ async function looseLayout(kind: LayoutKind, root: string, namesFile: string, la
 
 /** True when the first non-blank line has 5 numeric fields, or the file is empty. */
 async function looksLikeLabels(file: string): Promise<boolean> {
-  const first = (await readFileHead(file)).replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim());
+  let first: string | undefined;
+  forEachLine(await readFileHead(file), (line) => { if (first === undefined && line.trim()) first = line; });
   if (first === undefined) return true;
-  const fields = first.trim().split(/\s+/);
+  const fields = splitFields(first);
   return fields.length === 5 && fields.every((f) => Number.isFinite(Number(f)));
 }
 
 function firstExisting(root: string, names: string[]): string | undefined {
-  return names.map((n) => path.join(root, n)).find((p) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory());
+  return names.map((n) => resolveInside(root, n)).find((p) => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory());
 }
 
-/** Every file under `dir`, as sorted '/'-separated paths relative to it. */
-async function walk(dir: string): Promise<string[]> {
+/** Every file under `dir` (and, with `links`, every symlink: resolveInside judges where they lead), as sorted '/'-separated paths relative to it. */
+async function walk(dir: string, links = false): Promise<string[]> {
   const out: string[] = [];
   const visit = async (rel: string) => {
     const entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true });
     for (const e of entries) {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await visit(child);
-      else if (e.isFile()) out.push(child);
+      else if (e.isFile() || (links && e.isSymbolicLink())) out.push(child);
     }
   };
   await visit('');

@@ -115,7 +115,7 @@ describe('yolo layouts (fixtures of our own, test/fixtures/yolo)', () => {
     const { dataset, warnings } = await load(root);
     expect(warnings).toEqual([]);
     expect(dataset.categories).toHaveLength(4);
-    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['', '0042']]);
+    expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', '0042']]);
     expect(dataset.items[0].image!.path).toBe(path.join(root, 'Images/0042.jpg'));
     expectFixtureBoxes(dataset.items[0]);
   });
@@ -173,7 +173,7 @@ describe('yolo import: images and sizes', () => {
     expect(warnings).toEqual([]);
     expect(dataset.categories.map((c) => c.name)).toEqual(['a', 'b']);
     const items = bySubsetId(dataset.items);
-    expect(items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['', 'x', 1], ['val', 'deep/y', 1], ['val', 'empty', 0]]);
+    expect(items.map((i) => [i.subset, i.id, i.annotations.length])).toEqual([['train', 'x', 1], ['val', 'deep/y', 1], ['val', 'empty', 0]]);
     expect(boxes(items[0])[0]).toMatchObject({ label: 1, x: 0, y: 0, w: 10, h: 10 });
     expect(boxes(items[1])[0]).toMatchObject({ label: 0, x: 0, y: 1, w: 4, h: 2 });
   });
@@ -270,7 +270,7 @@ describe('yolo import: bad input', () => {
       ['bad-field-count', 9],
       ['not-a-number', 10],
     ]);
-    expect(warnings.every((w) => w.file === label && w.item === '1')).toBe(true);
+    expect(warnings.every((w) => w.file === label && w.item === 'train/1')).toBe(true);
     const [first, tolerated] = boxes(dataset.items[0]);
     expect(boxes(dataset.items[0])).toHaveLength(2);
     expect(first).toMatchObject({ label: 0 });
