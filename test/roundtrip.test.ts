@@ -33,6 +33,10 @@ interface Target {
    * has a box, as Ultralytics derives boxes from segments.
    */
   boxesFromShapes?: boolean;
+  /** Every COCO annotation has a bbox, imported beside its polygons/mask/keypoints: objects without a box gain one. */
+  objectBoxes?: boolean;
+  /** A category named `background` (any case) is no class of the target: its annotations are dropped. */
+  noBackground?: boolean;
   /** Sub-labels (skeleton keypoints, VOC parts) are not classes of the target: their shapes are dropped. */
   noSubLabels?: boolean;
   /** Crowd regions (`is_crowd`) are not objects of the target: skipped, as Ultralytics' convert_coco does. */
@@ -45,7 +49,7 @@ const unnamedIs = (name: string) => (s: string) => (s === '' || s === 'default' 
 const TARGETS: Target[] = [
   { format: 'cvat', kinds: ['label', 'bbox', 'polygon', 'polyline', 'points', 'mask', 'ellipse', 'skeleton'], tolerance: 1e-6, subset: unnamedIs('default') },
   { format: 'coco', kinds: ['label', 'bbox', 'polygon', 'mask', 'skeleton', 'caption'], tolerance: 1e-6, noRotation: true, needsLabel: true,
-    subset: unnamedIs('default') },
+    objectBoxes: true, noBackground: true, subset: unnamedIs('default') },
   { format: 'voc', kinds: ['label', 'bbox'], tolerance: 1e-6, noRotation: true, needsLabel: true, subset: unnamedIs('default') },
   // normalized to 6 decimals: up to 0.5e-6 of the image side, doubled for w/h -> x/y conversions
   { format: 'yolo', kinds: ['bbox'], tolerance: 2e-3, noRotation: true, needsLabel: true, normalized: true, noSubLabels: true, noCrowd: true, subset: unnamedIs('train') },
@@ -94,9 +98,10 @@ describe.each(SOURCES)('$dir ($format)', ({ format, dir }) => {
 
     const keep = (items: typeof source.items) => items.map((i) => (target.noCrowd ? { ...i, annotations: i.annotations.filter((a) => a.attributes?.is_crowd !== true) } : i)).map((i) => ({
       ...i,
-      annotations: (target.boxesFromShapes ? withShapeBoxes(i) : i.annotations).filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
+      annotations: (target.boxesFromShapes ? withShapeBoxes(i) : target.objectBoxes ? withObjectBoxes(i) : i.annotations).filter((a) => !(target.noRotation && a.type === 'bbox' && a.rotation)
         && !(target.needsLabel && a.label === undefined && a.type !== 'caption')
-        && !(target.noSubLabels && a.label !== undefined && source.categories[a.label]?.parent !== undefined)),
+        && !(target.noSubLabels && a.label !== undefined && source.categories[a.label]?.parent !== undefined)
+        && !(target.noBackground && a.label !== undefined && source.categories[a.label]?.name.toLowerCase() === 'background')),
     }));
     const expected = canonicalize(source.categories, keep(expressible), { kinds, subset: target.subset });
     const actual = canonicalize(back.categories, backItems, { kinds });
@@ -116,6 +121,40 @@ function withShapeBoxes(item: Item): Annotation[] {
     const b = bounds(a);
     if (b) derived.push({ type: 'bbox', label: a.label, x: b[0], y: b[1], w: b[2] - b[0], h: b[3] - b[1], attributes: {} });
   }
+  return [...item.annotations, ...derived];
+}
+
+/**
+ * The item's annotations plus the bbox the COCO exporter writes for each object (label + group, or one
+ * ungrouped shape) that has no unrotated box: its polygons' bounds, else its first mask's rectangle
+ * (other masks are written on their own), else its skeleton's visible points.
+ */
+function withObjectBoxes(item: Item): Annotation[] {
+  const key = (a: Annotation) => `${a.label}/${a.group}`;
+  const grouped = item.annotations.filter((a) => a.group);
+  const boxed = new Set(grouped.filter((a) => a.type === 'bbox' && !a.rotation).map(key));
+  const withPolygons = new Set(grouped.filter((a) => a.type === 'polygon' && a.points.length >= 6).map(key));
+  const leadMask = new Map<string, Annotation>();
+  for (const a of grouped) if (a.type === 'mask' && !withPolygons.has(key(a)) && !leadMask.has(key(a))) leadMask.set(key(a), a);
+  const box = (label: number | undefined, [x0, y0, x1, y1]: number[]): Annotation => ({ type: 'bbox', label, x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
+  const union = new Map<string, number[]>();
+  const derived: Annotation[] = [];
+  for (const a of item.annotations) {
+    const lead = a.group !== undefined && a.group !== 0 && (a.type !== 'mask' || leadMask.get(key(a)) === a);
+    if (lead && boxed.has(key(a))) continue;
+    if (a.type === 'polygon' && a.points.length >= 6) {
+      const b = bounds(a)!;
+      if (!lead) { derived.push(box(a.label, b)); continue; }
+      const u = union.get(key(a));
+      union.set(key(a), u ? [Math.min(u[0], b[0]), Math.min(u[1], b[1]), Math.max(u[2], b[2]), Math.max(u[3], b[3])] : b);
+    } else if (a.type === 'mask') {
+      derived.push(box(a.label, [a.left, a.top, a.left + a.width, a.top + a.height]));
+    } else if (a.type === 'skeleton' && !(lead && (withPolygons.has(key(a)) || leadMask.has(key(a))))) {
+      const xs = a.points.filter((_, i) => i % 2 === 0 && a.visibility[i >> 1]), ys = a.points.filter((_, i) => i % 2 === 1 && a.visibility[i >> 1]);
+      derived.push(box(a.label, xs.length ? [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] : [0, 0, 0, 0]));
+    }
+  }
+  for (const [k, b] of union) derived.push(box(grouped.find((a) => key(a) === k)!.label, b));
   return [...item.annotations, ...derived];
 }
 
