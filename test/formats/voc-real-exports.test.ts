@@ -291,7 +291,8 @@ describe('XML with a DOCTYPE', () => {
 });
 
 describe('symlinks out of the dataset', () => {
-  test.each(['ImageSets/Main', 'ImageSets', 'Annotations', 'JPEGImages', 'SegmentationClass', 'labelmap.txt'])('%s linked outside is refused, its content never read', async (link) => {
+  const FILE_LINKS: Record<string, string> = { 'labelmap.txt': 'labelmap.txt', 'ImageSets/Main/car_train.txt': 'train.txt', 'ImageSets/Main/val.txt': 'train.txt', 'Annotations/b.xml': 'a.xml' };
+  test.each(['ImageSets/Main', 'ImageSets', 'Annotations', 'JPEGImages', 'SegmentationClass', ...Object.keys(FILE_LINKS)])('%s linked outside is refused, its content never read', async (link) => {
     const base = temp();
     const outside = writeFiles(path.join(base, 'outside'), {
       'train.txt': 'CANARY_LINE\n', 'Main/train.txt': 'CANARY_LINE\n', 'a.xml': xml(object('CANARY_LABEL', [1, 1, 2, 2])),
@@ -300,7 +301,7 @@ describe('symlinks out of the dataset', () => {
     const root = writeFiles(path.join(base, 'in'), { 'Annotations/a.xml': xml(object('dog', [1, 1, 5, 5])), 'ImageSets/Main/train.txt': 'a\n' });
     fs.rmSync(path.join(root, link), { recursive: true, force: true });
     fs.mkdirSync(path.dirname(path.join(root, link)), { recursive: true });
-    fs.symlinkSync(link === 'labelmap.txt' ? path.join(outside, 'labelmap.txt') : outside, path.join(root, link));
+    fs.symlinkSync(FILE_LINKS[link] ? path.join(outside, FILE_LINKS[link]) : outside, path.join(root, link));
     const ctx = createContext();
     const error = await importDataset(root, 'voc', {}, ctx).then(({ dataset }) => collect(dataset)).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(DatumError);
