@@ -300,3 +300,44 @@ describe('background is never a COCO category', () => {
     expect((readJson(path.join(out, 'annotations', 'instances_default.json')).categories as Json[]).map((c) => [c.id, c.name])).toEqual([[1, 'cat'], [2, 'dog']]);
   });
 });
+
+describe('COCO dataset names that lead outside through a symlink are refused', () => {
+  const canary = { images: [{ id: 1, file_name: 'CANARY_SECRET.jpg', width: 4, height: 4 }], categories: [{ id: 1, name: 'CANARY_SECRET' }], annotations: [] };
+  function layout(): { root: string; input: string; outside: string } {
+    const root = tempDir('coco-link-');
+    const outside = path.join(root, 'outside');
+    writeJson(path.join(outside, 'instances_train.json'), canary);
+    fs.mkdirSync(path.join(outside, 'pictures'), { recursive: true });
+    return { root, input: path.join(root, 'in'), outside };
+  }
+
+  test('an annotation file, the annotations folder or the images folder that is a symlink to outside', async () => {
+    const cases: [string, (l: ReturnType<typeof layout>) => void][] = [
+      ['file', ({ input, outside }) => { fs.mkdirSync(path.join(input, 'annotations'), { recursive: true }); fs.symlinkSync(path.join(outside, 'instances_train.json'), path.join(input, 'annotations', 'instances_train.json')); }],
+      ['content-named file', ({ input, outside }) => { fs.mkdirSync(input, { recursive: true }); fs.symlinkSync(path.join(outside, 'instances_train.json'), path.join(input, 'coco.json')); }],
+      ['annotations folder', ({ input, outside }) => { fs.mkdirSync(input, { recursive: true }); fs.symlinkSync(outside, path.join(input, 'annotations')); }],
+      ['images folder', ({ input, outside }) => {
+        writeJson(path.join(input, 'annotations', 'instances_train.json'), { ...canary, categories: [{ id: 1, name: 'a' }] });
+        fs.mkdirSync(path.join(input, 'images'), { recursive: true });
+        fs.symlinkSync(path.join(outside, 'pictures'), path.join(input, 'images', 'train'));
+      }],
+    ];
+    for (const [name, make] of cases) {
+      const l = layout();
+      make(l);
+      const reporter = new Reporter();
+      const error = await load(l.input, reporter).then(() => null, (e: unknown) => e as { diagnostic?: { code: string } });
+      expect(error?.diagnostic?.code, name).toBe('unsafe-path');
+      expect(JSON.stringify(reporter.messages), name).not.toContain('CANARY_SECRET');
+      // the detector answers without throwing
+      await plugin.detect!(l.input);
+    }
+  });
+
+  test('a symlink that stays inside the dataset is followed', async () => {
+    const { input } = layout();
+    writeJson(path.join(input, 'real', 'coco.json'), { images: [{ id: 1, file_name: 'a.jpg', width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [] });
+    fs.symlinkSync(path.join(input, 'real'), path.join(input, 'annotations'));
+    expect((await load(input)).items.map((i) => [i.subset, i.id])).toEqual([['default', 'a']]);
+  });
+});
