@@ -1,7 +1,8 @@
 /**
  * Pascal VOC importer. Two layouts:
  * - the VOC devkit layout: Annotations/, ImageSets/{Main,Segmentation,Layout,Action}/<subset>.txt,
- *   JPEGImages/, SegmentationClass/, SegmentationObject/, optional labelmap.txt (Datumaro);
+ *   JPEGImages/, SegmentationClass/, SegmentationObject/, optional labelmap.txt (Datumaro; without it the
+ *   labels are the names the dataset uses);
  * - the flat layout of Roboflow exports: <subset>/<name>.xml beside <subset>/<name>.jpg.
  * Items are read one at a time; only the subset lists and file listings are held up front.
  */

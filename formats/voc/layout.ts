@@ -33,26 +33,14 @@ export const VOC_PALETTE: Rgb[] = Array.from({ length: 256 }, (_, index) => {
   return color;
 });
 
+/** Pascal's classes by palette index (the class index in SegmentationClass when there is no labelmap.txt). */
 export const VOC_CLASSES = [
   'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
   'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
 ];
-export const VOC_PARTS = ['head', 'hand', 'foot'];
-export const VOC_ACTIONS = ['other', 'jumping', 'phoning', 'playinginstrument', 'reading', 'ridingbike',
-  'ridinghorse', 'running', 'takingphoto', 'usingcomputer', 'walking'];
 
 /** One labelmap line: a label with its mask color, its part labels and its actions (boolean attributes). */
 export interface LabelmapEntry { name: string; color?: Rgb; parts: string[]; actions: string[] }
-
-/** Datumaro's default when there is no labelmap: the 20 classes + background, `ignored` (void color), person parts and actions. */
-export function defaultLabelmap(): LabelmapEntry[] {
-  const entries: LabelmapEntry[] = VOC_CLASSES.map((name, i) => ({ name, color: VOC_PALETTE[i], parts: [], actions: [] }));
-  entries.push({ name: 'ignored', color: VOC_PALETTE[VOID_INDEX], parts: [], actions: [] });
-  const person = entries.find((e) => e.name === 'person')!;
-  person.parts = [...VOC_PARTS];
-  person.actions = [...VOC_ACTIONS];
-  return entries;
-}
 
 /** Reads labelmap.txt; a malformed line is fatal (the label indices of every mask depend on it). */
 export async function readLabelmap(file: string, reporter: Reporter): Promise<LabelmapEntry[]> {
