@@ -76,9 +76,8 @@ conformance('voc on the Datumaro assets', () => {
     test('voc_dataset1: boxes, part, actions, class lists and masks, checked against the XML', async () => {
       const { dataset, messages } = await load(corpus('voc_dataset/voc_dataset1'));
       expect(messages).toEqual([]);
-      // No labelmap: Datumaro's default = 20 classes + background + ignored, then person's parts.
-      expect(names(dataset)).toHaveLength(25);
-      expect(names(dataset).slice(0, 3)).toEqual(['background', 'aeroplane', 'bicycle']);
+      // No labelmap: the names the XMLs and class lists use (sorted) and the Pascal classes the masks use, then person's parts.
+      expect(names(dataset)).toEqual(['aeroplane', 'bicycle', 'bird', 'bottle', 'car', 'cat', 'chair', 'diningtable', 'horse', 'ignored', 'person', 'sheep', 'train', 'head']);
       expect(dataset.categories.find((c) => c.name === 'head')).toMatchObject({ parent: 'person' });
       expect(dataset.categories.find((c) => c.name === 'cat')?.color).toEqual([64, 0, 0]);
       expect(dataset.items.map((i) => `${i.subset}/${i.id}`).sort()).toEqual(['test/2007_000002', 'train/2007_000001']);
@@ -173,7 +172,7 @@ conformance('voc on the Datumaro assets', () => {
       expect(summary).toEqual({ items: 2, annotations: { bbox: 3, label: 11, mask: 1 } });
       const second = await load(out);
       expect(second.messages).toEqual([]);
-      expect(names(second.dataset)).toEqual(names(first.dataset));
+      expect(names(second.dataset)).toEqual(['background', ...names(first.dataset)]); // VOC's class 0, written to labelmap.txt
       expectSameDataset(first.dataset, second.dataset);
 
       const read = (rel: string) => fs.readFileSync(path.join(out, rel), 'utf8');
@@ -184,7 +183,7 @@ conformance('voc on the Datumaro assets', () => {
       expect(read('ImageSets/Segmentation/train.txt')).toBe('2007_000001\n');
       expect(read('ImageSets/Layout/train.txt')).toBe('2007_000001 2\n');
       expect(read('ImageSets/Action/jumping_train.txt')).toBe('2007_000001 2 -1\n');
-      expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head,hand,foot:other,jumping,');
+      expect(read('labelmap.txt')).toContain('\nperson:192,128,128:head:other,jumping,'); // the parts the XMLs use
       const annotation = read('Annotations/2007_000001.xml');
       expect(annotation).toContain('<xmin>1</xmin>\n      <ymin>2</ymin>\n      <xmax>3</xmax>\n      <ymax>4</ymax>');
       expect(annotation).toContain('<part>\n      <name>head</name>\n      <bndbox>\n        <xmin>5.5</xmin>');
@@ -231,7 +230,7 @@ conformance('voc on the Datumaro assets', () => {
       expect(fs.readdirSync(path.join(out, 'Annotations'))).toEqual(['2007_000001.xml']);
       expect(fs.readFileSync(path.join(out, 'ImageSets/Main/trainval.txt'), 'utf8')).toBe('2007_000001\n');
       const back = await load(out);
-      expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train', 'trainval']);
+      expect(back.dataset.items.map((i) => i.subset).sort()).toEqual(['train']); // trainval = train ∪ val
     });
 
     test('--save-media copies images into JPEGImages; a missing image is a warning', async () => {

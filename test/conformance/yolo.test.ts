@@ -106,7 +106,7 @@ conformance('yolo and yolo_ultralytics on the Datumaro assets', () => {
       const { dataset, warnings } = await load(corpus('yolo_dataset/annotations'));
       expect(warnings).toEqual([]);
       expect(dataset.categories).toHaveLength(10);
-      expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['', '1']]);
+      expect(dataset.items.map((i) => [i.subset, i.id])).toEqual([['train', '1']]);
       expect(dataset.items[0].image!.path).toBe(corpus('yolo_dataset/annotations/Images/1.jpg'));
       expectCorpusBoxes(dataset.items[0]);
     });
