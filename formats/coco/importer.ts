@@ -32,12 +32,6 @@ interface ImageRecord {
   /** How many task files added annotations: more than one means duplicates are possible. */
   sources: number;
   panoptic?: PanopticEntry[];
-  /**
-   * Object groups given so far, by COCO annotation id and label: the same object in instances and
-   * person_keypoints gets one group. Created on first use (most images need none).
-   */
-  groups?: Map<string, { group: number; file: FileReader }>;
-  usedGroups?: Set<number>;
 }
 
 interface SubsetState { records: ImageRecord[]; byName: Map<string, ImageRecord> }
@@ -104,7 +98,6 @@ class CocoImporter {
       for (const record of state.records) {
         let annotations = record.annotations;
         record.annotations = []; // hand the memory over with the item
-        record.groups = record.usedGroups = undefined;
         for (const entry of record.panoptic ?? []) annotations.push(...await this.decodePanoptic(entry));
         if (record.sources > 1) annotations = dedupe(annotations);
         if (remap) for (const a of annotations) if (a.label !== undefined) a.label = remap[a.label];
@@ -382,11 +375,12 @@ class FileReader {
         continue;
       }
       const groups = new Map<number, number>();
+      const earlier = record.annotations.length; // what other task files gave
       for (const a of annotations) {
         if (!this.resolveLabel(a)) continue;
         if (a.group !== undefined) {
           let group = groups.get(a.group);
-          if (group === undefined) groups.set(a.group, group = this.objectGroup(record, a));
+          if (group === undefined) groups.set(a.group, group = objectGroup(record.annotations, earlier, a));
           a.group = group;
         }
         record.annotations.push(a);
@@ -400,23 +394,6 @@ class FileReader {
       touched.add(record);
     }
     for (const record of touched) record.sources++;
-  }
-
-  /**
-   * The item's group for an object of this file: the one the same COCO id and label got from another
-   * task file of the subset (instances and person_keypoints both hold a person), else a new one,
-   * the COCO id where it is free.
-   */
-  private objectGroup(record: ImageRecord, a: Annotation): number {
-    const key = a.id === undefined ? undefined : `${a.id}:${a.label ?? ''}`;
-    const known = key === undefined ? undefined : record.groups?.get(key);
-    if (known && known.file !== this) return known.group;
-    const used = record.usedGroups ??= new Set();
-    let group = a.id !== undefined && Number.isSafeInteger(a.id) && a.id > 0 && !used.has(a.id) ? a.id : 1;
-    while (used.has(group)) group++;
-    used.add(group);
-    if (key !== undefined && !known) (record.groups ??= new Map()).set(key, { group, file: this });
-    return group;
   }
 
   /** False when the annotation means nothing without its (unknown) category. */
@@ -463,6 +440,26 @@ class FileReader {
   private warn(code: string, pointer: string, message: string): void {
     this.ctx.reporter.warn({ code, file: this.file, pointer, message });
   }
+}
+
+/**
+ * The item's group for an object of one task file: the group the same COCO id and label has in the
+ * annotations `list[0..earlier)` of the other task files (instances and person_keypoints both hold a
+ * person), else one no annotation of the item has, the COCO id where it is free. Scans the item's
+ * annotations (a few per image) rather than keeping an index per image in memory.
+ */
+function objectGroup(list: Annotation[], earlier: number, a: Annotation): number {
+  if (a.id !== undefined) {
+    for (let i = 0; i < earlier; i++) {
+      const other = list[i];
+      if (other.group && other.id === a.id && other.label === a.label) return other.group;
+    }
+  }
+  const used = (g: number) => list.some((other) => other.group === g);
+  if (a.id !== undefined && Number.isSafeInteger(a.id) && a.id > 0 && !used(a.id)) return a.id;
+  let group = 1;
+  while (used(group)) group++;
+  return group;
 }
 
 function shape<T extends Annotation>(a: T, label: number | undefined, id: number | undefined, attributes: Attributes | undefined): T {

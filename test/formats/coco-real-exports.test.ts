@@ -341,3 +341,30 @@ describe('COCO dataset names that lead outside through a symlink are refused', (
     expect((await load(input)).items.map((i) => [i.subset, i.id])).toEqual([['default', 'a']]);
   });
 });
+
+describe('COCO object groups', () => {
+  test('annotations without ids or with a repeated id are different objects: groups unique within the item', async () => {
+    const root = path.join(tempDir('coco-groups-'), 'ds');
+    const polygon = (x: number) => [[x, 0, x + 2, 0, x + 2, 2]];
+    writeJson(path.join(root, 'annotations', 'instances_train.json'), {
+      images: [{ id: 1, file_name: 'a.jpg', width: 20, height: 20 }], categories: [{ id: 1, name: 'a' }],
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, segmentation: polygon(0), bbox: [0, 0, 2, 2] },
+        { id: 1, image_id: 1, category_id: 1, segmentation: polygon(4), bbox: [4, 0, 2, 2] },
+        { image_id: 1, category_id: 1, segmentation: polygon(8), bbox: [8, 0, 2, 2] },
+        { image_id: 1, category_id: 1, segmentation: polygon(12), bbox: [12, 0, 2, 2] },
+      ],
+    });
+    const [item] = (await load(root)).items;
+    const groups = item.annotations.map((a) => a.group);
+    expect(groups.every((g) => g !== undefined && g > 0)).toBe(true);
+    // two annotations (polygon + bbox) per object, four objects
+    expect([...new Set(groups)]).toHaveLength(4);
+    for (const g of new Set(groups)) {
+      const members = item.annotations.filter((a) => a.group === g);
+      expect(members.map((a) => a.type).sort()).toEqual(['bbox', 'polygon']);
+      const [p, b] = [members.find((a) => a.type === 'polygon')!, members.find((a) => a.type === 'bbox')!];
+      expect(p.type === 'polygon' && b.type === 'bbox' && p.points[0] === b.x).toBe(true);
+    }
+  });
+});
