@@ -6,6 +6,7 @@
  * - the flat layout of Roboflow exports: <subset>/<name>.xml beside <subset>/<name>.jpg.
  * Items are read one at a time; only the subset lists and file listings are held up front.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Annotation, Attributes, BboxAnnotation, Category, Dataset, Item } from '../../src/model.js';
@@ -288,7 +289,7 @@ async function readItem(source: Source, id: string, subset: string, categories: 
       message: `'${filename}' points outside the dataset folder; the image is looked for as '${id}' in ${path.basename(source.imagesDir)}/` });
     filename = undefined;
   }
-  const imagePath = imagePathOf(source, id, filename);
+  const imagePath = imagePathOf(source, id, filename, reporter);
   if (imagePath) {
     item.image = { path: imagePath };
     if (parsed?.width && parsed.height) Object.assign(item.image, { width: parsed.width, height: parsed.height });
@@ -311,13 +312,19 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-/** The XML's <filename> when that file exists, else an image named like the id, else the (missing) <filename> or `<id>.jpg`. */
-function imagePathOf(source: Source, id: string, filename: string | undefined): string {
+/** The XML's <filename> when that file exists, else an image named like the id, else the (missing) <filename> or `<id>.jpg` (none when that is a folder). */
+function imagePathOf(source: Source, id: string, filename: string | undefined, reporter: Reporter): string | undefined {
   const context = { item: id };
   if (filename && source.imageFiles.has(filename)) return resolveInside(source.imagesDir, filename, context);
   const byId = source.imagesById.get(id);
   if (byId) return resolveInside(source.imagesDir, byId, context);
-  return resolveInside(source.imagesDir, filename || `${id}.jpg`, context);
+  const missing = resolveInside(source.imagesDir, filename || `${id}.jpg`, context);
+  // A folder there would reach exporters as an image to copy (EISDIR): the item has no image instead.
+  if (fs.statSync(missing, { throwIfNoEntry: false })?.isDirectory()) {
+    reporter.warn({ code: 'image-not-a-file', file: missing, item: id, message: `'${path.basename(missing)}' is a folder, not an image; the item has no image` });
+    return undefined;
+  }
+  return missing;
 }
 
 function objectAnnotations(parsed: VocAnnotation, file: string, item: string, categories: Category[], labelIndex: Map<string, number>, offset: number, reporter: Reporter): Annotation[] {

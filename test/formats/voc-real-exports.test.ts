@@ -318,3 +318,18 @@ describe('symlinks out of the dataset', () => {
     expect(dataset.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/a']);
   });
 });
+
+describe('an image name that is a folder', () => {
+  test.each([['<filename> naming a folder', 'sub.jpg'], ['the id-named image being a folder', 'a.jpg']])('%s: a warning, and the item has no image (exporters would copy a folder)', async (_, folder) => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('dog', [1, 1, 5, 5])).replace('<filename>img.jpg</filename>', folder === 'sub.jpg' ? '<filename>sub.jpg</filename>' : ''),
+      'ImageSets/Main/train.txt': 'a\n',
+    });
+    fs.mkdirSync(path.join(root, 'JPEGImages', folder), { recursive: true });
+    const ctx = createContext();
+    const out = path.join(temp(), 'out');
+    const summary = await convert({ input: root, inputFormat: 'voc', output: out, outputFormat: 'coco', exportOptions: { 'save-media': true } }, ctx);
+    expect(summary.items).toBe(1);
+    expect(ctx.reporter.messages.find((m) => m.code === 'image-not-a-file')).toMatchObject({ item: 'a', file: path.join(root, 'JPEGImages', folder) });
+  });
+});
