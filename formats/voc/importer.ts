@@ -84,10 +84,11 @@ function usedNames(): UsedNames {
   return { objects: new Set(), parts: new Map(), actions: new Map() };
 }
 
-/** Reads every XML of `source` for the names it uses; the results are kept so items are not parsed twice. */
-async function scanNames(source: Source, used: UsedNames, reporter: Reporter): Promise<void> {
+/** Reads the XMLs of `ids` (default: all of `source`) for the names they use; the results are kept so items are not parsed twice. */
+async function scanNames(source: Source, used: UsedNames, reporter: Reporter, ids: Iterable<string> = source.xmlIds): Promise<void> {
   source.parsed = new Map();
-  for (const id of source.xmlIds) {
+  for (const id of ids) {
+    if (!source.xmlIds.has(id) || source.parsed.has(id)) continue;
     const parsed = await parseItemXml(source, id, reporter);
     source.parsed.set(id, parsed);
     for (const obj of parsed?.objects ?? []) {
@@ -135,10 +136,11 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
   const reporter = ctx.reporter;
   const source = await scanSource(inRoot(root, ANNOTATIONS_DIR), inRoot(root, IMAGES_DIR));
   const labelmap = await readLabelmapIfAny(root, reporter);
-  const used = usedNames();
-  if (!labelmap) await scanNames(source, used, reporter);
-
   const { listings, classLists } = await readImageSets(root, labelmap, reporter);
+  // Without a labelmap the labels are those of the items imported (an unlisted XML is not one).
+  const used = usedNames();
+  if (!labelmap) await scanNames(source, used, reporter, listings.length ? listings.flatMap((l) => l.ids) : source.xmlIds);
+
   const classMaskDir = inRoot(root, CLASS_MASK_DIR);
   const objectMaskDir = inRoot(root, OBJECT_MASK_DIR);
   const classMasks = new Set((await listFiles(classMaskDir, PNG_EXT)).map(stripExtension));

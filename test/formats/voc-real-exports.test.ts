@@ -68,6 +68,17 @@ describe('VOC without labelmap.txt: the labels are the ones the dataset uses', (
     expect(yaml).not.toMatch(/aeroplane|background|ignored|head|wheel/);
   });
 
+  test('an XML that no ImageSets list names is not imported, and neither are its labels', async () => {
+    const root = writeFiles(temp(), {
+      'Annotations/a.xml': xml(object('dog', [1, 1, 5, 5])),
+      'Annotations/orphan.xml': xml(object('unicorn', [1, 1, 5, 5])),
+      'ImageSets/Main/train.txt': 'a\n',
+    });
+    const { dataset, messages } = await load(root);
+    expect(names(dataset)).toEqual(['dog']);
+    expect(messages.map((m) => m.code)).toEqual(['unlisted-annotation']);
+  });
+
   test('Main class lists with a positive line add their class; lists with only -1 do not', async () => {
     const root = writeFiles(temp(), {
       'Annotations/a.xml': xml(object('dog', [1, 1, 5, 5])),
@@ -291,7 +302,7 @@ describe('XML with a DOCTYPE', () => {
 });
 
 describe('symlinks out of the dataset', () => {
-  const FILE_LINKS: Record<string, string> = { 'labelmap.txt': 'labelmap.txt', 'ImageSets/Main/car_train.txt': 'train.txt', 'ImageSets/Main/val.txt': 'train.txt', 'Annotations/b.xml': 'a.xml' };
+  const FILE_LINKS: Record<string, string> = { 'labelmap.txt': 'labelmap.txt', 'ImageSets/Main/car_train.txt': 'train.txt', 'ImageSets/Main/val.txt': 'train.txt', 'Annotations/a.xml': 'a.xml' };
   test.each(['ImageSets/Main', 'ImageSets', 'Annotations', 'JPEGImages', 'SegmentationClass', ...Object.keys(FILE_LINKS)])('%s linked outside is refused, its content never read', async (link) => {
     const base = temp();
     const outside = writeFiles(path.join(base, 'outside'), {
