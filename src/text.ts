@@ -20,13 +20,6 @@ export function forEachLine(text: string, fn: (line: string, lineNo: number) => 
   }
 }
 
-/** Number of lines `forEachLine` visits. */
-export function lineCount(text: string): number {
-  let count = 0;
-  forEachLine(text, () => { count++; });
-  return count;
-}
-
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
 /** The whitespace-separated fields of a line (`line.trim().split(/\s+/)` for ASCII whitespace, without a regex). */
@@ -99,4 +92,23 @@ export function lineWarner(reporter: Reporter, file: string, item?: string) {
 export function excerpt(line: string, max = 80): string {
   const text = line.trim();
   return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+/** Every line of `text` (as `forEachLine` sees them). */
+export function readLines(text: string): string[] {
+  const lines: string[] = [];
+  forEachLine(text, (line) => { lines.push(line); });
+  return lines;
+}
+
+/** How many fields `splitFields` would return, without making them. */
+export function fieldCount(line: string): number {
+  let count = 0;
+  let inField = false;
+  for (let i = 0; i < line.length; i++) {
+    const space = isSpace(line.charCodeAt(i));
+    if (!space && !inField) count++;
+    inField = !space;
+  }
+  return count;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Detection } from '../../src/plugin.js';
+import { resolveInside } from '../../src/paths.js';
 import { NAMES_FILE, parseConfig } from './format.js';
 import { locate } from './layout.js';
 
@@ -12,7 +13,8 @@ import { locate } from './layout.js';
 export async function detectYolo(input: string): Promise<Detection | null> {
   const { root, configFile } = await locate(input).catch(() => ({ root: undefined, configFile: undefined }));
   if (!root) return null;
-  const has = (name: string) => fs.existsSync(path.join(root, name));
+  // A name that resolves outside (a symlink) is not there for a detector, which never throws.
+  const has = (name: string) => { try { return fs.existsSync(resolveInside(root, name)); } catch { return false; } };
   if (has('data.yaml')) return null;
   if (configFile) {
     const config = parseConfig(await fsp.readFile(configFile, 'utf8').catch(() => ''));

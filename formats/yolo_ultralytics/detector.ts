@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Detection } from '../../src/plugin.js';
+import { resolveInside } from '../../src/paths.js';
 import { classificationSplits, findConfig } from './importer.js';
 
 /**
@@ -18,9 +19,10 @@ export async function detectUltralytics(input: string): Promise<Detection | null
       ? { confidence: 0.9, reason: `${path.basename(input)} with names and train/val keys` }
       : null;
   }
-  const config = await findConfig(input);
+  const config = await findConfig(input).catch(() => null);
   if (config) return { confidence: 0.9, reason: `${path.basename(config)} with names and train/val keys` };
-  const has = (name: string) => fs.existsSync(path.join(input, name));
+  // A name that resolves outside (a symlink) is not there for a detector, which never throws.
+  const has = (name: string) => { try { return fs.existsSync(resolveInside(input, name)); } catch { return false; } };
   if (has('obj.names') || has('obj.data')) return null; // Darknet YOLO
   if (has('images') && has('labels')) return { confidence: 0.5, reason: 'images/ and labels/ folders without a data.yaml' };
   const splits = await classificationSplits(input);

@@ -9,6 +9,7 @@ import { resolveInside, toPosixRelative } from '../../src/paths.js';
 import { isDirectory } from '../../src/files.js';
 import { probeItemSizes } from '../../src/media.js';
 import { boxFromCorners } from '../../src/geometry/polygon.js';
+import { LINE_WARNINGS_PER_FILE, excerpt, fieldCount, forEachLine, lineWarner, readLines, splitFields, toNumber } from '../../src/text.js';
 import { CONFIG_FILE, NON_SPLIT_KEYS, STANDARD_SPLITS, TASKS, clampEdge, isImageFile, labelPathFor, type Task } from './format.js';
 
 export const importOptions: readonly OptionSpec[] = [
@@ -44,7 +45,7 @@ export async function importUltralytics(input: string, options: Options, ctx: Co
     throw new DatumError({ code: 'not-a-yaml', file: input, message: 'expected a dataset YAML (data.yaml) or a dataset folder' });
   }
   if (config) return importWithConfig(config, options, ctx);
-  if (await isDirectory(path.join(input, 'images'))) return importLayout(input, options, ctx);
+  if (await isDirectory(resolveInside(input, 'images'))) return importLayout(input, options, ctx);
   if (await classificationSplits(input)) return importClassification(input, ctx);
   throw new DatumError({ code: 'no-dataset', file: input, message: `no ${CONFIG_FILE} (or other YAML with names), images/ folder or <split>/<class>/ image folders found` });
 }
@@ -54,7 +55,7 @@ export async function findConfig(dir: string): Promise<string | null> {
   const entries = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => /\.ya?ml$/i.test(n)).sort();
   const ordered = [...entries.filter((n) => n.toLowerCase() === CONFIG_FILE), ...entries.filter((n) => n.toLowerCase() !== CONFIG_FILE)];
   for (const name of ordered) {
-    const file = path.join(dir, name);
+    const file = resolveInside(dir, name);
     const text = (await fsp.readFile(file, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
     if (/^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)) return file;
   }
@@ -76,7 +77,7 @@ async function importWithConfig(file: string, options: Options, ctx: Context): P
     const entries = Array.isArray(value) ? value : [value];
     for (const entry of entries) {
       if (typeof entry !== 'string') {
-        ctx.reporter.warn({ code: 'bad-split', file, element: split, message: `split '${split}' must be a folder, a .txt list or a list of them; got ${JSON.stringify(entry)}` });
+        ctx.reporter.warn({ code: 'bad-split', file, element: split, message: `split '${split}' must be a folder, a .txt list or a list of them; got ${show(entry)}` });
         continue;
       }
       const source = await resolveSource(root, split, entry, file, ctx);
@@ -101,17 +102,73 @@ function rank(split: string): number {
   return i < 0 ? STANDARD_SPLITS.length : i;
 }
 
+/** Deeper than this a YAML is refused before parsing: the parser recurses per level and would exhaust the stack. */
+const MAX_YAML_DEPTH = 100;
+
 function parseYaml(file: string, text: string): Record<string, unknown> {
+  const { depth, line } = yamlDepth(text);
+  if (depth > MAX_YAML_DEPTH) {
+    throw new DatumError({ code: 'yaml-too-deep', file, line, message: `the YAML nests more than ${MAX_YAML_DEPTH} levels deep; a dataset YAML never does, so it is refused` });
+  }
   let value: unknown;
   try {
     // PyYAML, which Ultralytics reads data.yaml with, lets a repeated key override the earlier one.
-    value = YAML.parse(text, { uniqueKeys: false });
+    // maxAliasCount: a "billion laughs" of aliases to aliases is refused instead of expanded.
+    value = YAML.parse(text, { uniqueKeys: false, maxAliasCount: 100 });
   } catch (error) {
+    if (/call stack/i.test(String((error as Error).message))) {
+      throw new DatumError({ code: 'yaml-too-deep', file, message: 'the YAML nests too deeply to be read; refused' });
+    }
+    if (/alias/i.test(String((error as Error).message)) && error instanceof ReferenceError) {
+      throw new DatumError({ code: 'yaml-aliases', file, message: 'the YAML expands aliases of aliases beyond any dataset YAML (a "billion laughs"); refused' });
+    }
     const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
     throw new DatumError({ code: 'bad-yaml', file, line, message: `not valid YAML: ${(error as Error).message.split('\n')[0]}` });
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DatumError({ code: 'bad-yaml', file, message: 'the YAML must be a mapping with names and train/val keys' });
   return value as Record<string, unknown>;
+}
+
+/**
+ * How deep a YAML nests, without parsing it: block levels by indentation (and `- ` items), flow
+ * levels by brackets outside quotes; with the line of the deepest point.
+ */
+function yamlDepth(text: string): { depth: number; line: number } {
+  let max = 0;
+  let maxLine = 0;
+  const indents: number[] = [];
+  let flow = 0;
+  forEachLine(text, (line, lineNo) => {
+    let i = 0;
+    while (line.charCodeAt(i) === 32) i++;
+    if (i >= line.length || line[i] === '#') return;
+    let indent = i;
+    while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+    indents.push(indent);
+    // `- - - x`: each dash opens a level
+    while (line[i] === '-' && line[i + 1] === ' ') { i += 2; while (line.charCodeAt(i) === 32) i++; indents.push(++indent); }
+    let quote = '';
+    for (; i < line.length; i++) {
+      const c = line[i];
+      if (quote) { if (c === quote) quote = ''; continue; }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '#' && line[i - 1] === ' ') break;
+      else if (c === '[' || c === '{') { flow++; if (indents.length + flow > max) { max = indents.length + flow; maxLine = lineNo; } }
+      else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+    if (indents.length > max) { max = indents.length; maxLine = lineNo; }
+  });
+  return { depth: max, line: maxLine };
+}
+
+/** A YAML value for a message: short, and safe for self-referencing aliases (`&x [*x]`). */
+function show(value: unknown): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+  } catch {
+    return 'a value that refers to itself';
+  }
 }
 
 /**
@@ -136,7 +193,7 @@ function readKptShape(config: Record<string, unknown>, file: string): [number, n
   if (shape === undefined || shape === null) return null;
   // A keypoint count beyond MAX_CLASSES is a broken value (its kpt_<i> names would exhaust memory).
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isInteger(v) && v >= 0 && v <= MAX_CLASSES) || (shape[1] !== 2 && shape[1] !== 3)) {
-    throw new DatumError({ code: 'bad-kpt-shape', file, element: 'kpt_shape', message: `kpt_shape must be [keypoints, 2 or 3]; got ${JSON.stringify(shape)}` });
+    throw new DatumError({ code: 'bad-kpt-shape', file, element: 'kpt_shape', message: `kpt_shape must be [keypoints, 2 or 3]; got ${show(shape)}` });
   }
   return [shape[0], shape[1]];
 }
@@ -162,7 +219,7 @@ function readNames(config: Record<string, unknown>, file: string, ctx: Context):
     throw new DatumError({ code: 'bad-names', file, element: 'names', message: 'names must be a list or an index -> name map' });
   }
   if (nc !== undefined && nc !== null && !(typeof nc === 'number' && Number.isInteger(nc) && nc >= 0 && nc <= MAX_CLASSES)) {
-    ctx.reporter.warn({ code: 'bad-nc', file, element: 'nc', message: `nc must be a class count; got ${JSON.stringify(nc)}; ignored` });
+    ctx.reporter.warn({ code: 'bad-nc', file, element: 'nc', message: `nc must be a class count; got ${show(nc)}; ignored` });
   } else if (typeof nc === 'number') {
     if (!list) list = Array.from({ length: nc }, (_, i) => `class_${i}`);
     else if (nc !== list.length) ctx.reporter.warn({ code: 'nc-mismatch', file, element: 'nc', message: `nc is ${nc} but names has ${list.length} entries; using names` });
@@ -225,39 +282,74 @@ async function resolveSource(root: string, split: string, entry: string, file: s
  * lines must lie inside the root or are re-rooted at their last `images/`.
  */
 async function readList(file: string, root: string, split: string, ctx: Context): Promise<{ images: string[]; base: string }> {
-  const lines = (await fsp.readFile(file, 'utf8')).split(/\r?\n/);
+  const text = await fsp.readFile(file, 'utf8');
   const images: string[] = [];
   const listDir = path.dirname(file);
   const rootName = path.basename(root);
-  lines.forEach((raw, i) => {
+  const warner = lineWarner(ctx.reporter, file);
+  const exists = new Map<string, boolean>();
+  const isThere = (p: string) => { let e = exists.get(p); if (e === undefined) exists.set(p, e = fs.existsSync(p)); return e; };
+  let byName: Map<string, string[]> | undefined;
+  forEachLine(text, (raw, lineNo) => {
     const line = raw.trim().replace(/\\/g, '/');
     if (!line || line.startsWith('#')) return;
-    const where = { file, line: i + 1 };
+    const where = { file, line: lineNo };
     try {
-      if (line.startsWith('./')) images.push(resolveInside(listDir, line.slice(2), where));
+      let image: string;
+      if (line.startsWith('./')) image = resolveInside(listDir, line.slice(2), where);
       else if (path.posix.isAbsolute(line) || /^[a-zA-Z]:\//.test(line)) {
         const inRoot = path.relative(root, line);
-        if (!inRoot.startsWith('..') && !path.isAbsolute(inRoot)) images.push(resolveInside(root, inRoot, where));
+        if (!inRoot.startsWith('..') && !path.isAbsolute(inRoot)) image = resolveInside(root, inRoot, where);
         else {
           const at = line.lastIndexOf('/images/');
-          if (at < 0) throw new DatumError({ code: 'unsafe-path', ...where, message: `absolute image path '${line}' is outside the dataset folder` });
-          images.push(resolveInside(root, line.slice(at + 1), where));
+          if (at < 0) throw new DatumError({ code: 'unsafe-path', ...where, message: `absolute image path '${excerpt(line)}' is outside the dataset folder` });
+          image = resolveInside(root, line.slice(at + 1), where);
         }
-      } else if (line.startsWith(`${rootName}/`) && !fs.existsSync(path.join(root, line))) {
-        images.push(resolveInside(root, line.slice(rootName.length + 1), where));
+      } else if (line.startsWith(`${rootName}/`) && !isThere(resolveInside(root, line, where))) {
+        image = resolveInside(root, line.slice(rootName.length + 1), where);
+      } else if (line.startsWith('data/') && !isThere(resolveInside(root, line, where))) {
+        // Darknet's and CVAT's lists prefix the dataset with data/ (Datumaro strips it).
+        image = resolveInside(root, line.slice('data/'.length), where);
       } else {
-        images.push(resolveInside(root, line, where));
+        image = resolveInside(root, line, where);
       }
+      if (!isThere(image)) {
+        // An upload that flattened the folders: the one image of that name elsewhere in the dataset.
+        byName ??= indexByName(root);
+        const name = path.basename(image);
+        const found = byName.get(name)?.[0];
+        if (found) {
+          warner.warn({ line: lineNo, code: 'path-relocated', message: `image '${excerpt(line)}' is not where the list says; using ${toPosixRelative(root, found)}, the file of that name in the dataset` });
+          image = found;
+        }
+      }
+      images.push(image);
     } catch (error) {
       if (!(error instanceof DatumError)) throw error;
-      ctx.reporter.warn({ ...error.diagnostic, code: error.diagnostic.code, message: `${error.diagnostic.message}; line skipped` });
+      warner.warn({ ...error.diagnostic, code: error.diagnostic.code, message: `${error.diagnostic.message}; line skipped` });
     }
   });
+  warner.done();
   // Ids are relative to images/<split>/ when the images live there (as this plugin writes them).
   const splitDir = path.join(root, 'images', split);
   const base = images.every((p) => p.startsWith(splitDir + path.sep)) ? splitDir
     : images.every((p) => p.startsWith(path.join(root, 'images') + path.sep)) ? path.join(root, 'images') : root;
   return { images, base };
+}
+
+/** Every image file below `root` by file name (sorted paths), for list lines whose folders an upload flattened. */
+function indexByName(root: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (isImageFile(e.name)) { const list = out.get(e.name); if (list) list.push(full); else out.set(e.name, [full]); }
+    }
+  };
+  walk(root);
+  return out;
 }
 
 async function listImages(dir: string): Promise<string[]> {
@@ -279,24 +371,25 @@ async function listImages(dir: string): Promise<string[]> {
 /** No YAML: images/<split>/ beside labels/<split>/ (or images/ and labels/ directly, subset ''). */
 async function importLayout(root: string, options: Options, ctx: Context): Promise<Dataset> {
   ctx.reporter.warn({ code: 'no-config', file: root, message: `no ${CONFIG_FILE}; class names are taken from classes.txt or obj.names if present, else class_<index>` });
-  const imagesDir = path.join(root, 'images');
+  const imagesDir = resolveInside(root, 'images');
   const entries = await fsp.readdir(imagesDir, { withFileTypes: true });
   const splitDirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const looseImages = entries.some((e) => e.isFile() && isImageFile(e.name));
   const sources: Source[] = [];
   if (looseImages || splitDirs.length === 0) {
     const images = (await listImages(imagesDir));
-    sources.push({ split: '', images, base: imagesDir, labelDirs: [path.join(root, 'labels')], origin: imagesDir });
+    // No split folders: the images are Ultralytics' train split (no item has the subset '').
+    sources.push({ split: 'train', images, base: imagesDir, labelDirs: [resolveInside(root, 'labels')], origin: imagesDir });
   } else {
     for (const split of splitDirs) {
-      const dir = path.join(imagesDir, split);
-      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [path.join(root, 'labels', split)], origin: dir });
+      const dir = resolveInside(imagesDir, split);
+      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [resolveInside(root, `labels/${split}`)], origin: dir });
     }
   }
   // Label tools (and Datumaro's loose YOLO layout) keep the class names in classes.txt or obj.names.
-  const classesFile = ['classes.txt', 'obj.names'].map((n) => path.join(root, n)).find((f) => fs.existsSync(f));
+  const classesFile = ['classes.txt', 'obj.names'].map((n) => resolveInside(root, n)).find((f) => fs.existsSync(f));
   const names = classesFile
-    ? (await fsp.readFile(classesFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+    ? readLines(await fsp.readFile(classesFile, 'utf8')).map((l) => l.trim()).filter(Boolean)
     : null;
   return buildDataset(root, sources, names, null, undefined, options, ctx);
 }
@@ -307,6 +400,7 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
   const seen = new Set<string>();
   const imageSet = new Set<string>();
   let missingLabels = 0;
+  let duplicates = 0;
   const idOf = (base: string, image: string) => {
     const rel = toPosixRelative(base, image);
     return rel.slice(0, rel.length - path.extname(rel).length);
@@ -322,7 +416,8 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
       }
       const key = `${source.split}\0${id}`;
       if (seen.has(key)) {
-        ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${source.split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });
+        // A list naming one image a million times must not make a million warnings.
+        if (++duplicates <= LINE_WARNINGS_PER_FILE) ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${source.split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });
         continue;
       }
       seen.add(key);
@@ -332,6 +427,7 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
       pending.push({ item: { id, subset: source.split, image: { path: image }, annotations: [] }, rows: [], labelFile });
     }
   }
+  if (duplicates > LINE_WARNINGS_PER_FILE) ctx.reporter.warn({ code: 'duplicate-item', message: `${duplicates - LINE_WARNINGS_PER_FILE} more repeated images skipped (not listed)` });
   if (missingLabels) ctx.reporter.info({ code: 'no-label-file', message: `${missingLabels} image(s) have no label file (background images)` });
   await reportOrphanLabels(root, sources, imageSet, ctx);
 
@@ -384,7 +480,7 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
 function labelPathIn(root: string, image: string, folder = 'labels'): string {
   const rel = toPosixRelative(root, image);
   if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) return labelPathFor(image, folder);
-  return path.join(root, labelPathFor(`/${rel}`, folder).slice(1));
+  return resolveInside(root, labelPathFor(`/${rel}`, folder).slice(1));
 }
 
 async function findLabelFile(root: string, image: string): Promise<string | undefined> {
@@ -422,11 +518,11 @@ function decideTask(given: Task | undefined, kptShape: [number, number] | null, 
   let nine = 0;
   let other = 0;
   for (const text of texts.values()) {
-    for (const line of text.split('\n')) {
-      const n = line.trim() ? line.trim().split(/\s+/).length : 0;
+    forEachLine(text, (line) => {
+      const n = fieldCount(line);
       if (n === 9) nine++;
       else if (n > 0) other++;
-    }
+    });
   }
   return nine > 0 && other === 0 ? 'obb' : 'detect';
 }
@@ -437,28 +533,27 @@ function decideTask(given: Task | undefined, kptShape: [number, number] | null, 
  */
 function parseLabelFile(text: string, file: string, task: Task, kptShape: [number, number] | null, names: string[], growNames: boolean, ctx: Context): Row[] {
   const rows: Row[] = [];
-  const lines = text.split(/\r?\n/);
-  const bad = (line: number, code: string, message: string) => ctx.reporter.warn({ code, file, line, message: `${message}; line skipped` });
+  const warner = lineWarner(ctx.reporter, file);
+  const bad = (line: number, code: string, message: string) => warner.warn({ code, line, message: `${message}; line skipped` });
   const isDota = /[\\/]labelTxt[\\/]/.test(file);
-  lines.forEach((raw, i) => {
-    const lineNo = i + 1;
-    const tokens = raw.trim().split(/\s+/).filter(Boolean);
+  forEachLine(text, (raw, lineNo) => {
+    const tokens = splitFields(raw);
     if (tokens.length === 0) return;
     if (isDota) {
       const known = names.length;
       const row = parseDotaRow(tokens, names, growNames);
       if (typeof row === 'string') { if (row) bad(lineNo, 'bad-label-line', row); return; }
       if (names.length > known && !growNames) {
-        ctx.reporter.warn({ code: 'new-class', file, line: lineNo, message: `class '${tokens[8]}' is not in names; added as class ${names.length - 1}` });
+        warner.warn({ code: 'new-class', line: lineNo, message: `class '${excerpt(tokens[8])}' is not in names; added as class ${names.length - 1}` });
       }
       rows.push({ line: lineNo, ...row, pixels: true });
       return;
     }
-    const numbers = tokens.map(Number);
-    if (numbers.some((n) => !Number.isFinite(n))) return bad(lineNo, 'bad-label-line', `not all values are numbers: '${raw.trim()}'`);
+    const numbers = tokens.map(toNumber);
+    if (numbers.some((n) => !Number.isFinite(n))) return bad(lineNo, 'bad-label-line', `not all values are numbers: '${excerpt(raw)}'`);
     const [cls, ...values] = numbers;
     if (!Number.isInteger(cls) || cls < 0 || cls >= (growNames ? MAX_CLASSES : names.length)) {
-      return bad(lineNo, 'unknown-class', growNames ? `class ${tokens[0]} is not a class index (0..${MAX_CLASSES - 1})` : `class ${tokens[0]} is not an index of names (0..${names.length - 1})`);
+      return bad(lineNo, 'unknown-class', growNames ? `class ${excerpt(tokens[0])} is not a class index (0..${MAX_CLASSES - 1})` : `class ${excerpt(tokens[0])} is not an index of names (0..${names.length - 1})`);
     }
     const expected = expectedCount(task, kptShape, values.length);
     if (expected !== true) return bad(lineNo, 'bad-label-line', `${tokens.length} values; ${expected}`);
@@ -468,6 +563,7 @@ function parseLabelFile(text: string, file: string, task: Task, kptShape: [numbe
     }
     rows.push({ line: lineNo, cls, values });
   });
+  warner.done();
   return rows;
 }
 
@@ -558,7 +654,7 @@ export async function classificationSplits(root: string): Promise<string[] | nul
   const found: string[] = [];
   for (const split of splits) {
     if (split.name === 'images' || split.name === 'labels') return null;
-    const splitDir = path.join(root, split.name);
+    const splitDir = resolveInside(root, split.name);
     const classes = (await fsp.readdir(splitDir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
     if (classes.length === 0 || classes.some((e) => !e.isDirectory())) continue;
     // At least one class folder must hold images directly (VOC's ImageSets/Main holds lists).
@@ -575,14 +671,14 @@ async function importClassification(root: string, ctx: Context): Promise<Dataset
   const splits = (await classificationSplits(root))!;
   const classSet = new Set<string>();
   for (const split of splits) {
-    for (const e of await fsp.readdir(path.join(root, split), { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) classSet.add(e.name);
+    for (const e of await fsp.readdir(resolveInside(root, split), { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) classSet.add(e.name);
   }
   const classes = [...classSet].sort();
   const items: Item[] = [];
   for (const split of splits) {
     const seen = new Set<string>();
     for (const [label, name] of classes.entries()) {
-      const dir = path.join(root, split, name);
+      const dir = resolveInside(root, `${split}/${name}`);
       if (!(await isDirectory(dir))) continue;
       for (const image of await listImages(dir)) {
         const rel = toPosixRelative(dir, image);
