@@ -167,7 +167,7 @@ async function importDevkit(root: string, options: Options, ctx: Context): Promi
     labelOfClass = (index) => (index < categories.length ? index : undefined);
   } else {
     VOC_CLASSES.forEach((_, i) => classColors.set(packRgb(...VOC_PALETTE[i]), i));
-    for (const [, labels] of classLists) for (const names of labels.values()) for (const name of names) used.objects.add(name);
+    for (const { subset, ids } of listings) for (const id of ids) for (const name of classLists.get(subset)?.get(id) ?? []) used.objects.add(name);
     // Without a labelmap only the Pascal classes the masks actually use become labels.
     const listed = new Set(listings.flatMap((l) => l.ids));
     for (const id of classMasks) {

@@ -86,6 +86,8 @@ describe('VOC without labelmap.txt: the labels are the ones the dataset uses', (
       'ImageSets/Main/cat_train.txt': 'a  1\n',
       'ImageSets/Main/aeroplane_train.txt': 'a -1\n',
       'ImageSets/Main/dog_train.txt': 'a  1\n',
+      // positive only for an id that train.txt does not list: no item has it
+      'ImageSets/Main/horse_train.txt': 'ghost  1\na -1\n',
     });
     const { dataset, messages } = await load(root);
     expect(messages).toEqual([]);
