@@ -114,7 +114,15 @@ async function strictLayout(root: string, configFile: string, ctx: Context): Pro
   const lists = new Map<string, { subset: string; file: string; line: number; value: string }>();
   for (const [subset, { value, line }] of config) {
     if (NON_SUBSET_KEYS.has(subset)) continue;
-    const listFile = configPath(subset);
+    let listFile: string | undefined;
+    try {
+      listFile = configPath(subset);
+    } catch (error) {
+      // A list that leads outside the dataset (a symlink, ../) is not read: that subset is skipped.
+      if (!(error instanceof DatumError)) throw error;
+      ctx.reporter.warn({ ...error.diagnostic, file: configFile, line, message: `${error.diagnostic.message}; subset '${subset}' skipped` });
+      continue;
+    }
     if (listFile) files.exclude(listFile);
     lists.set(subset, { subset, file: listFile ?? '', line, value });
   }
@@ -155,7 +163,14 @@ function readImageList(root: string, subset: string, listFile: string, text: str
     if (found?.how === 'by-name') {
       warner.warn({ ...line, code: 'path-relocated', item: id, message: `image '${excerpt(raw)}' is not where the list says; using ${rel}, the file of that name in the dataset` });
     }
-    const image = resolveInside(root, rel, { file: listFile });
+    let image: string;
+    try {
+      image = resolveInside(root, rel, { file: listFile });
+    } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      warner.warn({ ...error.diagnostic, ...line, message: `${error.diagnostic.message}; item skipped` });
+      return;
+    }
     // The label beside the image, else Darknet's labels/ twin, else (a flattened upload) the one label file of that name.
     let label = stripExtension(rel) + '.txt';
     const alt = labelsFolderPath(rel);
@@ -166,7 +181,15 @@ function readImageList(root: string, subset: string, listFile: string, text: str
         label = byName;
       }
     }
-    entries.push({ id, subset, image, label: resolveInside(root, label, { file: listFile }), ...(alt ? { altLabel: resolveInside(root, alt, { file: listFile }) } : {}) });
+    // A label path leading outside (a symlink) is not read: the item keeps no boxes.
+    const inside = (rel: string) => { try { return resolveInside(root, rel, { file: listFile }); } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      warner.warn({ ...error.diagnostic, ...line, item: id, message: `${error.diagnostic.message}; not read` });
+      return undefined;
+    } };
+    const labelFile = inside(label);
+    const altLabel = alt ? inside(alt) : undefined;
+    entries.push({ id, subset, image, ...(labelFile ? { label: labelFile } : {}), ...(altLabel ? { altLabel } : {}) });
   });
   warner.done();
   if (rerooted.length) {

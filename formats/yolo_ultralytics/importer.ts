@@ -422,7 +422,7 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
       }
       seen.add(key);
       imageSet.add(image);
-      const labelFile = await findLabelFile(root, image);
+      const labelFile = await findLabelFile(root, image, ctx);
       if (!labelFile) missingLabels++;
       pending.push({ item: { id, subset: source.split, image: { path: image }, annotations: [] }, rows: [], labelFile });
     }
@@ -483,9 +483,16 @@ function labelPathIn(root: string, image: string, folder = 'labels'): string {
   return resolveInside(root, labelPathFor(`/${rel}`, folder).slice(1));
 }
 
-async function findLabelFile(root: string, image: string): Promise<string | undefined> {
-  // Roboflow's and DOTA's OBB exports keep labels in labelTxt/ beside images/.
-  return [labelPathIn(root, image), labelPathIn(root, image, 'labelTxt')].find((f) => fs.existsSync(f));
+async function findLabelFile(root: string, image: string, ctx: Context): Promise<string | undefined> {
+  try {
+    // Roboflow's and DOTA's OBB exports keep labels in labelTxt/ beside images/.
+    return [labelPathIn(root, image), labelPathIn(root, image, 'labelTxt')].find((f) => fs.existsSync(f));
+  } catch (error) {
+    // A label path that leads outside (a symlink) is not read: the image stays without labels.
+    if (!(error instanceof DatumError)) throw error;
+    ctx.reporter.warn({ ...error.diagnostic, message: `${error.diagnostic.message}; the image is imported without labels` });
+    return undefined;
+  }
 }
 
 /** Label files in a source's labels folder with no image, and Ultralytics' .cache files: reported, not read. */
