@@ -5,11 +5,13 @@ import { describe, expect, test } from 'vitest';
 import { collect, convert, createContext, DatumError, detectFormats, importDataset, Reporter } from '../../src/index.js';
 import type { Annotation, Dataset, Item, MemoryDataset } from '../../src/index.js';
 import { plugin } from '../../formats/coco/index.js';
-import { corpus, tempDir } from '../helpers/corpus.js';
+import { fixture, tempDir } from '../helpers/corpus.js';
+import { materialize } from '../helpers/compare.js';
 import { parsePluginOptions } from '../../src/options.js';
 import { UsageError } from '../../src/diagnostics.js';
 
-const COCO = (name: string) => corpus('coco_dataset', name);
+/** Every COCO task file our fixtures have. */
+const ALL_TASKS = ['instances', 'person_keypoints', 'captions', 'labels', 'image_info', 'stuff', 'panoptic'];
 
 async function load(input: string, reporter = new Reporter()): Promise<MemoryDataset> {
   const { dataset } = await importDataset(input, 'coco', {}, createContext({ reporter }));
@@ -53,115 +55,160 @@ function comparable(ds: MemoryDataset, keepIds = true) {
   })).sort((a, b) => a.key.localeCompare(b.key));
 }
 
-describe('coco import of the Datumaro corpus', () => {
-  test('coco_instances: bbox, polygon, uncompressed RLE, sparse category ids, attributes', async () => {
-    const ds = await load(COCO('coco_instances'));
-    expect(ds.categories.map((c) => [c.name, c.id])).toEqual([['a', 1], ['b', 2], ['c', 4]]);
-    expect(ds.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/a', 'val/b']);
-    const a = item(ds, 'train', 'a');
-    expect(a.image).toEqual({ path: COCO('coco_instances/images/train/a.jpg'), width: 10, height: 5 });
-    expect(ds.items.map((i) => i.attributes)).toEqual([{ id: 5 }, { id: 40 }]);
-    expect(a.annotations).toEqual([{ type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1 }]);
-    const b = item(ds, 'val', 'b');
-    expect(b.annotations[0]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 2, 0, 2], label: 0, id: 1, attributes: { x: 1, y: 'hello' } });
-    // counts [0, 20, 30] on a 10 x 5 image, column-major: columns 0 and 1 are set.
-    expect(b.annotations[1]).toEqual({ type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], label: 1, id: 2, attributes: { is_crowd: true } });
+/** Images of our COCO fixtures: one per subset, as their annotation files list them. */
+const SUBSET_IMAGES: Record<string, [string, number, number]> = { train: ['cat.jpg', 8, 6], val: ['dog.jpg', 6, 8] };
+
+/**
+ * A COCO dataset of our own: the given task files of test/fixtures/coco/annotations/, laid out as
+ * `annotations/<task>_<subset>.json` + `images/<subset>/` (coco), `annotations/` + `<subset>/` (mmdet) or
+ * `<subset>/_annotations.coco.json` beside the images (roboflow); images and panoptic PNGs are generated.
+ */
+async function cocoFixture(tasks: string[], layout: 'coco' | 'mmdet' | 'roboflow' = 'coco'): Promise<string> {
+  const root = path.join(tempDir('coco-fixture-'), layout);
+  for (const [subset, [name, width, height]] of Object.entries(SUBSET_IMAGES)) {
+    for (const task of tasks) {
+      const text = fs.readFileSync(fixture('coco', 'annotations', `${task}_${subset}.json`), 'utf8');
+      writeJson(path.join(root, layout === 'roboflow' ? `${subset}/_annotations.coco.json` : `annotations/${task}_${subset}.json`), text);
+    }
+    const image = path.join(root, layout === 'coco' ? `images/${subset}` : subset, name);
+    fs.mkdirSync(path.dirname(image), { recursive: true });
+    await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toFile(image);
+  }
+  if (tasks.includes('panoptic')) {
+    // cat.png is smaller than its 8 x 6 image; dog.png: columns 0-1 segment 5, 2-4 segment 300 = (44, 1, 0), 5 void
+    await writePng(path.join(root, 'annotations/panoptic_train/cat.png'), 4, 6, () => [3, 2, 1]);
+    await writePng(path.join(root, 'annotations/panoptic_val/dog.png'), 6, 8, (x) => (x < 2 ? [5, 0, 0] : x < 5 ? [44, 1, 0] : [0, 0, 0]));
+  }
+  return root;
+}
+
+async function writePng(file: string, width: number, height: number, colour: (x: number, y: number) => number[]): Promise<void> {
+  const pixels = Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => colour(x, y))).flat(2);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await sharp(Buffer.from(pixels), { raw: { width, height, channels: 3 } }).png().toFile(file);
+}
+
+/** Our Roboflow COCO export (test/fixtures/coco/roboflow/): hashed file names, a placeholder category 0, `valid`. */
+const roboflowFixture = () => materialize(fixture('coco', 'roboflow'), [
+  ['train/img_0001_jpg.rf.3f2a.jpg', 8, 6], ['train/img_0002_jpg.rf.9c1d.jpg', 8, 6], ['valid/img_0003_jpg.rf.77e0.jpg', 8, 6],
+]);
+
+describe('coco import of our own task files and layouts', () => {
+  test('instances: bbox, polygon, uncompressed RLE, sparse category ids, attributes', async () => {
+    const dir = await cocoFixture(['instances']);
+    const ds = await load(dir);
+    expect(ds.categories.map((c) => [c.name, c.id])).toEqual([['ant', 2], ['bee', 3], ['fly', 7]]);
+    expect(ds.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/cat', 'val/dog']);
+    const a = item(ds, 'train', 'cat');
+    expect(a.image).toEqual({ path: path.join(dir, 'images/train/cat.jpg'), width: 8, height: 6 });
+    expect(ds.items.map((i) => i.attributes)).toEqual([{ id: 12 }, { id: 47 }]);
+    expect(a.annotations).toEqual([{ type: 'bbox', x: 1, y: 1, w: 4, h: 2, label: 1, id: 3 }]);
+    const b = item(ds, 'val', 'dog');
+    expect(b.annotations[0]).toEqual({ type: 'polygon', points: [1, 1, 4, 1, 4, 5, 1, 5], label: 0, id: 1, group: 1, attributes: { score: 2, note: 'left side' } });
+    expect(b.annotations[1]).toEqual({ type: 'bbox', x: 1, y: 1, w: 3, h: 4, label: 0, id: 1, group: 1, attributes: { score: 2, note: 'left side' } });
+    // counts [8, 16, 24] on a 6 x 8 image, column-major: columns 1 and 2 are set.
+    expect(b.annotations[2]).toEqual({ type: 'mask', left: 1, top: 0, width: 2, height: 8, rle: [0, 16], label: 1, id: 2, group: 2, attributes: { is_crowd: true } });
   });
 
-  test('coco_person_keypoints: skeletons grouped with their shapes, 0-based edges recognized, names filled in', async () => {
+  test('person_keypoints: skeletons grouped with their shapes, 0-based edges recognized, names filled in', async () => {
     const reporter = new Reporter();
-    const ds = await load(COCO('coco_person_keypoints'), reporter);
-    expect(ds.categories[0]).toMatchObject({ name: 'a', id: 1, keypoints: ['1', '2', '3'], skeleton: [[0, 1], [1, 2]] });
-    const a = item(ds, 'train', 'a');
+    const ds = await load(await cocoFixture(['person_keypoints']), reporter);
+    expect(ds.categories[0]).toMatchObject({ name: 'ant', id: 2, keypoints: ['1', '2', '3'], skeleton: [[0, 1], [1, 2]] });
+    const a = item(ds, 'train', 'cat');
     expect(a.annotations).toEqual([
-      { type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1, group: 1 },
-      { type: 'skeleton', points: [0, 0, 0, 2, 4, 1], visibility: [0, 1, 2], label: 1, id: 1, group: 1 },
+      { type: 'bbox', x: 1, y: 1, w: 4, h: 2, label: 1, id: 3, group: 3 },
+      { type: 'skeleton', points: [0, 0, 2, 2, 5, 2], visibility: [0, 1, 2], label: 1, id: 3, group: 3 },
     ]);
-    const b = item(ds, 'val', 'b');
+    const b = item(ds, 'val', 'dog');
     const skeletons = b.annotations.filter((x) => x.type === 'skeleton');
     expect(skeletons.map((s) => s.type === 'skeleton' && [labelName(ds, s), s.points, s.visibility, s.group])).toEqual([
-      ['a', [1, 2, 3, 4, 2, 3], [2, 2, 2], 1],
-      ['b', [2, 4, 4, 4, 4, 2], [2, 2, 2], 2],
+      ['ant', [1, 1, 4, 1, 2, 5], [2, 2, 2], 1],
+      ['bee', [1, 2, 2, 6, 2, 1], [2, 2, 2], 2],
     ]);
-    expect(b.annotations.filter((x) => x.type !== 'skeleton').map((x) => [x.type, x.group])).toEqual([['polygon', 1], ['mask', 2]]);
+    expect(b.annotations.filter((x) => x.type !== 'skeleton').map((x) => [x.type, x.group])).toEqual([['polygon', 1], ['bbox', 1], ['mask', 2], ['bbox', 2]]);
     expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
   });
 
-  test('coco_captions, coco_labels, coco_image_info', async () => {
-    const captions = await load(COCO('coco_captions'));
-    expect(item(captions, 'val', 'b').annotations).toEqual([{ type: 'caption', caption: 'world', id: 1 }, { type: 'caption', caption: 'text', id: 2 }]);
-    expect(item(captions, 'train', 'a').annotations).toEqual([{ type: 'caption', caption: 'hello', id: 1 }]);
-    const labels = await load(COCO('coco_labels'));
-    expect(item(labels, 'val', 'b').annotations.map((x) => [x.type, labelName(labels, x)])).toEqual([['label', 'a'], ['label', 'b']]);
-    const info = await load(COCO('coco_image_info'));
-    expect(info.items.map((i) => [i.id, i.image?.width, i.image?.height, i.annotations.length])).toEqual([['a', 10, 5, 0], ['b', 5, 10, 0]]);
+  test('captions, labels, image_info', async () => {
+    const captions = await load(await cocoFixture(['captions']));
+    expect(item(captions, 'val', 'dog').annotations).toEqual([{ type: 'caption', caption: 'a dog', id: 1 }, { type: 'caption', caption: 'on grass', id: 2 }]);
+    expect(item(captions, 'train', 'cat').annotations).toEqual([{ type: 'caption', caption: 'a cat asleep', id: 1 }]);
+    const labels = await load(await cocoFixture(['labels']));
+    expect(item(labels, 'val', 'dog').annotations.map((x) => [x.type, labelName(labels, x)])).toEqual([['label', 'ant'], ['label', 'bee']]);
+    const info = await load(await cocoFixture(['image_info']));
+    expect(info.items.map((i) => [i.id, i.image?.width, i.image?.height, i.annotations.length])).toEqual([['cat', 8, 6, 0], ['dog', 6, 8, 0]]);
   });
 
-  test('coco_stuff: RLE with several runs', async () => {
-    const ds = await load(COCO('coco_stuff'));
-    // counts [10, 10, 5, 10, 15] on 5 x 10: columns 2, 3, 5, 6 set, column 4 not.
-    expect(item(ds, 'train', 'a').annotations).toEqual([{
-      type: 'mask', left: 2, top: 0, width: 5, height: 5, rle: [0, 2, 1, 4, 1, 4, 1, 4, 1, 4, 1, 2], label: 0, id: 7, attributes: { is_crowd: true },
-    }]);
+  test('stuff: RLE with several runs', async () => {
+    const ds = await load(await cocoFixture(['stuff']));
+    // counts [12, 6, 6, 12, 12] on 8 x 6: columns 2, 4, 5 set, column 3 not.
+    expect(item(ds, 'train', 'cat').annotations).toEqual([{
+      type: 'mask', left: 2, top: 0, width: 4, height: 6, rle: [0, 1, 1, 3, 1, 3, 1, 3, 1, 3, 1, 3, 1, 2], label: 0, id: 9, group: 9, attributes: { is_crowd: true },
+    }, { type: 'bbox', x: 2, y: 0, w: 4, h: 6, label: 0, id: 9, group: 9, attributes: { is_crowd: true } }]);
   });
 
-  test('coco_panoptic: segments from the PNG (id = R + 256 G + 256^2 B)', async () => {
-    const ds = await load(COCO('coco_panoptic'));
-    // a.png is 5 x 5 of colour (7, 7, 7) = segment 460551.
-    expect(item(ds, 'train', 'a').annotations).toEqual([{ type: 'mask', left: 0, top: 0, width: 5, height: 5, rle: [0, 25], id: 460551, label: 0 }]);
-    // b.png: columns 0-1 are segment 7, 2-3 segment 20 (crowd), column 4 void.
-    expect(item(ds, 'val', 'b').annotations).toEqual([
-      { type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], id: 7, label: 0 },
-      { type: 'mask', left: 2, top: 0, width: 2, height: 10, rle: [0, 20], id: 20, label: 1, attributes: { is_crowd: true } },
+  test('panoptic: segments from the PNG (id = R + 256 G + 256^2 B)', async () => {
+    const ds = await load(await cocoFixture(['panoptic']));
+    // cat.png is 4 x 6 of colour (3, 2, 1) = segment 66051.
+    expect(item(ds, 'train', 'cat').annotations).toEqual([{ type: 'mask', left: 0, top: 0, width: 4, height: 6, rle: [0, 24], id: 66051, label: 0 }]);
+    // dog.png: columns 0-1 are segment 5, 2-4 segment 300 (crowd), column 5 void.
+    expect(item(ds, 'val', 'dog').annotations).toEqual([
+      { type: 'mask', left: 0, top: 0, width: 2, height: 8, rle: [0, 16], id: 5, label: 0 },
+      { type: 'mask', left: 2, top: 0, width: 3, height: 8, rle: [0, 24], id: 300, label: 1, attributes: { is_crowd: true } },
     ]);
   });
 
-  test('coco: all task files of a subset merge into one item, duplicates across files dropped', async () => {
-    const ds = await load(COCO('coco'));
-    expect(ds.categories.map((c) => c.name)).toEqual(['a', 'b', 'c']);
+  test('every task: all task files of a subset merge into one item, duplicates across files dropped', async () => {
+    const ds = await load(await cocoFixture(ALL_TASKS));
+    expect(ds.categories.map((c) => c.name)).toEqual(['ant', 'bee', 'fly']);
     expect(ds.items).toHaveLength(2);
-    const a = item(ds, 'train', 'a');
-    expect(a.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'caption', 'label', 'mask', 'mask', 'skeleton']);
-    const b = item(ds, 'val', 'b');
-    // instances (polygon, mask) + keypoints (2 skeletons; their shapes are the instances' ones)
-    // + labels (2) + captions (2) + panoptic (2 masks; the stuff mask equals the instances one).
-    expect(b.annotations.map((x) => x.type).sort()).toEqual(['caption', 'caption', 'label', 'label', 'mask', 'mask', 'mask', 'polygon', 'skeleton', 'skeleton']);
+    const a = item(ds, 'train', 'cat');
+    expect(a.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'bbox', 'caption', 'label', 'mask', 'mask', 'skeleton']);
+    const b = item(ds, 'val', 'dog');
+    // instances (polygon, mask, their 2 bboxes) + keypoints (2 skeletons; their shapes are the instances' ones)
+    // + labels (2) + captions (2) + panoptic (2 masks) + stuff (its mask equals the instances one).
+    expect(b.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'bbox', 'caption', 'caption', 'label', 'label', 'mask', 'mask', 'mask', 'polygon', 'skeleton', 'skeleton']);
   });
 
-  test('mmdet_coco finds images in <subset>/; Roboflow layouts find them beside the JSON', async () => {
-    const mmdet = await load(COCO('mmdet_coco'));
-    expect(item(mmdet, 'val', 'b').image?.path).toBe(COCO('mmdet_coco/val/b.jpg'));
-    expect(item(mmdet, 'val', 'b').annotations).toHaveLength(2);
-    const rf1 = await load(COCO('coco_roboflow'));
-    expect(item(rf1, 'train', 'a').image?.path).toBe(COCO('coco_roboflow/train/a.jpg'));
-    expect(item(rf1, 'val', 'b').annotations.map((x) => x.type)).toEqual(['polygon', 'mask']);
-    const rf2 = await load(corpus('roboflow_dataset', 'coco'));
-    expect(rf2.categories.map((c) => [c.name, c.id])).toEqual([['label_0', 1], ['label_1', 2]]);
-    expect(rf2.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/train_001', 'train/train_002', 'val/val_001']);
-    expect(item(rf2, 'train', 'train_002').annotations).toEqual([{ type: 'bbox', x: 0, y: 0, w: 2, h: 4, label: 1, id: 1 }]);
-    expect(fs.existsSync(item(rf2, 'val', 'val_001').image!.path)).toBe(true);
+  test('mmdet layout finds images in <subset>/; Roboflow layouts find them beside the JSON', async () => {
+    const mmdetDir = await cocoFixture(['instances'], 'mmdet');
+    const mmdet = await load(mmdetDir);
+    expect(item(mmdet, 'val', 'dog').image?.path).toBe(path.join(mmdetDir, 'val/dog.jpg'));
+    expect(item(mmdet, 'val', 'dog').annotations).toHaveLength(4);
+    const rf1Dir = await cocoFixture(['instances'], 'roboflow');
+    const rf1 = await load(rf1Dir);
+    expect(item(rf1, 'train', 'cat').image?.path).toBe(path.join(rf1Dir, 'train/cat.jpg'));
+    expect(item(rf1, 'val', 'dog').annotations.map((x) => x.type)).toEqual(['polygon', 'bbox', 'mask', 'bbox']);
+    const rf2 = await load(await roboflowFixture());
+    // the placeholder category 0 (the others' supercategory) is left out
+    expect(rf2.categories.map((c) => [c.name, c.id])).toEqual([['kitten', 1], ['puppy', 2]]);
+    expect(rf2.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/img_0001_jpg.rf.3f2a', 'train/img_0002_jpg.rf.9c1d', 'valid/img_0003_jpg.rf.77e0']);
+    expect(item(rf2, 'train', 'img_0002_jpg.rf.9c1d').annotations).toEqual([{ type: 'bbox', x: 0, y: 0, w: 4, h: 5, label: 1, id: 1 }]);
+    expect(fs.existsSync(item(rf2, 'valid', 'img_0003_jpg.rf.77e0').image!.path)).toBe(true);
   });
 
-  test('detect recognizes every corpus layout and one annotation file', async () => {
-    for (const dir of ['coco', 'coco_instances', 'coco_panoptic', 'mmdet_coco', 'coco_roboflow', 'coco_captions']) {
-      const found = await detectFormats(COCO(dir));
-      expect(found[0]?.format, dir).toBe('coco');
+  test('detect recognizes every layout and one annotation file', async () => {
+    for (const [tasks, layout] of [[ALL_TASKS, 'coco'], [['instances'], 'coco'], [['panoptic'], 'coco'], [['instances'], 'mmdet'], [['instances'], 'roboflow'], [['captions'], 'coco']] as const) {
+      const found = await detectFormats(await cocoFixture([...tasks], layout));
+      expect(found[0]?.format, `${tasks} ${layout}`).toBe('coco');
     }
-    expect((await plugin.detect!(corpus('roboflow_dataset', 'coco')))?.confidence).toBeGreaterThan(0.9);
-    expect((await plugin.detect!(COCO('coco/annotations/instances_val.json')))?.confidence).toBeGreaterThan(0.9);
-    expect(await plugin.detect!(corpus('voc_dataset'))).toBeNull();
+    expect((await plugin.detect!(await roboflowFixture()))?.confidence).toBeGreaterThan(0.9);
+    expect((await plugin.detect!(fixture('coco/annotations/instances_val.json')))?.confidence).toBeGreaterThan(0.9);
+    expect(await plugin.detect!(fixture('cvat'))).toBeNull();
   });
 
   test('one annotation file as input', async () => {
-    const ds = await load(COCO('coco/annotations/instances_val.json'));
-    expect(ds.items.map((i) => [i.subset, i.id, i.image?.path])).toEqual([['val', 'b', COCO('coco/images/val/b.jpg')]]);
+    const dir = await cocoFixture(ALL_TASKS);
+    const ds = await load(path.join(dir, 'annotations/instances_val.json'));
+    expect(ds.items.map((i) => [i.subset, i.id, i.image?.path])).toEqual([['val', 'dog', path.join(dir, 'images/val/dog.jpg')]]);
   });
 });
 
 describe('coco round trip (import -> export -> import)', () => {
-  for (const dir of ['coco_instances', 'coco_person_keypoints', 'coco_captions', 'coco_labels', 'coco_stuff', 'coco_image_info', 'mmdet_coco', 'coco_roboflow']) {
-    test(dir, async () => {
-      const first = await load(COCO(dir));
+  for (const [tasks, layout] of [[['instances'], 'coco'], [['person_keypoints'], 'coco'], [['captions'], 'coco'], [['labels'], 'coco'], [['stuff'], 'coco'],
+    [['image_info'], 'coco'], [['instances'], 'mmdet'], [['instances'], 'roboflow']] as const) {
+    test(`${tasks} (${layout})`, async () => {
+      const first = await load(await cocoFixture([...tasks], layout));
       const { out, reporter } = await exportTo(first);
       expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
       const second = await load(out);
@@ -170,8 +217,8 @@ describe('coco round trip (import -> export -> import)', () => {
     });
   }
 
-  test('coco (all tasks, panoptic masks become instance masks)', async () => {
-    const first = await load(COCO('coco'));
+  test('every task (panoptic masks become instance masks)', async () => {
+    const first = await load(await cocoFixture(ALL_TASKS));
     const { out, summary } = await exportTo(first);
     expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual([
       'captions_train.json', 'captions_val.json', 'instances_train.json', 'instances_val.json',
@@ -179,21 +226,29 @@ describe('coco round trip (import -> export -> import)', () => {
     ]);
     expect(summary).toMatchObject({ items: 2, dropped: {} });
     const second = await load(out);
-    // Annotation ids that collided within one file (panoptic segment 7 vs stuff annotation 7) are renumbered.
+    // Panoptic masks have no COCO bbox: instances write one, which comes back grouped with the mask.
+    const key = (a: Annotation) => JSON.stringify({ ...a, id: undefined, group: undefined });
+    for (const i of second.items) {
+      const loose = new Set(item(first, i.subset, i.id).annotations.filter((a) => a.type === 'mask' && !a.group).map(key));
+      const boxed = new Set(i.annotations.filter((a) => a.type === 'mask' && a.group && loose.has(key(a))).map((a) => a.group));
+      i.annotations = i.annotations.filter((a) => !(a.type === 'bbox' && boxed.has(a.group)));
+      for (const a of i.annotations) if (boxed.has(a.group)) delete a.group;
+    }
+    // Annotation ids that collide within one file (panoptic segment 5 vs ...) are renumbered.
     expect(comparable(second, false)).toEqual(comparable(first, false));
     const keypoints = JSON.parse(fs.readFileSync(path.join(out, 'annotations/person_keypoints_val.json'), 'utf8'));
     // Image ids of the source are kept (detection results refer to them).
-    expect(keypoints.images).toEqual([{ id: 40, width: 5, height: 10, file_name: 'b.jpg' }]);
-    expect(keypoints.categories[0]).toMatchObject({ id: 1, name: 'a', keypoints: ['1', '2', '3'], skeleton: [[1, 2], [2, 3]] });
-    expect(keypoints.annotations[0]).toMatchObject({ id: 1, category_id: 1, keypoints: [1, 2, 2, 3, 4, 2, 2, 3, 2], num_keypoints: 3, bbox: [0, 0, 1, 2], area: 2, segmentation: [[0, 0, 1, 0, 1, 2, 0, 2]] });
+    expect(keypoints.images).toEqual([{ id: 47, width: 6, height: 8, file_name: 'dog.jpg' }]);
+    expect(keypoints.categories[0]).toMatchObject({ id: 2, name: 'ant', keypoints: ['1', '2', '3'], skeleton: [[1, 2], [2, 3]] });
+    expect(keypoints.annotations[0]).toMatchObject({ id: 1, category_id: 2, keypoints: [1, 1, 2, 4, 1, 2, 2, 5, 2], num_keypoints: 3, bbox: [1, 1, 3, 4], area: 12, segmentation: [[1, 1, 4, 1, 4, 5, 1, 5]] });
   });
 
   test('--save-media copies images into images/<subset>/', async () => {
-    const { out } = await exportTo(await load(corpus('roboflow_dataset', 'coco')), { 'save-media': true });
-    expect(fs.readdirSync(path.join(out, 'images/train')).sort()).toEqual(['train_001.jpg', 'train_002.jpg']);
-    expect(fs.readdirSync(path.join(out, 'images/val'))).toEqual(['val_001.jpg']);
+    const { out } = await exportTo(await load(await roboflowFixture()), { 'save-media': true });
+    expect(fs.readdirSync(path.join(out, 'images/train')).sort()).toEqual(['img_0001_jpg.rf.3f2a.jpg', 'img_0002_jpg.rf.9c1d.jpg']);
+    expect(fs.readdirSync(path.join(out, 'images/valid'))).toEqual(['img_0003_jpg.rf.77e0.jpg']);
     const again = await load(out);
-    expect(fs.existsSync(item(again, 'val', 'val_001').image!.path)).toBe(true);
+    expect(fs.existsSync(item(again, 'valid', 'img_0003_jpg.rf.77e0').image!.path)).toBe(true);
   });
 });
 
@@ -242,7 +297,7 @@ describe('coco export of model data', () => {
     const back = await load(out);
     const one = item(back, 'default', 'dir/one');
     expect(one.annotations.find((a) => a.type === 'mask')).toMatchObject({ left: 1, top: 2, width: 2, height: 2, rle: [0, 1, 2, 1] });
-    expect(one.annotations.filter((a) => a.type === 'polygon').map((a) => a.group)).toEqual([9, 9, undefined]);
+    expect(one.annotations.filter((a) => a.type === 'polygon').map((a) => a.group)).toEqual([9, 9, 1]);
     expect(item(back, 'default', 'norm').annotations).toEqual([{ type: 'caption', caption: 'ok', id: 1 }]);
   });
 
@@ -442,8 +497,8 @@ describe('coco messy and bad inputs', () => {
 
   test('convert coco -> coco through the pipeline', async () => {
     const out = path.join(tempDir('coco-conv-'), 'out');
-    const result = await convert({ input: COCO('coco_instances'), inputFormat: 'coco', output: out, outputFormat: 'coco' });
-    expect(result).toMatchObject({ items: 2, annotations: { bbox: 1, polygon: 1, mask: 1 } });
+    const result = await convert({ input: await cocoFixture(['instances']), inputFormat: 'coco', output: out, outputFormat: 'coco' });
+    expect(result).toMatchObject({ items: 2, annotations: { bbox: 3, polygon: 1, mask: 1 } });
   });
 });
 
@@ -468,28 +523,28 @@ describe('coco export --tasks', () => {
     await expect(exportTo({ categories: [], items: [] }, { tasks: ' , ' })).rejects.toThrow(UsageError);
   });
 
-  test('coco_panoptic corpus: --tasks panoptic round-trips masks pixel for pixel, segment ids and categories', async () => {
-    const first = await load(COCO('coco_panoptic'));
+  test('--tasks panoptic round-trips masks pixel for pixel, segment ids and categories', async () => {
+    const first = await load(await cocoFixture(['panoptic']));
     const { out, summary, reporter } = await exportTo(first, { tasks: 'panoptic' });
     expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
     expect(summary).toEqual({ items: 2, annotations: { mask: 3 }, dropped: {} });
     expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual(['panoptic_train', 'panoptic_train.json', 'panoptic_val', 'panoptic_val.json']);
     const train = readJson(path.join(out, 'annotations/panoptic_train.json'));
     // isthing 0 as the source file said (Datumaro always writes 0).
-    expect(train.categories).toEqual([{ id: 1, name: 'a', supercategory: '', isthing: 0 }, { id: 2, name: 'b', supercategory: '', isthing: 0 }]);
-    expect(train.images).toEqual([{ id: 5, width: 10, height: 5, file_name: 'a.jpg' }]);
-    // The source's area 20 / bbox [2, 0, 4, 4] did not match its PNG; the painted 5 x 5 block is written.
-    expect(train.annotations).toEqual([{ image_id: 5, file_name: 'a.png', segments_info: [{ id: 460551, category_id: 1, area: 25, bbox: [0, 0, 5, 5], iscrowd: 0 }] }]);
+    expect(train.categories).toEqual([{ id: 2, name: 'ant', supercategory: '', isthing: 0 }, { id: 3, name: 'bee', supercategory: '', isthing: 0 }]);
+    expect(train.images).toEqual([{ id: 12, width: 8, height: 6, file_name: 'cat.jpg' }]);
+    // The source's area 10 / bbox [2, 0, 2, 5] did not match its PNG; the painted 4 x 6 block is written.
+    expect(train.annotations).toEqual([{ image_id: 12, file_name: 'cat.png', segments_info: [{ id: 66051, category_id: 2, area: 24, bbox: [0, 0, 4, 6], iscrowd: 0 }] }]);
     const val = readJson(path.join(out, 'annotations/panoptic_val.json'));
     expect(val.annotations[0].segments_info).toEqual([
-      { id: 7, category_id: 1, area: 20, bbox: [0, 0, 2, 10], iscrowd: 0 },
-      { id: 20, category_id: 2, area: 20, bbox: [2, 0, 2, 10], iscrowd: 1 },
+      { id: 5, category_id: 2, area: 16, bbox: [0, 0, 2, 8], iscrowd: 0 },
+      { id: 300, category_id: 3, area: 24, bbox: [2, 0, 3, 8], iscrowd: 1 },
     ]);
-    // The PNG has the image's size (a.png of the corpus is 5 x 5 for a 10 x 5 image).
-    const a = await readSegmentIds(path.join(out, 'annotations/panoptic_train/a.png'));
-    expect(a).toEqual(Array.from({ length: 5 }, () => [...Array(5).fill(460551), ...Array(5).fill(0)]));
-    const b = await readSegmentIds(path.join(out, 'annotations/panoptic_val/b.png'));
-    expect(b).toEqual(Array.from({ length: 10 }, () => [7, 7, 20, 20, 0]));
+    // The PNG has the image's size (the source's cat.png is 4 x 6 for an 8 x 6 image).
+    const a = await readSegmentIds(path.join(out, 'annotations/panoptic_train/cat.png'));
+    expect(a).toEqual(Array.from({ length: 6 }, () => [...Array(4).fill(66051), ...Array(4).fill(0)]));
+    const b = await readSegmentIds(path.join(out, 'annotations/panoptic_val/dog.png'));
+    expect(b).toEqual(Array.from({ length: 8 }, () => [5, 5, 300, 300, 300, 0]));
 
     const second = await load(out);
     expect(comparable(second)).toEqual(comparable(first));
@@ -566,19 +621,19 @@ describe('coco export --tasks', () => {
   });
 
   test('image_info: images only, round-trips the items; chosen task files are written even when empty', async () => {
-    const first = await load(COCO('coco_instances'));
+    const first = await load(await cocoFixture(['instances']));
     const { out, summary } = await exportTo(first, { tasks: 'image_info,captions' });
     expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual(['captions_train.json', 'captions_val.json', 'image_info_train.json', 'image_info_val.json']);
-    expect(summary.dropped).toEqual({ 'no-task-for-bbox': 1, 'no-task-for-polygon': 1, 'no-task-for-mask': 1 });
+    expect(summary.dropped).toEqual({ 'no-task-for-bbox': 3, 'no-task-for-polygon': 1, 'no-task-for-mask': 1 });
     const info = readJson(path.join(out, 'annotations/image_info_val.json'));
     expect(Object.keys(info).sort()).toEqual(['categories', 'images', 'info', 'licenses']);
-    expect(info.images).toEqual([{ id: 40, width: 5, height: 10, file_name: 'b.jpg' }]);
+    expect(info.images).toEqual([{ id: 47, width: 6, height: 8, file_name: 'dog.jpg' }]);
     expect(readJson(path.join(out, 'annotations/captions_val.json')).annotations).toEqual([]);
     const second = await load(out);
     expect(second.items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height, i.attributes, i.annotations])).toEqual(
       first.items.map((i) => [i.subset, i.id, i.image?.width, i.image?.height, i.attributes, []]));
 
-    const again = await load(COCO('coco_image_info'));
+    const again = await load(await cocoFixture(['image_info']));
     const { out: out2 } = await exportTo(again, { tasks: 'image_info' });
     expect(comparable(await load(out2))).toEqual(comparable(again));
   });
