@@ -261,7 +261,7 @@ async function resolveSource(root: string, split: string, entry: string, file: s
       ctx.reporter.info({ code: 'split-relocated', file, element: split, message: `'${entry}' does not exist; using ${toPosixRelative(root, candidate) || '.'}` });
     }
     if (stat.isDirectory()) {
-      const images = await listImages(candidate);
+      const images = await listImages(candidate, root, ctx);
       return { split, images, base: candidate, labelDirs: [path.dirname(labelPathIn(root, path.join(candidate, 'x.jpg')))], origin: candidate };
     }
     if (candidate.toLowerCase().endsWith('.txt')) {
@@ -352,7 +352,8 @@ function indexByName(root: string): Map<string, string[]> {
   return out;
 }
 
-async function listImages(dir: string): Promise<string[]> {
+/** The images under `dir`; one that is a symlink leading outside `root` is skipped with a warning. */
+async function listImages(dir: string, root: string, ctx: Context): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     const entries = await fsp.readdir(d, { withFileTypes: true });
@@ -361,11 +362,22 @@ async function listImages(dir: string): Promise<string[]> {
       if (e.name.startsWith('.')) continue;
       const full = path.join(d, e.name);
       if (e.isDirectory()) await walk(full);
-      else if (isImageFile(e.name)) out.push(full);
+      else if (isImageFile(e.name) && (!e.isSymbolicLink() || staysInside(root, full, ctx))) out.push(full);
     }
   };
   await walk(dir);
   return out;
+}
+
+function staysInside(root: string, file: string, ctx: Context): boolean {
+  try {
+    resolveInside(root, toPosixRelative(root, file), { file });
+    return true;
+  } catch (error) {
+    if (!(error instanceof DatumError)) throw error;
+    ctx.reporter.warn({ ...error.diagnostic, message: `${error.diagnostic.message}; image skipped` });
+    return false;
+  }
 }
 
 /** No YAML: images/<split>/ beside labels/<split>/ (or images/ and labels/ directly, subset ''). */
@@ -377,13 +389,13 @@ async function importLayout(root: string, options: Options, ctx: Context): Promi
   const looseImages = entries.some((e) => e.isFile() && isImageFile(e.name));
   const sources: Source[] = [];
   if (looseImages || splitDirs.length === 0) {
-    const images = (await listImages(imagesDir));
+    const images = await listImages(imagesDir, root, ctx);
     // No split folders: the images are Ultralytics' train split (no item has the subset '').
     sources.push({ split: 'train', images, base: imagesDir, labelDirs: [resolveInside(root, 'labels')], origin: imagesDir });
   } else {
     for (const split of splitDirs) {
       const dir = resolveInside(imagesDir, split);
-      sources.push({ split, images: await listImages(dir), base: dir, labelDirs: [resolveInside(root, `labels/${split}`)], origin: dir });
+      sources.push({ split, images: await listImages(dir, root, ctx), base: dir, labelDirs: [resolveInside(root, `labels/${split}`)], origin: dir });
     }
   }
   // Label tools (and Datumaro's loose YOLO layout) keep the class names in classes.txt or obj.names.
@@ -687,7 +699,7 @@ async function importClassification(root: string, ctx: Context): Promise<Dataset
     for (const [label, name] of classes.entries()) {
       const dir = resolveInside(root, `${split}/${name}`);
       if (!(await isDirectory(dir))) continue;
-      for (const image of await listImages(dir)) {
+      for (const image of await listImages(dir, root, ctx)) {
         const rel = toPosixRelative(dir, image);
         let id = rel.slice(0, rel.length - path.extname(rel).length);
         if (seen.has(id)) {
