@@ -75,9 +75,11 @@ conformance('coco import of the Datumaro corpus', () => {
     expect(ds.items.map((i) => i.attributes)).toEqual([{ id: 5 }, { id: 40 }]);
     expect(a.annotations).toEqual([{ type: 'bbox', x: 2, y: 2, w: 3, h: 1, label: 1, id: 1 }]);
     const b = item(ds, 'val', 'b');
-    expect(b.annotations[0]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 2, 0, 2], label: 0, id: 1, attributes: { x: 1, y: 'hello' } });
+    expect(b.annotations[0]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 2, 0, 2], label: 0, id: 1, group: 1, attributes: { x: 1, y: 'hello' } });
+    // COCO's bbox is the object's box, kept beside its segmentation in one group.
+    expect(b.annotations[1]).toMatchObject({ type: 'bbox', label: 0, id: 1, group: 1 });
     // counts [0, 20, 30] on a 10 x 5 image, column-major: columns 0 and 1 are set.
-    expect(b.annotations[1]).toEqual({ type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], label: 1, id: 2, attributes: { is_crowd: true } });
+    expect(b.annotations[2]).toEqual({ type: 'mask', left: 0, top: 0, width: 2, height: 10, rle: [0, 20], label: 1, id: 2, group: 2, attributes: { is_crowd: true } });
   });
 
   test('coco_person_keypoints: skeletons grouped with their shapes, 0-based edges recognized, names filled in', async () => {
@@ -95,7 +97,7 @@ conformance('coco import of the Datumaro corpus', () => {
       ['a', [1, 2, 3, 4, 2, 3], [2, 2, 2], 1],
       ['b', [2, 4, 4, 4, 4, 2], [2, 2, 2], 2],
     ]);
-    expect(b.annotations.filter((x) => x.type !== 'skeleton').map((x) => [x.type, x.group])).toEqual([['polygon', 1], ['mask', 2]]);
+    expect(b.annotations.filter((x) => x.type !== 'skeleton').map((x) => [x.type, x.group])).toEqual([['polygon', 1], ['bbox', 1], ['mask', 2], ['bbox', 2]]);
     expect(reporter.messages.filter((m) => m.severity === 'warning')).toEqual([]);
   });
 
@@ -113,8 +115,8 @@ conformance('coco import of the Datumaro corpus', () => {
     const ds = await load(COCO('coco_stuff'));
     // counts [10, 10, 5, 10, 15] on 5 x 10: columns 2, 3, 5, 6 set, column 4 not.
     expect(item(ds, 'train', 'a').annotations).toEqual([{
-      type: 'mask', left: 2, top: 0, width: 5, height: 5, rle: [0, 2, 1, 4, 1, 4, 1, 4, 1, 4, 1, 2], label: 0, id: 7, attributes: { is_crowd: true },
-    }]);
+      type: 'mask', left: 2, top: 0, width: 5, height: 5, rle: [0, 2, 1, 4, 1, 4, 1, 4, 1, 4, 1, 2], label: 0, id: 7, group: 7, attributes: { is_crowd: true },
+    }, { type: 'bbox', x: 2, y: 0, w: 4, h: 4, label: 0, id: 7, group: 7, attributes: { is_crowd: true } }]);
   });
 
   test('coco_panoptic: segments from the PNG (id = R + 256 G + 256^2 B)', async () => {
@@ -133,20 +135,20 @@ conformance('coco import of the Datumaro corpus', () => {
     expect(ds.categories.map((c) => c.name)).toEqual(['a', 'b', 'c']);
     expect(ds.items).toHaveLength(2);
     const a = item(ds, 'train', 'a');
-    expect(a.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'caption', 'label', 'mask', 'mask', 'skeleton']);
+    expect(a.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'bbox', 'caption', 'label', 'mask', 'mask', 'skeleton']);
     const b = item(ds, 'val', 'b');
     // instances (polygon, mask) + keypoints (2 skeletons; their shapes are the instances' ones)
     // + labels (2) + captions (2) + panoptic (2 masks; the stuff mask equals the instances one).
-    expect(b.annotations.map((x) => x.type).sort()).toEqual(['caption', 'caption', 'label', 'label', 'mask', 'mask', 'mask', 'polygon', 'skeleton', 'skeleton']);
+    expect(b.annotations.map((x) => x.type).sort()).toEqual(['bbox', 'bbox', 'caption', 'caption', 'label', 'label', 'mask', 'mask', 'mask', 'polygon', 'skeleton', 'skeleton']);
   });
 
   test('mmdet_coco finds images in <subset>/; Roboflow layouts find them beside the JSON', async () => {
     const mmdet = await load(COCO('mmdet_coco'));
     expect(item(mmdet, 'val', 'b').image?.path).toBe(COCO('mmdet_coco/val/b.jpg'));
-    expect(item(mmdet, 'val', 'b').annotations).toHaveLength(2);
+    expect(item(mmdet, 'val', 'b').annotations).toHaveLength(4);
     const rf1 = await load(COCO('coco_roboflow'));
     expect(item(rf1, 'train', 'a').image?.path).toBe(COCO('coco_roboflow/train/a.jpg'));
-    expect(item(rf1, 'val', 'b').annotations.map((x) => x.type)).toEqual(['polygon', 'mask']);
+    expect(item(rf1, 'val', 'b').annotations.map((x) => x.type)).toEqual(['polygon', 'bbox', 'mask', 'bbox']);
     const rf2 = await load(corpus('roboflow_dataset', 'coco'));
     expect(rf2.categories.map((c) => [c.name, c.id])).toEqual([['label_0', 1], ['label_1', 2]]);
     expect(rf2.items.map((i) => `${i.subset}/${i.id}`)).toEqual(['train/train_001', 'train/train_002', 'val/val_001']);
@@ -191,6 +193,14 @@ conformance('coco round trip of the corpus (import -> export -> import)', () => 
     ]);
     expect(summary).toMatchObject({ items: 2, dropped: {} });
     const second = await load(out);
+    // Panoptic masks have no COCO bbox: instances write one, which comes back grouped with the mask.
+    const key = (a: Annotation) => JSON.stringify({ ...a, id: undefined, group: undefined });
+    for (const i of second.items) {
+      const loose = new Set(item(first, i.subset, i.id).annotations.filter((a) => a.type === 'mask' && !a.group).map(key));
+      const boxed = new Set(i.annotations.filter((a) => a.type === 'mask' && a.group && loose.has(key(a))).map((a) => a.group));
+      i.annotations = i.annotations.filter((a) => !(a.type === 'bbox' && boxed.has(a.group)));
+      for (const a of i.annotations) if (boxed.has(a.group)) delete a.group;
+    }
     // Annotation ids that collided within one file (panoptic segment 7 vs stuff annotation 7) are renumbered.
     expect(comparable(second, false)).toEqual(comparable(first, false));
     const keypoints = JSON.parse(fs.readFileSync(path.join(out, 'annotations/person_keypoints_val.json'), 'utf8'));
@@ -211,7 +221,7 @@ conformance('coco round trip of the corpus (import -> export -> import)', () => 
   test('convert coco -> coco through the pipeline', async () => {
     const out = path.join(tempDir('coco-conv-'), 'out');
     const result = await convert({ input: COCO('coco_instances'), inputFormat: 'coco', output: out, outputFormat: 'coco' });
-    expect(result).toMatchObject({ items: 2, annotations: { bbox: 1, polygon: 1, mask: 1 } });
+    expect(result).toMatchObject({ items: 2, annotations: { bbox: 3, polygon: 1, mask: 1 } });
   });
 });
 
@@ -248,7 +258,7 @@ conformance('coco export --tasks on the corpus', () => {
     const first = await load(COCO('coco_instances'));
     const { out, summary } = await exportTo(first, { tasks: 'image_info,captions' });
     expect(fs.readdirSync(path.join(out, 'annotations')).sort()).toEqual(['captions_train.json', 'captions_val.json', 'image_info_train.json', 'image_info_val.json']);
-    expect(summary.dropped).toEqual({ 'no-task-for-bbox': 1, 'no-task-for-polygon': 1, 'no-task-for-mask': 1 });
+    expect(summary.dropped).toEqual({ 'no-task-for-bbox': 3, 'no-task-for-polygon': 1, 'no-task-for-mask': 1 });
     const info = readJson(path.join(out, 'annotations/image_info_val.json'));
     expect(Object.keys(info).sort()).toEqual(['categories', 'images', 'info', 'licenses']);
     expect(info.images).toEqual([{ id: 40, width: 5, height: 10, file_name: 'b.jpg' }]);
