@@ -64,8 +64,9 @@ export class Reporter {
     this.messages.push(d);
     this.onMessage?.(d);
   }
-  warn(d: Omit<Diagnostic, 'severity'>): void { this.report({ severity: 'warning', ...d }); }
-  info(d: Omit<Diagnostic, 'severity'>): void { this.report({ severity: 'info', ...d }); }
+  // The severity is the method's, also when `d` is a caught error's diagnostic spread in.
+  warn(d: Omit<Diagnostic, 'severity'>): void { this.report({ ...d, severity: 'warning' }); }
+  info(d: Omit<Diagnostic, 'severity'>): void { this.report({ ...d, severity: 'info' }); }
 
   count(severity: Severity): number {
     return this.messages.filter((m) => m.severity === severity).length;

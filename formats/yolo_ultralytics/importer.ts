@@ -262,12 +262,12 @@ async function resolveSource(root: string, split: string, entry: string, file: s
     }
     if (stat.isDirectory()) {
       const images = await listImages(candidate, root, ctx);
-      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathIn(root, path.join(candidate, 'x.jpg')))], origin: candidate };
+      return { split, images, base: candidate, labelDirs: [path.dirname(labelPathNamed(root, path.join(candidate, 'x.jpg')))], origin: candidate };
     }
     if (candidate.toLowerCase().endsWith('.txt')) {
       const list = await readList(candidate, root, split, ctx);
       // Images listed from an images/ folder (as this plugin writes them): its labels/ twin is checked for orphans.
-      const labelDir = path.dirname(labelPathIn(root, path.join(list.base, 'x.jpg')));
+      const labelDir = path.dirname(labelPathNamed(root, path.join(list.base, 'x.jpg')));
       return { split, ...list, labelDirs: labelDir !== list.base ? [labelDir] : [], origin: candidate };
     }
     if (isImageFile(candidate)) return { split, images: [candidate], base: path.dirname(candidate), labelDirs: [], origin: candidate };
@@ -369,13 +369,14 @@ async function listImages(dir: string, root: string, ctx: Context): Promise<stri
   return out;
 }
 
-function staysInside(root: string, file: string, ctx: Context): boolean {
+/** Whether `file` stays inside `root` (no symlink leads out); if not, a warning ending in `consequence`. */
+function staysInside(root: string, file: string, ctx: Context, consequence = 'image skipped'): boolean {
   try {
     resolveInside(root, toPosixRelative(root, file), { file });
     return true;
   } catch (error) {
     if (!(error instanceof DatumError)) throw error;
-    ctx.reporter.warn({ ...error.diagnostic, message: `${error.diagnostic.message}; image skipped` });
+    ctx.reporter.warn({ ...error.diagnostic, message: `${error.diagnostic.message}; ${consequence}` });
     return false;
   }
 }
@@ -490,9 +491,15 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
  * outside the root (absolute split entries) get the rule on their full path.
  */
 function labelPathIn(root: string, image: string, folder = 'labels'): string {
+  const named = labelPathNamed(root, image, folder);
+  return named.startsWith(root + path.sep) ? resolveInside(root, toPosixRelative(root, named)) : named;
+}
+
+/** `labelPathIn` without the symlink check, for paths that are only compared, or checked before reading. */
+function labelPathNamed(root: string, image: string, folder = 'labels'): string {
   const rel = toPosixRelative(root, image);
   if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) return labelPathFor(image, folder);
-  return resolveInside(root, labelPathFor(`/${rel}`, folder).slice(1));
+  return path.join(root, labelPathFor(`/${rel}`, folder).slice(1));
 }
 
 async function findLabelFile(root: string, image: string, ctx: Context): Promise<string | undefined> {
@@ -509,12 +516,12 @@ async function findLabelFile(root: string, image: string, ctx: Context): Promise
 
 /** Label files in a source's labels folder with no image, and Ultralytics' .cache files: reported, not read. */
 async function reportOrphanLabels(root: string, sources: Source[], images: Set<string>, ctx: Context): Promise<void> {
-  const expected = new Set([...images].map((image) => labelPathIn(root, image)));
+  const expected = new Set([...images].map((image) => labelPathNamed(root, image)));
   for (const dir of new Set(sources.flatMap((s) => s.labelDirs))) {
     // Ultralytics caches labels/<split>/ as labels/<split>.cache.
     const cache = `${dir}.cache`;
     if (fs.existsSync(cache)) ctx.reporter.info({ code: 'cache-ignored', file: cache, message: 'Ultralytics label cache ignored (labels are read from the .txt files)' });
-    if (!(await isDirectory(dir))) continue;
+    if (!(await isDirectory(dir)) || !staysInside(root, dir, ctx, 'its label files are not read')) continue;
     const walk = async (d: string) => {
       for (const e of await fsp.readdir(d, { withFileTypes: true })) {
         const full = path.join(d, e.name);
