@@ -143,11 +143,14 @@ function readImageList(root: string, subset: string, listFile: string, text: str
   const seen = new Set<string>();
   const rerooted: number[] = [];
   const warner = lineWarner(ctx.reporter, listFile);
+  // A list may repeat a line a million times: each distinct line is looked up once.
+  const lookups = new Map<string, { listed: string; found: ReturnType<DatasetFiles['find']> }>();
   forEachLine(text, (raw, lineNo) => {
     if (!raw.trim()) return;
     const line = { line: lineNo };
-    const listed = localizePath(raw);
-    const found = files.find(raw);
+    let lookup = lookups.get(raw);
+    if (!lookup) lookups.set(raw, lookup = { listed: localizePath(raw), found: files.find(raw) });
+    const { listed, found } = lookup;
     if (!found && !isSafeRelative(listed)) {
       warner.warn({ ...line, code: 'unsafe-path', message: `image path '${excerpt(raw)}' points outside the dataset folder and no part of it exists inside; item skipped` });
       return;

@@ -290,9 +290,13 @@ async function readList(file: string, root: string, split: string, ctx: Context)
   const exists = new Map<string, boolean>();
   const isThere = (p: string) => { let e = exists.get(p); if (e === undefined) exists.set(p, e = fs.existsSync(p)); return e; };
   let byName: Map<string, string[]> | undefined;
+  // A list may repeat a line a million times: each distinct line is resolved (and warned about) once.
+  const resolved = new Map<string, string>();
   forEachLine(text, (raw, lineNo) => {
     const line = raw.trim().replace(/\\/g, '/');
     if (!line || line.startsWith('#')) return;
+    const known = resolved.get(line);
+    if (known !== undefined) { images.push(known); return; }
     const where = { file, line: lineNo };
     try {
       let image: string;
@@ -324,6 +328,7 @@ async function readList(file: string, root: string, split: string, ctx: Context)
         }
       }
       images.push(image);
+      resolved.set(line, image);
     } catch (error) {
       if (!(error instanceof DatumError)) throw error;
       warner.warn({ ...error.diagnostic, code: error.diagnostic.code, message: `${error.diagnostic.message}; line skipped` });
@@ -418,8 +423,16 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
     const rel = toPosixRelative(base, image);
     return rel.slice(0, rel.length - path.extname(rel).length);
   };
+  const repeated = (split: string, image: string, id: string) => {
+    // A list naming one image a million times must not make a million warnings.
+    if (++duplicates <= LINE_WARNINGS_PER_FILE) ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });
+  };
   for (const source of sources) {
+    const inSource = new Set<string>();
     for (const image of source.images) {
+      // The same file twice in one split is the same item: skipped before any path work.
+      if (inSource.has(image)) { repeated(source.split, image, duplicates < LINE_WARNINGS_PER_FILE ? idOf(source.base, image) : ''); continue; }
+      inSource.add(image);
       let id = idOf(source.base, image);
       // `train: [a/images, b/images]` may hold a/images/1.jpg and b/images/1.jpg: both are kept, the
       // second under its path from the dataset root.
@@ -428,11 +441,7 @@ async function buildDataset(root: string, sources: Source[], givenNames: string[
         if (!fromRoot.startsWith('../')) id = fromRoot;
       }
       const key = `${source.split}\0${id}`;
-      if (seen.has(key)) {
-        // A list naming one image a million times must not make a million warnings.
-        if (++duplicates <= LINE_WARNINGS_PER_FILE) ctx.reporter.warn({ code: 'duplicate-item', file: image, item: `${source.split}/${id}`, message: 'the same image id appears twice in this split; the second is skipped' });
-        continue;
-      }
+      if (seen.has(key)) { repeated(source.split, image, id); continue; }
       seen.add(key);
       imageSet.add(image);
       const labelFile = await findLabelFile(root, image, ctx);
