@@ -7,9 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/corpus.js';
 import { SECRET, filesWithSecret, mutate, rng, seeds, writeCanary, writeFiles, type Files } from './helpers/fuzz.js';
 
@@ -35,16 +34,6 @@ function classOf(variant: string, problems: string[]): string {
   return `${kind}: ${problems.map((p) => p.replace(/:.*$/, '')).join('; ')}`;
 }
 
-async function run(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => { out += d; });
-  stderr.on('data', (d) => { err += d; });
-  const code = await main(argv, { stdout, stderr });
-  return { code, out, err };
-}
 
 let base: Record<string, Files>;
 beforeAll(async () => {
@@ -79,7 +68,7 @@ describe('fuzzed input', () => {
         const where = `seed ${SEED} variant ${n} (${format}: ${variant.name}) \`datum ${argv[0]}${argv[0] === 'convert' ? ` -f ${target}` : ''}\``;
         let result: { code: number; out: string; err: string };
         try {
-          result = await run(argv);
+          result = await runCli(...argv);
         } catch (error) {
           failures.push(`${where}: main() threw ${(error as Error)?.stack?.split('\n').slice(0, 3).join(' | ')}`);
           continue;

@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import ts from 'typescript';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import { registerFormat } from '../../src/registry.js';
 import { FileWriter, writeAtomically } from '../../src/output.js';
 import { datasetFile, resolveInside } from '../../src/paths.js';
@@ -18,16 +17,6 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { jsonPlugin } from '../helpers/json-plugin.js';
 import { ROOT, tempDir } from '../helpers/corpus.js';
 
-async function run(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => { out += d; });
-  stderr.on('data', (d) => { err += d; });
-  const code = await main(argv, { stdout, stderr });
-  return { code, out, err };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,7 +74,7 @@ describe('a failed run leaves nothing beside -o', () => {
   it.each(['throw', 'unsafe', 'overflow', 'nul', 'sync'])('export fails with writes in flight (%s)', async (how) => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
-    const r = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_failing', '-o', path.join(root, 'out'), '--', '--how', how);
+    const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_failing', '-o', path.join(root, 'out'), '--', '--how', how);
     expect(r.code).toBe(1);
     expect(r.err).not.toMatch(/ENOTEMPTY|ENOENT|\n\s+at /);
     await sleep(100); // a write that outlived the run would land now
@@ -97,7 +86,7 @@ describe('a failed run leaves nothing beside -o', () => {
     writeDataset(path.join(root, 'in'));
     fs.mkdirSync(path.join(root, 'out'));
     fs.writeFileSync(path.join(root, 'out', 'keep.txt'), 'mine');
-    const r = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_failing', '-o', path.join(root, 'out'), '--overwrite');
+    const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_failing', '-o', path.join(root, 'out'), '--overwrite');
     expect(r.code).toBe(1);
     await sleep(100);
     expect(fs.readdirSync(root).sort()).toEqual(['in', 'out']);
@@ -107,7 +96,7 @@ describe('a failed run leaves nothing beside -o', () => {
   it('refuses an output name with a NUL byte with a clear error', async () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
-    const r = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'o\0ut'));
+    const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'o\0ut'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/output path contains a NUL byte/);
     expect(fs.readdirSync(root)).toEqual(['in']);
@@ -268,7 +257,7 @@ describe('no internal message reaches the user', () => {
   ])('a system error %s is a sentence with the path', async (code, sentence) => {
     process.env.DATUM_TEST_IMPORT_FAILURE = code;
     const dir = input();
-    const r = await run('stats', dir, '-if', 'test_failing');
+    const r = await runCli('stats', dir, '-if', 'test_failing');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(sentence);
     expect(r.err).toContain(path.join(dir, 'dataset.json'));
@@ -279,7 +268,7 @@ describe('no internal message reaches the user', () => {
   it('a stack overflow says the input is nested too deeply, naming it', async () => {
     process.env.DATUM_TEST_IMPORT_FAILURE = 'deep';
     const dir = input();
-    const r = await run('stats', dir, '-if', 'test_failing');
+    const r = await runCli('stats', dir, '-if', 'test_failing');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/input is nested too deeply/);
     expect(r.err).toContain(dir);
@@ -289,15 +278,15 @@ describe('no internal message reaches the user', () => {
   it('anything else is a short internal-error line asking for a report; the stack only with --verbose; --json keeps one object', async () => {
     process.env.DATUM_TEST_IMPORT_FAILURE = 'type';
     const dir = input();
-    const r = await run('stats', dir, '-if', 'test_failing');
+    const r = await runCli('stats', dir, '-if', 'test_failing');
     expect(r.code).toBe(1);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/internal error.*report.*--verbose/);
     expect(r.err).not.toMatch(/TypeError|Cannot read/);
-    const verbose = await run('--verbose', 'stats', dir, '-if', 'test_failing');
+    const verbose = await runCli('--verbose', 'stats', dir, '-if', 'test_failing');
     expect(verbose.code).toBe(1);
     expect(verbose.err).toMatch(/TypeError[^\n]*\n\s+at /);
-    const json = await run('stats', dir, '-if', 'test_failing', '--json');
+    const json = await runCli('stats', dir, '-if', 'test_failing', '--json');
     expect(json.code).toBe(1);
     expect(json.out.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(json.out).error).toMatchObject({ severity: 'error', code: 'internal' });
@@ -306,11 +295,11 @@ describe('no internal message reaches the user', () => {
 
 describe('datum with no command', () => {
   it('is a usage error: help on stderr, exit 2; --help stays exit 0 on stdout', async () => {
-    const none = await run();
+    const none = await runCli();
     expect(none.code).toBe(2);
     expect(none.out).toBe('');
     expect(none.err).toMatch(/Usage: datum/);
-    const help = await run('--help');
+    const help = await runCli('--help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/Usage: datum/);
   });
@@ -328,10 +317,10 @@ describe('a dataset changed between runs', () => {
       async import(dir) { resolveInside(dir, 'images/a.jpg'); return { categories: [], items: [] } as never; },
     };
     registerFormat(probe);
-    expect((await run('stats', input, '-if', 'test_probe')).code).toBe(0);
+    expect((await runCli('stats', input, '-if', 'test_probe')).code).toBe(0);
     fs.rmSync(path.join(input, 'images'), { recursive: true });
     fs.symlinkSync(path.join(base, 'outside'), path.join(input, 'images'));
-    const second = await run('stats', input, '-if', 'test_probe');
+    const second = await runCli('stats', input, '-if', 'test_probe');
     expect(second.code).toBe(1);
     expect(second.err).toMatch(/images\/a\.jpg' leads outside the dataset folder through a symlink/);
   });

@@ -2,22 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import { registerFormat } from '../../src/registry.js';
 import { jsonPlugin } from '../helpers/json-plugin.js';
 import { ROOT, tempDir } from '../helpers/corpus.js';
 
-async function run(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => { out += d; });
-  stderr.on('data', (d) => { err += d; });
-  const code = await main(argv, { stdout, stderr });
-  return { code, out, err };
-}
 
 function writeDataset(dir: string) {
   fs.mkdirSync(dir, { recursive: true });
@@ -37,7 +26,7 @@ describe('datum convert', () => {
   it('converts with -if, applies transforms and passes options after -- to the exporter', async () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
-    const r = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'out'),
+    const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'out'),
       '-t', 'map_subsets:Train=train,Validation=val', '--json', '--', '--pretty');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -51,7 +40,7 @@ describe('datum convert', () => {
   it('detects the input format when -if is absent', async () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
-    const r = await run('convert', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'out'));
+    const r = await runCli('convert', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'out'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/converted 3 items from test_json to test_json/);
   });
@@ -60,26 +49,26 @@ describe('datum convert', () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
     const base = ['convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-o', path.join(root, 'out')];
-    expect((await run(...base)).code).toBe(2);
-    const unknown = await run(...base, '-f', 'nope');
+    expect((await runCli(...base)).code).toBe(2);
+    const unknown = await runCli(...base, '-f', 'nope');
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown format 'nope'; known formats: .*test_json/);
-    const badOption = await run(...base, '-f', 'test_json', '--', '--save-everything');
+    const badOption = await runCli(...base, '-f', 'test_json', '--', '--save-everything');
     expect(badOption.code).toBe(2);
     expect(badOption.err).toMatch(/unknown option '--save-everything' for exporter 'test_json'/);
-    expect((await run(...base, '-f', 'test_json', '-t', 'explode')).code).toBe(2);
+    expect((await runCli(...base, '-f', 'test_json', '-t', 'explode')).code).toBe(2);
     expect(fs.existsSync(path.join(root, 'out'))).toBe(false);
   });
 
   it('exits 1 with the file named for a missing input or bad input, without a stack trace', async () => {
     const root = tempDir();
-    const missing = await run('convert', '-if', 'test_json', '-i', path.join(root, 'nope'), '-f', 'test_json', '-o', path.join(root, 'out'));
+    const missing = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'nope'), '-f', 'test_json', '-o', path.join(root, 'out'));
     expect(missing.code).toBe(1);
     expect(missing.err).toContain(path.join(root, 'nope'));
     expect(missing.err).not.toMatch(/\n\s+at /);
     fs.mkdirSync(path.join(root, 'bad'));
     fs.writeFileSync(path.join(root, 'bad', 'dataset.json'), '{"items": [');
-    const bad = await run('convert', '-if', 'test_json', '-i', path.join(root, 'bad'), '-f', 'test_json', '-o', path.join(root, 'out'), '--json');
+    const bad = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'bad'), '-f', 'test_json', '-o', path.join(root, 'out'), '--json');
     expect(bad.code).toBe(1);
     expect(bad.err).toContain(path.join(root, 'bad', 'dataset.json'));
     expect(JSON.parse(bad.out).error).toMatchObject({ code: 'bad-json', severity: 'error' });
@@ -89,17 +78,17 @@ describe('datum convert', () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
     const out = path.join(root, 'out');
-    const failed = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out, '--', '--fail-after', '2');
+    const failed = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out, '--', '--fail-after', '2');
     expect(failed.code).toBe(1);
     expect(failed.err).toMatch(/failing on purpose.*item 'c'/);
     expect(fs.readdirSync(root)).toEqual(['in']);
 
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'mine');
-    const refused = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out);
+    const refused = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/--overwrite/);
-    const failedOverwrite = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out, '--overwrite', '--', '--fail-after=1');
+    const failedOverwrite = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', out, '--overwrite', '--', '--fail-after=1');
     expect(failedOverwrite.code).toBe(1);
     expect(fs.readdirSync(out)).toEqual(['keep.txt']);
     expect(fs.readdirSync(root).sort()).toEqual(['in', 'out']);
@@ -108,7 +97,7 @@ describe('datum convert', () => {
   it('refuses an output folder that is or contains the input', async () => {
     const root = tempDir();
     writeDataset(path.join(root, 'in'));
-    const r = await run('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', root, '--overwrite');
+    const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', root, '--overwrite');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/must not be, contain or lie inside the input/);
     expect(fs.existsSync(path.join(root, 'in', 'dataset.json'))).toBe(true);
@@ -119,7 +108,7 @@ describe('datum stats', () => {
   it('prints exactly one JSON object with the documented keys', async () => {
     const root = tempDir();
     writeDataset(root);
-    const r = await run('stats', root, '-if', 'test_json', '--json');
+    const r = await runCli('stats', root, '-if', 'test_json', '--json');
     expect(r.code).toBe(0);
     expect(r.out.trim().split('\n')).toHaveLength(1);
     const stats = JSON.parse(r.out);
@@ -128,12 +117,12 @@ describe('datum stats', () => {
       format: 'test_json', items: 3, subsets: { Train: 2, Validation: 1 }, labels: ['no', 'car'],
       annotations: { label: 1, bbox: 1, polygon: 1, polyline: 0, points: 0, mask: 0, ellipse: 0, skeleton: 0, caption: 0 },
     });
-    const text = await run('stats', root, '-if', 'test_json');
+    const text = await runCli('stats', root, '-if', 'test_json');
     expect(text.out).toMatch(/items: 3\nsubsets: Train 2, Validation 1\nannotations: label 1, bbox 1, polygon 1\nlabels \(2\): no, car/);
   });
 
   it('explains an unrecognized folder', async () => {
-    const r = await run('stats', tempDir());
+    const r = await runCli('stats', tempDir());
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no known dataset format recognized here; name one with -if/);
   });
