@@ -55,8 +55,10 @@ function resolveLexically(rootAbs: string, relative: string, context: PathContex
 /**
  * resolveInside runs once per image name (118k on COCO train2017), so what the file system says is
  * cached: the real path of each folder and symlink seen, and per folder the names in it that are
- * symlinks (one readdir per folder instead of one lstat per name). Only what exists is cached; a
- * dataset does not change while it is read, and what an exporter creates is never a symlink.
+ * symlinks (one readdir per folder instead of one lstat per name). A folder that cannot be listed
+ * (missing, or a file) is cached as holding no symlinks, so 118k names under an absent images/ folder
+ * cost no syscall each; a dataset does not change while it is read, and what an exporter creates is
+ * never a symlink.
  */
 const realPaths = new Map<string, string>();
 const symlinksIn = new Map<string, Set<string>>();
@@ -69,10 +71,10 @@ function realPath(p: string, hops = 0): string {
   if (parent === p) return p;
   const realParent = realPath(parent, hops);
   const links = symlinksOf(parent);
-  if (links && !realPaths.has(parent)) remember(realPaths, parent, realParent); // a folder that exists
+  if (!realPaths.has(parent)) remember(realPaths, parent, realParent);
   const name = path.basename(p);
   // a name its folder does not list as a symlink is a file, a folder or something new: no syscall
-  if (links && !links.has(name)) return realParent.endsWith(path.sep) ? realParent + name : realParent + path.sep + name;
+  if (!links.has(name)) return realParent.endsWith(path.sep) ? realParent + name : realParent + path.sep + name;
   const stat = fs.lstatSync(p, { throwIfNoEntry: false });
   let real: string;
   if (stat?.isSymbolicLink()) {
@@ -85,16 +87,14 @@ function realPath(p: string, hops = 0): string {
   return real;
 }
 
-/** The names of the symlinks in folder `dir`; undefined when it cannot be listed (missing). */
-function symlinksOf(dir: string): Set<string> | undefined {
+/** The names of the symlinks in folder `dir`; none when it cannot be listed (missing, or a file). */
+function symlinksOf(dir: string): Set<string> {
   const known = symlinksIn.get(dir);
   if (known) return known;
-  let entries: fs.Dirent[];
+  let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return undefined;
-  }
+  } catch { /* nothing there can be a symlink */ }
   const links = new Set(entries.filter((e) => e.isSymbolicLink()).map((e) => e.name));
   remember(symlinksIn, dir, links);
   return links;
