@@ -22,6 +22,8 @@ export interface Diagnostic {
   element?: string;
   /** Item id (and subset) the message is about. */
   item?: string;
+  /** 0-based index of the annotation in its item's `annotations`, with `item`. */
+  annotation?: number;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
@@ -32,6 +34,7 @@ export function formatDiagnostic(d: Diagnostic): string {
     d.pointer && `at ${d.pointer}`,
     d.element && `in ${d.element}`,
     d.item && `item '${d.item}'`,
+    d.annotation !== undefined && `annotation ${d.annotation}`,
   ].filter(Boolean).join(', ');
   return `${d.severity}: ${where ? where + ': ' : ''}${d.message}${details ? ` (${details})` : ''} [${d.code}]`;
 }

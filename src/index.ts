@@ -12,3 +12,8 @@ export type { Transform } from './transforms/index.js';
 export { computeStats } from './stats.js';
 export type { DatasetStats } from './stats.js';
 export { readFileHead } from './files.js';
+export { locateDataset } from './detect.js';
+export type { DatasetLocation } from './detect.js';
+export { validateDataset } from './validate/index.js';
+export type { ValidateOptions, ValidationResult, ValidationTask } from './validate/index.js';
+export { schemaFile, schemaValidator, schemaFindings } from './schemas.js';

@@ -17,9 +17,12 @@ export interface Context {
 }
 
 export interface Detection {
-  /** 0 (certainly not) .. 1 (certainly this format). */
+  /** 0 (certainly not: rejected) .. 1 (certainly this format). */
   confidence: number;
-  /** What was seen, for the user: `annotations.xml with <annotations><version>1.1`. */
+  /**
+   * The evidence, for the user: `annotations.xml with <annotations><version>1.1`; or, at confidence 0,
+   * why the folder was rejected: `no annotations.xml`, `instances_val.json has no "images" key`.
+   */
   reason: string;
 }
 
@@ -45,7 +48,10 @@ export interface FormatPlugin {
   name: string;
   aliases?: readonly string[];
   description: string;
-  /** A cheap look at file names and first bytes; null when it sees nothing of its format. */
+  /**
+   * A cheap look at file names and the first few KB of files, never a whole large file: a confidence
+   * with its evidence, or confidence 0 with why it rejects `input` (null: rejected, no reason given).
+   */
   detect?(input: string): Promise<Detection | null>;
   import?(input: string, options: Options, ctx: Context): Promise<Dataset>;
   importOptions?: readonly OptionSpec[];
@@ -55,4 +61,14 @@ export interface FormatPlugin {
    */
   export?(dataset: Dataset, output: string, options: Options, ctx: Context): Promise<ExportSummary>;
   exportOptions?: readonly OptionSpec[];
+  /**
+   * The format's structural checks of the files at `input` (the dataset root `detect` found, or the
+   * path given): JSON Schemas, required XML elements and attributes, numeric fields that parse,
+   * label-line syntax. Each defect goes to `ctx.reporter.report` as a Diagnostic with its severity, a
+   * stable code and the file plus line, JSON pointer or element path. Streams: never holds a whole
+   * large file. `options.task` is the `--task` of `datum validate` when given. The semantic checks
+   * on the imported model (src/validate/) run after it; an importer warning at a location this
+   * already reported is not repeated.
+   */
+  validate?(input: string, options: Options, ctx: Context): Promise<void>;
 }

@@ -3,20 +3,26 @@ import fs from 'node:fs';
 import '../../formats/index.js';
 import { DatumError, formatDiagnostic, UsageError, type Diagnostic } from '../diagnostics.js';
 import { listFormats, loadPluginModule, getFormat } from '../registry.js';
-import { convert, detectFormats, importDataset } from '../pipeline.js';
+import { convert, importDataset } from '../pipeline.js';
 import { parsePluginOptions } from '../options.js';
 import { parseTransform, transformUsage } from '../transforms/index.js';
 import { computeStats } from '../stats.js';
 import { splitArgv } from './argv.js';
 import { createPrintingReporter, createProgress } from './output.js';
 import type { Context } from '../plugin.js';
+import type { CommandEnv } from './env.js';
+import { registerDetect } from './detect.js';
+import { registerValidate } from './validate.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 bad input or failure, 2 usage error. */
+/**
+ * Runs the CLI and returns the exit code: 0 ok, 1 bad input or failure, 2 usage error; a command may
+ * return its own code (`detect`: 3 when ambiguous) through `env.setExitCode`.
+ */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const { args, pluginArgs } = splitArgv(argv);
   const { progress, clear } = createProgress(io.stderr);
@@ -25,6 +31,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   const print = (text: string) => io.stdout.write(text + '\n');
   let json = false;
   let input: string | undefined; // named when the input is nested too deeply
+  let exitCode = 0;
+  const env: CommandEnv = { ctx, reporter, print, clear, isJson: () => json, setInput: (p) => { input = p; }, setExitCode: (code) => { exitCode = code; } };
 
   const program = new Command('datum')
     .description('Convert computer-vision annotation datasets between formats')
@@ -101,20 +109,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       print(`labels (${stats.labels.length}): ${stats.labels.join(', ')}`);
     });
 
-  program.command('detect')
-    .description('tell which format a folder is in, with a confidence')
-    .argument('<path>', 'dataset folder (or annotation file)')
-    .option('--json', 'print the candidates as JSON')
-    .action(async (path: string) => {
-      input = path;
-      const found = await detectFormats(path);
-      if (json) {
-        print(JSON.stringify({ candidates: found.map((f) => ({ format: f.format, ...f.detection })) }));
-        return;
-      }
-      if (!found.length) throw new DatumError({ code: 'unknown-format', file: path, message: 'no known dataset format recognized here' });
-      for (const f of found) print(`${f.format}\t${f.detection.confidence.toFixed(2)}\t${f.detection.reason}`);
-    });
+  registerDetect(program, env);
+  registerValidate(program, env);
 
   program.command('formats')
     .description('list the formats, what each can do, and their options')
@@ -138,7 +134,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   try {
     if (pluginArgs.length && args[0] !== 'convert') throw new UsageError(`only 'convert' takes options after --`);
     await program.parseAsync(args, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (error) {
     clear();
     return reportFailure(error, io, json, Boolean(program.opts().verbose), input);
