@@ -2,6 +2,7 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { detectVoc } from './detector.js';
 import { BOX_CONVENTIONS, importVoc } from './importer.js';
 import { exportVoc } from './exporter.js';
+import { validateVoc } from './validate.js';
 
 const coords = {
   name: 'coords',
@@ -24,4 +25,5 @@ export const plugin: FormatPlugin = {
     coords,
     { name: 'save-media', type: 'boolean', description: 'copy the images into JPEGImages/' },
   ],
+  validate: validateVoc,
 };
