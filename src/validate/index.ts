@@ -1,11 +1,14 @@
-import type { Diagnostic } from '../diagnostics.js';
-import { Reporter } from '../diagnostics.js';
+import fsp from 'node:fs/promises';
+import { DatumError, Reporter, type Diagnostic } from '../diagnostics.js';
 import type { Context } from '../plugin.js';
 import { createContext } from '../pipeline.js';
 import { locateDataset } from '../detect.js';
 import { forgetPaths } from '../paths.js';
+import { Findings } from './findings.js';
+import { SemanticChecker, type ValidationTask } from './semantic.js';
 
-export type ValidationTask = 'detection' | 'segmentation' | 'classification' | 'pose';
+export type { ValidationTask } from './semantic.js';
+export { TASK_KINDS, IMBALANCE_RATIO } from './semantic.js';
 
 export interface ValidateOptions {
   /** The input format; detected (with the dataset root) when absent. */
@@ -20,15 +23,79 @@ export interface ValidationResult {
   root: string;
   summary: { errors: number; warnings: number; infos: number };
   findings: Diagnostic[];
+  /** Every finding counted by code and severity (also those not kept in `findings`). */
+  counts: { code: string; severity: Diagnostic['severity']; count: number }[];
 }
 
-/** (Stub: issue 8 replaces it with the schema + semantic layers.) */
+/** A reporter that hands each message on and keeps none (the Findings keep a bounded number). */
+class SinkReporter extends Reporter {
+  constructor(private readonly sink: (d: Diagnostic) => void) { super(); }
+  override report(d: Diagnostic): void { this.sink(d); }
+}
+
+/**
+ * Where the structural layer reported a defect, so an importer message about the same spot is not a
+ * second finding: file + line, file + the first two segments of a JSON pointer (`/annotations/17`),
+ * file + element; for a finding about a whole file, file + code. One short string per structural finding.
+ */
+function locations(d: Diagnostic): string[] {
+  const keys: string[] = [];
+  const file = d.file ?? '';
+  if (d.line !== undefined) keys.push(`${file}\0L${d.line}`);
+  if (d.pointer) keys.push(`${file}\0P${d.pointer.split('/').slice(0, 3).join('/')}`);
+  if (d.element) keys.push(`${file}\0E${d.element}`);
+  // A whole-file defect (no place in it): the same code about the same file is the same defect.
+  if (!keys.length && d.file) keys.push(`${file}\0C${d.code}`);
+  return keys;
+}
+
+/**
+ * `datum validate`: the format's structural checks of its files, then its import (its warnings become
+ * findings), then the semantic checks on the model while the items stream by, once each.
+ */
 export async function validateDataset(input: string, options: ValidateOptions = {}, ctx: Context = createContext()): Promise<ValidationResult> {
+  await fsp.access(input).catch(() => {
+    throw new DatumError({ code: 'input-missing', file: input, message: 'input path does not exist or cannot be read' });
+  });
   const { format, root } = await locateDataset(input, options.format);
   forgetPaths();
-  const reporter = new Reporter();
-  await format.validate?.(root, options.task ? { task: options.task } : {}, { ...ctx, reporter });
-  const findings = reporter.messages;
-  const count = (s: string) => findings.filter((f) => f.severity === s).length;
-  return { format: format.name, root, summary: { errors: count('error'), warnings: count('warning'), infos: count('info') }, findings };
+  const findings = new Findings(options.maxFindings ?? 1000);
+  const pluginOptions = options.task ? { task: options.task } : {};
+
+  const structural = new Set<string>();
+  if (format.validate) {
+    const reporter = new SinkReporter((d) => {
+      findings.add(d);
+      for (const k of locations(d)) structural.add(k);
+    });
+    try {
+      await format.validate(root, pluginOptions, { ...ctx, reporter });
+    } catch (error) {
+      if (!(error instanceof DatumError)) throw error;
+      findings.add(error.diagnostic);
+    }
+  }
+
+  if (format.import) {
+    const fromImporter = (d: Diagnostic) => {
+      if (!locations(d).some((k) => structural.has(k))) findings.add(d);
+    };
+    const reporter = new SinkReporter(fromImporter);
+    try {
+      const dataset = await format.import(root, {}, { ...ctx, reporter });
+      const checker = new SemanticChecker(dataset.categories, (d, times) => findings.add(d, times), { task: options.task }, findings.max);
+      let done = 0;
+      for await (const item of dataset.items) {
+        await checker.check(item);
+        ctx.progress('validating items', ++done);
+      }
+      await checker.finish();
+    } catch (error) {
+      // An import that cannot go on is one finding; the semantic layer needs the whole model, so stops.
+      if (!(error instanceof DatumError)) throw error;
+      fromImporter(error.diagnostic);
+    }
+  }
+
+  return { format: format.name, root, summary: { ...findings.summary }, findings: findings.list(), counts: [...findings.counts.values()] };
 }
