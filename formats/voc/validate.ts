@@ -204,7 +204,7 @@ function checkNamed(el: El, where: string, kind: string, labels: Set<string> | n
     at('error', 'missing-label', nameEl ?? el, where, `<${kind}> has no <name>; the importer skips it`);
     return undefined;
   }
-  if (labels && !labels.has(name)) at('error', 'unknown-label', nameEl!, where, `label '${name}' is not in ${LABELMAP_FILE}; the importer skips it`);
+  if (labels && !labels.has(name)) at('error', 'unknown-label', nameEl!, `${where} <name>`, `label '${name}' is not in ${LABELMAP_FILE}; the importer skips it`);
   return name;
 }
 

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Reporter, type Diagnostic } from '../../src/diagnostics.js';
+import { plugin } from '../../formats/cvat/index.js';
+import { conformance, corpus, fixture, ROOT, tempDir } from '../helpers/corpus.js';
+
+async function validate(input: string): Promise<Diagnostic[]> {
+  const reporter = new Reporter();
+  await plugin.validate!(input, {}, { reporter, progress: () => {} });
+  return reporter.messages;
+}
+
+/** What a test compares: severity, code, file (relative to the dataset), line, element. */
+async function findings(input: string) {
+  return (await validate(input)).map((d) => ({ severity: d.severity, code: d.code, file: d.file && path.relative(input, d.file), line: d.line, element: d.element }));
+}
+
+const broken = (name: string) => fixture('validate', 'cvat', name);
+const errors = (list: Diagnostic[]) => list.filter((d) => d.severity === 'error');
+
+describe('cvat validate: one planted defect each', () => {
+  it('a <box> without xbr', async () => {
+    expect(await findings(broken('box-no-xbr'))).toEqual([
+      { severity: 'error', code: 'missing-attribute', file: 'annotations.xml', line: 14, element: '<image id="0" name="a.jpg"> <box>' },
+    ]);
+    expect((await validate(broken('box-no-xbr')))[0].message).toBe('<box> has no xbr attribute');
+  });
+
+  it('an <image> whose width is abc', async () => {
+    expect(await findings(broken('bad-width'))).toEqual([
+      { severity: 'error', code: 'bad-size', file: 'annotations.xml', line: 16, element: '<image id="1" name="b.jpg">' },
+    ]);
+    expect((await validate(broken('bad-width')))[0].message).toContain('width="abc"');
+  });
+
+  it('a polygon with points 1,2;3', async () => {
+    expect(await findings(broken('bad-points'))).toEqual([
+      { severity: 'error', code: 'bad-points', file: 'annotations.xml', line: 15, element: '<image id="0" name="a.jpg"> <polygon>' },
+    ]);
+  });
+
+  it('a label not declared in <meta>', async () => {
+    expect(await findings(broken('unknown-label'))).toEqual([
+      { severity: 'error', code: 'unknown-label', file: 'annotations.xml', line: 17, element: '<image id="1" name="b.jpg"> <box>' },
+    ]);
+    expect((await validate(broken('unknown-label')))[0].message).toBe("label 'truck' is not declared in <meta>");
+  });
+
+  it('malformed XML: one error at the mismatched tag, nothing after it', async () => {
+    expect(await findings(broken('malformed'))).toEqual([
+      { severity: 'error', code: 'malformed-xml', file: 'annotations.xml', line: 15, element: undefined },
+    ]);
+  });
+});
+
+describe('cvat validate: reading goes on after a defect', () => {
+  it('reports every defect of a file, in document order', async () => {
+    const where0 = '<image id="0" name="a.jpg">';
+    expect(await findings(broken('many'))).toEqual([
+      { severity: 'warning', code: 'bad-flag', file: 'annotations.xml', line: 14, element: `${where0} <box>` },
+      { severity: 'error', code: 'bad-number', file: 'annotations.xml', line: 14, element: `${where0} <box>` },
+      { severity: 'error', code: 'bad-mask', file: 'annotations.xml', line: 15, element: `${where0} <mask>` },
+      { severity: 'error', code: 'missing-attribute', file: 'annotations.xml', line: 16, element: `${where0} <ellipse>` },
+      { severity: 'error', code: 'missing-attribute', file: 'annotations.xml', line: 18, element: '<image name="b.jpg">' },
+      { severity: 'error', code: 'unknown-label', file: 'annotations.xml', line: 19, element: '<image name="b.jpg"> <tag>' },
+      { severity: 'error', code: 'missing-attribute', file: 'annotations.xml', line: 22, element: '<track id="0" label="car"> <box>' },
+      { severity: 'error', code: 'bad-number', file: 'annotations.xml', line: 23, element: '<track id="0" label="car"> <box frame="1">' },
+    ]);
+  });
+
+  it('a file that is not CVAT beside the annotations is an info; a lone one an error', async () => {
+    const dir = tempDir();
+    fs.copyFileSync(path.join(ROOT, 'samples/cvat_dataset/annotations.xml'), path.join(dir, 'annotations.xml'));
+    fs.writeFileSync(path.join(dir, 'other.xml'), '<config>\n</config>\n');
+    expect(await findings(dir)).toEqual([{ severity: 'info', code: 'not-cvat', file: 'other.xml', line: 1, element: undefined }]);
+    expect((await findings(path.join(dir, 'other.xml'))).map((f) => [f.severity, f.code])).toEqual([['error', 'not-cvat']]);
+  });
+
+  it('a folder without XML, and a path that does not exist, are findings, not exceptions', async () => {
+    expect((await findings(tempDir())).map((f) => f.code)).toEqual(['no-annotations']);
+    expect((await findings(path.join(tempDir(), 'missing'))).map((f) => f.code)).toEqual(['unreadable']);
+  });
+});
+
+describe('cvat validate: sound datasets give no errors', () => {
+  for (const dir of ['cvat/export_project', 'cvat/export_task', 'cvat/for_video']) {
+    it(dir, async () => { expect(errors(await validate(fixture(dir)))).toEqual([]); });
+  }
+  it('samples/cvat_dataset', async () => {
+    expect(await validate(path.join(ROOT, 'samples/cvat_dataset'))).toEqual([]);
+  });
+});
+
+conformance('cvat validate on the corpus', () => {
+  for (const dir of ['cvat_dataset/for_images/export_project', 'cvat_dataset/for_images/export_task', 'cvat_dataset/for_video']) {
+    it(`${dir}: no errors`, async () => { expect(errors(await validate(corpus(dir)))).toEqual([]); });
+  }
+});
