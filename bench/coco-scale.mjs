@@ -2,8 +2,11 @@
 // label file per image). Generates bench/out/coco-scale/annotations/instances_train.json once (fixed
 // seed: 118,287 images, ~810k polygons, ~370 MB; key order as in the official files, categories last),
 // then runs under `/usr/bin/time -v`: the floor, datum's import alone, and `datum convert`.
-// usage: npm run build && node bench/coco-scale.mjs [--regenerate] [--annotations N] [--runs N]
+// usage: npm run build && node bench/coco-scale.mjs [--regenerate] [--annotations N] [--images N] [--runs N] [--validate]
 // (--annotations 1300000 makes a ~600 MB file, beyond V8's 512 MiB string limit: the floor then fails.)
+// --validate also times `datum validate` on the same file and gives its time and peak RSS as a ratio
+// against the fastest `datum convert` of the same invocation (issue 8: validating costs at most what
+// converting does). --images N with a small --annotations makes a quick small-scale check.
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -23,10 +26,11 @@ if (process.argv[2] === '--import-only') {
   process.exit(0);
 }
 
-const IMAGES = 118_287;
-const option = process.argv.indexOf('--annotations');
-const ANNOTATIONS = option > 0 ? Number(process.argv[option + 1]) : 810_000;
-const dir = path.join(here, 'out', ANNOTATIONS === 810_000 ? 'coco-scale' : `coco-scale-${ANNOTATIONS}`);
+const flag = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : fallback; };
+const IMAGES = flag('--images', 118_287);
+const ANNOTATIONS = flag('--annotations', 810_000);
+const scale = [ANNOTATIONS !== 810_000 && ANNOTATIONS, IMAGES !== 118_287 && `${IMAGES}img`].filter(Boolean).join('-');
+const dir = path.join(here, 'out', scale ? `coco-scale-${scale}` : 'coco-scale');
 const file = path.join(dir, 'annotations', 'instances_train.json');
 
 const random = seededRandom(2017); // the same data on every run
@@ -106,6 +110,13 @@ for (let run = 1; run <= RUNS; run++) {
   const m = measure(node, [path.join(here, '..', 'bin', 'datum.js'), 'convert', '-if', 'coco', '-i', dir, '-f', 'yolo_ultralytics', '-o', datumOut]);
   console.log(describe(`run ${run} datum convert -if coco -f yolo_ultralytics`, m));
   datum = best(datum, m);
+}
+if (process.argv.includes('--validate')) {
+  // The file is sound and has no images beside it: one images-absent note, exit 0.
+  const validate = measure(node, [path.join(here, '..', 'bin', 'datum.js'), 'validate', '-if', 'coco', dir, '--json']);
+  const { summary } = JSON.parse(validate.stdout);
+  console.log(describe(`datum validate -if coco (${summary.errors} errors, ${summary.warnings} warnings, ${summary.infos} infos)`, validate));
+  console.log(`ratios validate / convert (fastest of ${RUNS}): wall ${(validate.seconds / datum.seconds).toFixed(2)}x, peak RSS ${(validate.maxRssMiB / datum.maxRssMiB).toFixed(2)}x (bar 1.0x each)`);
 }
 const importOnly = measure(node, [fileURLToPath(import.meta.url), '--import-only', dir]);
 console.log(describe(`datum import only (${importOnly.stdout.trim()})`, importOnly));
