@@ -24,7 +24,8 @@ export class Findings {
     else this.counts.set(id, { code: d.code, severity: d.severity, count: times });
     let list = this.kept.get(id);
     if (!list) this.kept.set(id, (list = []));
-    if (list.length < this.max) list.push({ seq: this.seq++, d });
+    // `times` > 1 counts repeats of an example already kept (missing images past the ones kept)
+    if (times === 1 && list.length < this.max) list.push({ seq: this.seq++, d });
   }
 
   /** The kept findings, at most `max`, in the order they were found. */

@@ -277,3 +277,15 @@ conformance('validate: corpus datasets have no errors', () => {
     ]);
   });
 });
+
+describe('validate: missing images past the kept ones', () => {
+  it('are counted, one example each, never repeated', async () => {
+    const present = await image('present.jpg', 100, 80);
+    const items: Item[] = [{ id: 'p', subset: '', image: { path: present, width: 100, height: 80 }, annotations: [box(0), box(1)] }];
+    for (let i = 0; i < 5; i++) items.push({ id: `m${i}`, subset: '', image: { path: path.join(dir, `gone${i}.jpg`), width: 100, height: 80 }, annotations: [box(0), box(1)] });
+    const result = await run({ categories: CATS, items }, { maxFindings: 3 });
+    expect(result.summary).toEqual({ errors: 0, warnings: 5, infos: 0 });
+    expect(result.findings.map((f) => f.item)).toEqual(['m0', 'm1', 'm2']);
+    expect(result.counts).toEqual([{ code: 'image-missing', severity: 'warning', count: 5 }]);
+  });
+});
