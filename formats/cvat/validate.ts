@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Category } from '../../src/model.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Diagnostic, type Severity } from '../../src/diagnostics.js';
+import { isSafeRelative } from '../../src/paths.js';
 import { parseElement, scanTopLevel, type XmlNode } from './xml.js';
 import { parseMeta } from './meta.js';
 import { parsePoints, ShapeProblem, SHAPE_NAMES, toNumber } from './shapes.js';
@@ -112,6 +113,7 @@ class FileCheck {
     if (a.id === undefined) this.report('error', 'missing-attribute', node.line, where, '<image> has no id attribute');
     else if (!/^\s*\d+\s*$/.test(a.id)) this.report('error', 'bad-number', node.line, where, `<image> id="${a.id}" is not a frame number (a non-negative integer)`);
     if (a.name === undefined || a.name === '') this.report('error', 'missing-attribute', node.line, where, '<image> has no name attribute');
+    else if (!isSafeRelative(a.name)) this.report('error', 'unsafe-path', node.line, where, `name="${clip(a.name)}" points outside the dataset folder; the importer refuses it`);
     for (const dim of ['width', 'height']) {
       const value = a[dim];
       if (value === undefined) this.report('error', 'missing-attribute', node.line, where, `<image> has no ${dim} attribute`);

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, Reporter, type Diagnostic, type Severity } from '../../src/diagnostics.js';
 import { isDirectory, isFile } from '../../src/files.js';
-import { stripExtension } from '../../src/paths.js';
+import { isSafeRelative, stripExtension } from '../../src/paths.js';
 import { countNewlines, decodeEntities, tokenEnd } from '../cvat/xml.js';
 import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS } from './layout.js';
 import { listFiles } from './files.js';
-import { isDevkitLayout } from './importer.js';
+import { boxOffset, isDevkitLayout } from './importer.js';
 import { parseAnnotationXml } from './xml.js';
 
 /**
@@ -16,7 +16,7 @@ import { parseAnnotationXml } from './xml.js';
  * each defect; labelmap.txt lines; ImageSets list lines, and list ids that have no annotation file.
  * A VOC annotation file is one small image's worth of XML, so each is read whole.
  */
-export async function validateVoc(input: string, _options: Options, ctx: Context): Promise<void> {
+export async function validateVoc(input: string, options: Options, ctx: Context): Promise<void> {
   const root = path.resolve(input);
   const reporter = ctx.reporter;
   try {
@@ -28,7 +28,8 @@ export async function validateVoc(input: string, _options: Options, ctx: Context
     if (await isDevkitLayout(root)) {
       const annotationsDir = path.join(root, ANNOTATIONS_DIR);
       const ids = (await listFiles(annotationsDir, XML_EXT)).map(stripExtension);
-      for (const id of ids) await checkAnnotationFile(path.join(annotationsDir, `${id}.xml`), labels, reporter);
+      const offset = boxOffset(options);
+      for (const id of ids) await checkAnnotationFile(path.join(annotationsDir, `${id}.xml`), labels, offset, reporter);
       await checkImageSets(root, new Set(ids), reporter);
     } else {
       const files = await listFiles(root, XML_EXT);
@@ -36,7 +37,8 @@ export async function validateVoc(input: string, _options: Options, ctx: Context
         reporter.report({ severity: 'error', code: 'no-annotations', file: root, message: 'no Annotations/, ImageSets/ or *.xml annotation files found' });
         return;
       }
-      for (const f of files) await checkAnnotationFile(path.join(root, f), labels, reporter);
+      const offset = boxOffset(options, 'datumaro');
+      for (const f of files) await checkAnnotationFile(path.join(root, f), labels, offset, reporter);
     }
   } catch (error) {
     if (error instanceof DatumError) { reporter.report({ ...error.diagnostic, severity: 'error' }); return; }
@@ -127,7 +129,7 @@ const kids = (el: El, name: string) => el.children.filter((c) => c.name === name
 const textOf = (el: El) => decodeEntities(el.text).trim();
 
 /** One annotation XML. */
-async function checkAnnotationFile(file: string, labels: Set<string> | null, reporter: Reporter): Promise<void> {
+async function checkAnnotationFile(file: string, labels: Set<string> | null, offset: number, reporter: Reporter): Promise<void> {
   let xml: string;
   try {
     xml = await fsp.readFile(file, 'utf8');
@@ -152,12 +154,13 @@ async function checkAnnotationFile(file: string, labels: Set<string> | null, rep
   }
   const filename = kids(root, 'filename')[0];
   if (!filename || textOf(filename) === '') at('warning', 'missing-filename', filename ?? root, '<annotation>', 'no <filename>: the image is looked for by the annotation file\'s name');
+  else if (!isSafeRelative(textOf(filename))) at('warning', 'unsafe-path', filename, '<filename>', `'${textOf(filename)}' points outside the dataset folder; the image is looked for by the annotation file's name`);
   checkSize(root, at);
   kids(root, 'object').forEach((obj, i) => {
     const where = `<object> #${i + 1}`;
     const name = checkNamed(obj, where, 'object', labels, at);
     const named = name ? `${where} '${name}'` : where;
-    checkBox(obj, named, at);
+    checkBox(obj, named, offset, at);
     for (const flag of ['truncated', 'difficult', 'occluded']) checkFlag(obj, flag, named, at);
     const actions = kids(obj, 'actions')[0];
     for (const action of actions?.children ?? []) checkFlag(actions!, action.name, `${named} <actions>`, at);
@@ -174,7 +177,7 @@ async function checkAnnotationFile(file: string, labels: Set<string> | null, rep
     kids(obj, 'part').forEach((part, p) => {
       const partWhere = `${named} <part> #${p + 1}`;
       const partName = checkNamed(part, partWhere, 'part', labels, at);
-      checkBox(part, partName ? `${partWhere} '${partName}'` : partWhere, at);
+      checkBox(part, partName ? `${partWhere} '${partName}'` : partWhere, offset, at);
     });
   });
 }
@@ -208,15 +211,21 @@ function checkNamed(el: El, where: string, kind: string, labels: Set<string> | n
   return name;
 }
 
-function checkBox(el: El, where: string, at: At): void {
+/** `offset`: 1 for VOC's 1-based inclusive boxes (xmax = xmin - 1 is a zero-width box), 0 for Datumaro's. */
+function checkBox(el: El, where: string, offset: number, at: At): void {
   const box = kids(el, 'bndbox')[0];
   if (!box) { at('error', 'missing-bndbox', el, where, `no <bndbox>; the importer skips the ${el.name}`); return; }
+  const v: Record<string, number> = {};
   for (const tag of ['xmin', 'ymin', 'xmax', 'ymax']) {
     const c = kids(box, tag)[0];
     if (!c) { at('error', 'missing-element', box, `${where} <bndbox>`, `<bndbox> has no <${tag}>; the box is lost`); continue; }
     const value = textOf(c);
     if (value === '' || !Number.isFinite(Number(value))) at('error', 'bad-number', c, `${where} <bndbox> <${tag}>`, `'${value}' is not a number; the box is lost`);
+    else v[tag] = Number(value);
   }
+  // The importer skips an inverted box (which corner is wrong is unknowable), so the semantic checks never see it.
+  const w = v.xmax - v.xmin + offset, h = v.ymax - v.ymin + offset;
+  if (w < 0 || h < 0) at('error', 'bad-bbox', box, `${where} <bndbox>`, `xmax < xmin or ymax < ymin (size ${w} x ${h}); the importer skips the box`);
 }
 
 function checkFlag(el: El, flag: string, where: string, at: At): void {

@@ -83,6 +83,63 @@ describe('cvat validate: reading goes on after a defect', () => {
   });
 });
 
+describe('cvat validate: skeletons, tracks and paths', () => {
+  const META = `<annotations>
+<meta><task><labels>
+<label><name>body</name><type>skeleton</type></label>
+<label><name>head</name><type>points</type><parent>body</parent></label>
+<label><name>tail</name><type>points</type><parent>body</parent></label>
+</labels></task></meta>
+`;
+  const write = (body: string) => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'annotations.xml'), `${META}${body}</annotations>\n`);
+    return dir;
+  };
+
+  it('a skeleton point that is not a keypoint, a point with two pairs, an image name outside the folder', async () => {
+    // META is 6 lines: the <image> is on line 7; points inside a skeleton have their skeleton's line.
+    const dir = write(`<image id="0" name="../a.jpg" width="10" height="10">
+<skeleton label="body">
+<points label="head" points="1,2"></points>
+<points label="wing" points="1,2"></points>
+<points label="tail" points="1,2;3,4"></points>
+</skeleton>
+</image>
+`);
+    const sk = '<image id="0" name="../a.jpg"> <skeleton>';
+    expect(await findings(dir)).toEqual([
+      { severity: 'error', code: 'unsafe-path', file: 'annotations.xml', line: 7, element: '<image id="0" name="../a.jpg">' },
+      { severity: 'error', code: 'unknown-keypoint', file: 'annotations.xml', line: 8, element: `${sk} <points label="wing">` },
+      { severity: 'error', code: 'bad-points', file: 'annotations.xml', line: 8, element: `${sk} <points label="tail">` },
+    ]);
+  });
+
+  it('a skeleton track in the nested layout: keypoint tracks and their frames', async () => {
+    const dir = write(`<track id="0" label="body">
+<skeleton frame="0" keyframe="1" outside="0"><points label="head" points="1,2"></points></skeleton>
+<track label="nose"><points frame="0" outside="0" points="1,2"></points></track>
+<track label="tail"><points frame="x" outside="0" points="1,2"></points></track>
+</track>
+<track id="t" label="dog">
+<box frame="0" outside="0" keyframe="1" xtl="1" ytl="2" xbr="3" ybr="4"></box>
+</track>
+`);
+    expect((await findings(dir)).map((f) => [f.code, f.line, f.element])).toEqual([
+      ['unknown-keypoint', 9, '<track id="0" label="body"> <track label="nose">'],
+      ['bad-number', 10, '<track id="0" label="body"> <track label="tail"> <points frame="x">'],
+      ['bad-number', 12, '<track id="t" label="dog">'],
+      ['unknown-label', 12, '<track id="t" label="dog">'],
+    ]);
+  });
+
+  it('without labels in <meta>, labels are not checked (the importer takes them from the shapes)', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'annotations.xml'), '<annotations>\n<image id="0" name="a.jpg" width="4" height="4">\n<tag label="any"></tag>\n</image>\n</annotations>\n');
+    expect((await findings(dir)).map((f) => [f.severity, f.code])).toEqual([['warning', 'no-meta']]);
+  });
+});
+
 describe('cvat validate: sound datasets give no errors', () => {
   for (const dir of ['cvat/export_project', 'cvat/export_task', 'cvat/for_video']) {
     it(dir, async () => { expect(errors(await validate(fixture(dir)))).toEqual([]); });

@@ -75,6 +75,25 @@ describe('voc validate: reading goes on after a defect', () => {
     ]);
   });
 
+  it('an inverted box is an error in either box convention; a <filename> outside the folder a warning', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'Annotations'));
+    const xml = fs.readFileSync(path.join(broken('bad-xmin'), 'Annotations', 'a.xml'), 'utf8')
+      .replace('<xmin>12px</xmin>', '<xmin>40</xmin>').replace('<xmax>40</xmax>', '<xmax>38</xmax>').replace('a.jpg', '/etc/a.jpg');
+    fs.writeFileSync(path.join(dir, 'Annotations', 'a.xml'), xml);
+    const expected = [
+      { severity: 'warning', code: 'unsafe-path', file: 'Annotations/a.xml', line: 3, element: '<filename>' },
+      { severity: 'error', code: 'bad-bbox', file: 'Annotations/a.xml', line: 12, element: "<object> #1 'cat' <bndbox>" },
+    ];
+    expect(await findings(dir)).toEqual(expected);
+    // xmax = xmin - 1 is a zero-width box in VOC's 1-based convention, inverted in Datumaro's.
+    fs.writeFileSync(path.join(dir, 'Annotations', 'a.xml'), xml.replace('<xmax>38</xmax>', '<xmax>39</xmax>'));
+    expect((await findings(dir)).map((f) => f.code)).toEqual(['unsafe-path']);
+    const reporter = new Reporter();
+    await plugin.validate!(dir, { coords: 'datumaro' }, { reporter, progress: () => {} });
+    expect(reporter.messages.map((f) => f.code)).toEqual(['unsafe-path', 'bad-bbox']);
+  });
+
   it('labelmap.txt lines, and a name the labelmap does not hold', async () => {
     expect(await findings(broken('labelmap'))).toEqual([
       { severity: 'warning', code: 'duplicate-label', file: 'labelmap.txt', line: 4, element: undefined },
