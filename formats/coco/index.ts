@@ -2,6 +2,7 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { detectCoco } from './detector.js';
 import { exportCoco, exportOptions } from './exporter.js';
 import { importCoco } from './importer.js';
+import { validateCoco } from './validate.js';
 
 /** COCO (instances, person_keypoints, captions, labels, panoptic, stuff, image_info; Roboflow layout). */
 export const plugin: FormatPlugin = {
@@ -12,4 +13,5 @@ export const plugin: FormatPlugin = {
   import: importCoco,
   export: exportCoco,
   exportOptions,
+  validate: validateCoco,
 };

@@ -47,7 +47,8 @@ export class TopLevelScanner {
   private captureOffset = 0;
   private parts: Buffer[] = [];
 
-  constructor(private readonly onValue: ValueHandler) {}
+  /** `onKey` sees every top-level key, also those whose value is an empty array (no element call). */
+  constructor(private readonly onValue: ValueHandler, private readonly onKey?: (key: string, offset: number) => void) {}
 
   /** Bytes consumed so far. */
   get offset(): number { return this.base; }
@@ -172,6 +173,7 @@ export class TopLevelScanner {
     switch (this.target) {
       case Target.Key:
         this.key = JSON.parse(bytes.toString('utf8')) as string;
+        this.onKey?.(this.key, this.captureOffset);
         this.mode = Mode.Colon;
         break;
       case Target.Value:
