@@ -105,7 +105,7 @@ function rank(split: string): number {
 /** Deeper than this a YAML is refused before parsing: the parser recurses per level and would exhaust the stack. */
 const MAX_YAML_DEPTH = 100;
 
-function parseYaml(file: string, text: string): Record<string, unknown> {
+export function parseYaml(file: string, text: string): Record<string, unknown> {
   const { depth, line } = yamlDepth(text);
   if (depth > MAX_YAML_DEPTH) {
     throw new DatumError({ code: 'yaml-too-deep', file, line, message: `the YAML nests more than ${MAX_YAML_DEPTH} levels deep; a dataset YAML never does, so it is refused` });

@@ -2,6 +2,7 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { detectUltralytics } from './detector.js';
 import { importOptions, importUltralytics } from './importer.js';
 import { exportOptions, exportUltralytics } from './exporter.js';
+import { validateUltralytics } from './validate.js';
 
 /** YOLO-Ultralytics (detect, segment, pose, obb, classify) with data.yaml. */
 export const plugin: FormatPlugin = {
@@ -13,4 +14,5 @@ export const plugin: FormatPlugin = {
   importOptions,
   export: exportUltralytics,
   exportOptions,
+  validate: validateUltralytics,
 };
