@@ -85,3 +85,16 @@ conformance('yolo_ultralytics validate on the corpus', () => {
     });
   }
 });
+
+describe('yolo_ultralytics validate: malformed YAML is a finding, not a crash', () => {
+  const write = (yaml: string) => { const dir = dataset('sound'); fs.writeFileSync(path.join(dir, 'data.yaml'), yaml); return dir; };
+  it('not YAML', async () => {
+    expect((await validate(write('train: [a\nval: b\nnames: {'))).map((f) => `${f.severity} ${f.code}`)).toEqual(['error bad-yaml']);
+  });
+  it('a names map with a gap', async () => {
+    expect(await validate(write('train: images/train\nval: images/train\nnames:\n  0: cat\n  2: dog\n'))).toEqual([{ severity: 'error', code: 'names-gap', file: 'data.yaml', line: 3, pointer: '/names' }]);
+  });
+  it('no val and no names', async () => {
+    expect((await validate(write('train: images/train\nnc: 2\n'))).map((f) => `${f.severity} ${f.code} ${f.pointer}`)).toEqual(['error schema /']);
+  });
+});
