@@ -1,9 +1,10 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset } from './model.js';
-import type { Context, Detection, ExportSummary, FormatPlugin, Options } from './plugin.js';
+import type { Context, ExportSummary, FormatPlugin, Options } from './plugin.js';
+import { locateDataset } from './detect.js';
 import { DatumError, Reporter } from './diagnostics.js';
-import { getFormat, listFormats } from './registry.js';
+import { getFormat } from './registry.js';
 import { writeAtomically } from './output.js';
 import { forgetPaths } from './paths.js';
 import type { Transform } from './transforms/index.js';
@@ -12,40 +13,19 @@ export function createContext(partial: Partial<Context> = {}): Context {
   return { reporter: partial.reporter ?? new Reporter(), progress: partial.progress ?? (() => {}) };
 }
 
-export interface DetectionResult { format: string; detection: Detection }
+export { detectFormat, detectFormats } from './detect.js';
+export type { DetectionResult } from './detect.js';
 
-/** Every format whose detector recognizes `input`, most confident first. */
-export async function detectFormats(input: string): Promise<DetectionResult[]> {
-  await assertReadable(input);
-  const results: DetectionResult[] = [];
-  for (const plugin of listFormats()) {
-    if (!plugin.detect || !plugin.import) continue;
-    const detection = await plugin.detect(input).catch(() => null);
-    if (detection && detection.confidence > 0) results.push({ format: plugin.name, detection });
-  }
-  return results.sort((a, b) => b.detection.confidence - a.detection.confidence);
-}
-
-/** The single format `input` is in, or an error that lists what was seen when none or several fit. */
-export async function detectFormat(input: string): Promise<FormatPlugin> {
-  const found = await detectFormats(input);
-  if (found.length === 0) {
-    throw new DatumError({ code: 'unknown-format', file: input, message: 'no known dataset format recognized here; name one with -if' });
-  }
-  const [best, second] = found;
-  if (second && best.detection.confidence - second.detection.confidence < 0.1) {
-    const list = found.map((f) => `${f.format} (${f.detection.confidence.toFixed(2)}: ${f.detection.reason})`).join('; ');
-    throw new DatumError({ code: 'ambiguous-format', file: input, message: `the format is ambiguous: ${list}; name one with -if` });
-  }
-  return getFormat(best.format);
-}
-
-export async function importDataset(input: string, format: string | undefined, options: Options = {}, ctx: Context = createContext()): Promise<{ format: FormatPlugin; dataset: Dataset }> {
+/**
+ * Reads the dataset at `input` (or in the one folder below it that holds a dataset, see
+ * `locateDataset`), in `format` or the detected one.
+ */
+export async function importDataset(input: string, format: string | undefined, options: Options = {}, ctx: Context = createContext()): Promise<{ format: FormatPlugin; dataset: Dataset; root: string }> {
   await assertReadable(input);
   forgetPaths();
-  const plugin = format ? getFormat(format, 'import') : await detectFormat(input);
-  const dataset = await plugin.import!(input, options, ctx);
-  return { format: plugin, dataset };
+  const { format: plugin, root } = await locateDataset(input, format);
+  const dataset = await plugin.import!(root, options, ctx);
+  return { format: plugin, dataset, root };
 }
 
 export interface ConvertRequest {

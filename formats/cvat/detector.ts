@@ -9,6 +9,7 @@ import { tokenEnd } from './xml.js';
 export async function detectCvat(input: string): Promise<Detection | null> {
   const stat = await fsp.stat(input).catch(() => null);
   if (!stat) return null;
+  let rejection = stat.isDirectory() ? 'no .xml file in the folder' : 'not an .xml file';
   const files = stat.isDirectory()
     ? (await fsp.readdir(input)).filter((n) => n.toLowerCase().endsWith('.xml')).sort().map((n) => path.join(input, n))
     : input.toLowerCase().endsWith('.xml') ? [input] : [];
@@ -16,13 +17,14 @@ export async function detectCvat(input: string): Promise<Detection | null> {
     // 64 KiB: a prolog with a <!DOCTYPE> internal subset can be long; the importer judges its content.
     const head = await readFileHead(file, 65536);
     const body = head.slice(prologEnd(head));
-    if (!/^<annotations[\s/>]/.test(body)) continue;
     const name = path.basename(file);
+    if (!/^<annotations[\s/>]/.test(body)) { rejection = `${name} has no <annotations> root`; continue; }
     if (/<version>\s*1\.1\s*<\/version>/.test(body)) return { confidence: 0.9, reason: `${name} with <annotations><version>1.1` };
     if (/<(meta|image|track)[\s>]/.test(body)) return { confidence: 0.7, reason: `${name} with <annotations> and CVAT elements` };
     if (/<!DOCTYPE\s+annotations\b/.test(head)) return { confidence: 0.6, reason: `${name} with <!DOCTYPE annotations>` };
+    rejection = `${name} has an <annotations> root but no CVAT elements`;
   }
-  return null;
+  return { confidence: 0, reason: rejection };
 }
 
 /** Index past the XML declaration, processing instructions, comments, a <!DOCTYPE> and whitespace. */

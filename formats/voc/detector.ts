@@ -12,7 +12,7 @@ import { isDirectory } from '../../src/files.js';
  * (<subset>/*.xml with an <annotation> root beside the images) is recognized with less confidence.
  */
 export async function detectVoc(input: string): Promise<Detection | null> {
-  if (!(await isDirectory(input))) return null;
+  if (!(await isDirectory(input))) return { confidence: 0, reason: 'not a folder' };
   const has = (dir: string) => isDirectory(path.join(input, dir));
   const annotations = path.join(input, ANNOTATIONS_DIR);
   if (await isDirectory(annotations)) {
@@ -36,7 +36,7 @@ export async function detectVoc(input: string): Promise<Detection | null> {
     if (/^<annotation[\s>]/.test(body) && /<(object|filename)[\s>]/.test(body)) {
       return { confidence: 0.5, reason: `${path.posix.join(folder, xml)} with a VOC <annotation> root (Roboflow layout)` };
     }
-    return null;
+    return { confidence: 0, reason: `${path.posix.join(folder, xml)} has no VOC <annotation> root` };
   }
-  return null;
+  return { confidence: 0, reason: `no ${ANNOTATIONS_DIR}/*.xml beside ${SETS_DIR}/ or ${IMAGES_DIR}/, and no .xml file with an <annotation> root` };
 }

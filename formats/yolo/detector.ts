@@ -12,10 +12,10 @@ import { locate } from './layout.js';
  */
 export async function detectYolo(input: string): Promise<Detection | null> {
   const { root, configFile } = await locate(input).catch(() => ({ root: undefined, configFile: undefined }));
-  if (!root) return null;
+  if (!root) return { confidence: 0, reason: 'no obj.data, other *.data or obj.names' };
   // A name that resolves outside (a symlink) is not there for a detector, which never throws.
   const has = (name: string) => { try { return fs.existsSync(resolveInside(root, name)); } catch { return false; } };
-  if (has('data.yaml')) return null;
+  if (has('data.yaml')) return { confidence: 0, reason: 'data.yaml present (YOLO-Ultralytics)' };
   if (configFile) {
     const config = parseConfig(await fsp.readFile(configFile, 'utf8').catch(() => ''));
     const name = path.basename(configFile);
@@ -23,7 +23,7 @@ export async function detectYolo(input: string): Promise<Detection | null> {
       ? { confidence: 0.95, reason: `${name} with names/classes keys` }
       : { confidence: 0.6, reason: `${name} without names/classes keys` };
   }
-  if (!has(NAMES_FILE)) return null;
+  if (!has(NAMES_FILE)) return { confidence: 0, reason: `no ${NAMES_FILE} or *.data file` };
   const labelDir = ['labels', 'Labels', 'annotations', 'Annotations'].find(has);
   return labelDir
     ? { confidence: 0.8, reason: `${NAMES_FILE} with a ${labelDir}/ folder` }

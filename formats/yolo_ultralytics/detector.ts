@@ -17,15 +17,16 @@ export async function detectUltralytics(input: string): Promise<Detection | null
     const text = (await fsp.readFile(input, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
     return /^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)
       ? { confidence: 0.9, reason: `${path.basename(input)} with names and train/val keys` }
-      : null;
+      : { confidence: 0, reason: `${path.basename(input)} has no names/nc and train/val keys` };
   }
+  if (!stat.isDirectory()) return { confidence: 0, reason: 'not a folder or .yaml file' };
   const config = await findConfig(input).catch(() => null);
   if (config) return { confidence: 0.9, reason: `${path.basename(config)} with names and train/val keys` };
   // A name that resolves outside (a symlink) is not there for a detector, which never throws.
   const has = (name: string) => { try { return fs.existsSync(resolveInside(input, name)); } catch { return false; } };
-  if (has('obj.names') || has('obj.data')) return null; // Darknet YOLO
+  if (has('obj.names') || has('obj.data')) return { confidence: 0, reason: 'obj.names or obj.data present (Darknet YOLO)' };
   if (has('images') && has('labels')) return { confidence: 0.5, reason: 'images/ and labels/ folders without a data.yaml' };
   const splits = await classificationSplits(input);
-  if (splits) return { confidence: 0.3, reason: `classification folders ${splits.join(', ')}/<class>/<image>` };
-  return null;
+  if (splits) return { confidence: 0.6, reason: `classification folders ${splits.join(', ')}/<class>/<image>` };
+  return { confidence: 0, reason: 'no .yaml with names and train/val keys, no images/ beside labels/, no train/<class>/<image> folders' };
 }

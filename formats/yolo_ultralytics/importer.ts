@@ -698,7 +698,9 @@ export async function classificationSplits(root: string): Promise<string[] | nul
       if (files.some(isImageFile)) { found.push(split.name); break; }
     }
   }
-  return found.length ? found : null;
+  // Ultralytics' classification trainer needs `train/` (check_cls_dataset): without it, a folder of
+  // folders of images (a parent of datasets, a temp folder) is not a classification dataset.
+  return found.includes('train') ? found : null;
 }
 
 /** Classes are the class folders of all splits in alphabetical order (Ultralytics' class index). */

@@ -163,7 +163,7 @@ conformance('coco import of the Datumaro corpus', () => {
     }
     expect((await plugin.detect!(corpus('roboflow_dataset', 'coco')))?.confidence).toBeGreaterThan(0.9);
     expect((await plugin.detect!(COCO('coco/annotations/instances_val.json')))?.confidence).toBeGreaterThan(0.9);
-    expect(await plugin.detect!(corpus('voc_dataset'))).toBeNull();
+    expect(await plugin.detect!(corpus('voc_dataset'))).toMatchObject({ confidence: 0 });
   });
 
   test('one annotation file as input', async () => {

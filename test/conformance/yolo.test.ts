@@ -125,12 +125,12 @@ conformance('yolo and yolo_ultralytics on the Datumaro assets', () => {
         const found = await plugin.detect!(corpus('yolo_dataset', layout));
         expect(found?.confidence, layout).toBeGreaterThanOrEqual(0.8);
       }
-      expect(await plugin.detect!(corpus('coco_dataset'))).toBeNull();
+      expect(await plugin.detect!(corpus('coco_dataset'))).toMatchObject({ confidence: 0 });
       const dir = temp();
       write(dir, 'obj.names', 'a\n');
       expect((await plugin.detect!(dir))!.confidence).toBeGreaterThan(0);
       write(dir, 'data.yaml', 'names: {0: a}\n');
-      expect(await plugin.detect!(dir)).toBeNull();
+      expect(await plugin.detect!(dir)).toMatchObject({ confidence: 0 });
     });
   });
 
@@ -195,7 +195,7 @@ conformance('yolo and yolo_ultralytics on the Datumaro assets', () => {
 
     it('leaves Darknet YOLO and other formats to their plugins, but reads the loose layout when asked', async () => {
       for (const d of ['yolo_dataset/labels', 'yolo_dataset/strict', 'voc_dataset/voc_dataset1', 'coco_dataset/coco_instances', 'cvat_dataset/for_images']) {
-        expect(await ultralytics.detect!(path.join(CORPUS, d)), d).toBeNull();
+        expect(await ultralytics.detect!(path.join(CORPUS, d)), d).toMatchObject({ confidence: 0 });
       }
       const { dataset, items } = await importUltralytics(path.join(CORPUS, 'yolo_dataset/labels'));
       expect(dataset.categories.length).toBe(10); // names from obj.names

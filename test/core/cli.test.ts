@@ -124,7 +124,7 @@ describe('datum stats', () => {
   it('explains an unrecognized folder', async () => {
     const r = await runCli('stats', tempDir());
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/no known dataset format recognized here; name one with -if/);
+    expect(r.err).toMatch(/no known dataset format recognized here or 2 folders below; name one with -if/);
   });
 });
 

@@ -253,10 +253,10 @@ describe('COCO recognized by content', () => {
     writeJson(path.join(root, 'list', 'annotations.json'), [{ images: [], annotations: [] }]);
     writeJson(path.join(root, 'labelme', 'a.json'), { version: '5.0', shapes: [{ label: 'cat', points: [[0, 0], [1, 1]] }], imagePath: 'a.jpg' });
     for (const dir of ['npm', 'datumaro', 'list', 'labelme']) {
-      expect(await plugin.detect!(path.join(root, dir)), dir).toBeNull();
+      expect(await plugin.detect!(path.join(root, dir)), dir).toMatchObject({ confidence: 0 });
       await expect(load(path.join(root, dir)), dir).rejects.toMatchObject({ diagnostic: { code: 'no-coco-files' } });
     }
-    expect(await plugin.detect!(path.join(root, 'npm', 'package.json'))).toBeNull();
+    expect(await plugin.detect!(path.join(root, 'npm', 'package.json'))).toMatchObject({ confidence: 0 });
   });
 
   test('a COCO file beside a package.json: only the COCO file is read', async () => {

@@ -194,7 +194,7 @@ describe('coco import of our own task files and layouts', () => {
     }
     expect((await plugin.detect!(await roboflowFixture()))?.confidence).toBeGreaterThan(0.9);
     expect((await plugin.detect!(fixture('coco/annotations/instances_val.json')))?.confidence).toBeGreaterThan(0.9);
-    expect(await plugin.detect!(fixture('cvat'))).toBeNull();
+    expect(await plugin.detect!(fixture('cvat'))).toMatchObject({ confidence: 0 });
   });
 
   test('one annotation file as input', async () => {

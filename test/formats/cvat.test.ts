@@ -118,7 +118,7 @@ describe('CVAT for images 1.1 import: task and project exports', () => {
     expect((await plugin.detect!(fixture('cvat/export_project')))?.confidence).toBe(0.9);
     expect((await plugin.detect!(fixture('cvat/export_task/train.xml')))?.confidence).toBe(0.9);
     expect((await plugin.detect!(fixture('cvat/for_video')))?.confidence).toBe(0.9);
-    expect(await plugin.detect!(writeXml('<annotation><filename>a.jpg</filename></annotation>', 'a.xml'))).toBeNull();
+    expect(await plugin.detect!(writeXml('<annotation><filename>a.jpg</filename></annotation>', 'a.xml'))).toMatchObject({ confidence: 0 });
     expect((await plugin.detect!(writeXml('<?xml version="1.0"?>\n<!-- x -->\n<annotations><image id="0" name="a"/></annotations>')))?.confidence).toBe(0.7);
   });
 });

@@ -207,9 +207,9 @@ describe('imports of the VOC layouts (fixtures of our own, test/fixtures/voc)', 
     const coco = writeFiles(temp(), { 'annotations/instances_train.json': JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'a' }] }) });
     const roboflowCoco = writeFiles(temp(), { 'train/_annotations.coco.json': JSON.stringify({ images: [], annotations: [], categories: [] }) });
     for (const d of ['samples/cvat_dataset', coco, fixture('yolo', 'strict'), roboflowCoco, fixture('yolo', 'roboflow')]) {
-      expect(await plugin.detect!(d), d).toBeNull();
+      expect(await plugin.detect!(d), d).toMatchObject({ confidence: 0 });
     }
-    expect(await plugin.detect!(path.join(await labelmapFixture(), 'labelmap.txt'))).toBeNull();
+    expect(await plugin.detect!(path.join(await labelmapFixture(), 'labelmap.txt'))).toMatchObject({ confidence: 0 });
   });
 });
 
@@ -682,7 +682,7 @@ describe('bad inputs', () => {
 
   test('a folder that is not VOC is rejected', async () => {
     const root = writeFiles(temp(), { 'readme.txt': 'hi' });
-    expect(await plugin.detect!(root)).toBeNull();
+    expect(await plugin.detect!(root)).toMatchObject({ confidence: 0 });
     await expect(load(root)).rejects.toBeInstanceOf(DatumError);
     expect(new Reporter().count('warning')).toBe(0);
   });

@@ -137,12 +137,12 @@ describe('yolo layouts (fixtures of our own, test/fixtures/yolo)', () => {
     }
     const coco = temp();
     write(coco, 'annotations/instances_train.json', JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'a' }] }));
-    expect(await plugin.detect!(coco)).toBeNull();
+    expect(await plugin.detect!(coco)).toMatchObject({ confidence: 0 });
     const dir = temp();
     write(dir, 'obj.names', 'a\n');
     expect((await plugin.detect!(dir))!.confidence).toBeGreaterThan(0);
     write(dir, 'data.yaml', 'names: {0: a}\n');
-    expect(await plugin.detect!(dir)).toBeNull();
+    expect(await plugin.detect!(dir)).toMatchObject({ confidence: 0 });
   });
 });
 
