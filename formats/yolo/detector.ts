@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Detection } from '../../src/plugin.js';
+import { readFileHead } from '../../src/files.js';
 import { resolveInside } from '../../src/paths.js';
 import { NAMES_FILE, parseConfig } from './format.js';
 import { locate } from './layout.js';
@@ -17,7 +17,7 @@ export async function detectYolo(input: string): Promise<Detection | null> {
   const has = (name: string) => { try { return fs.existsSync(resolveInside(root, name)); } catch { return false; } };
   if (has('data.yaml')) return { confidence: 0, reason: 'data.yaml present (YOLO-Ultralytics)' };
   if (configFile) {
-    const config = parseConfig(await fsp.readFile(configFile, 'utf8').catch(() => ''));
+    const config = parseConfig(await readFileHead(configFile, 65536));
     const name = path.basename(configFile);
     return config.has('names') || config.has('classes')
       ? { confidence: 0.95, reason: `${name} with names/classes keys` }

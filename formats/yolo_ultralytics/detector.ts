@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Detection } from '../../src/plugin.js';
+import { readFileHead } from '../../src/files.js';
 import { resolveInside } from '../../src/paths.js';
 import { classificationSplits, findConfig } from './importer.js';
 
@@ -14,7 +15,7 @@ export async function detectUltralytics(input: string): Promise<Detection | null
   if (!stat) return null;
   if (stat.isFile()) {
     if (!/\.ya?ml$/i.test(input)) return null;
-    const text = (await fsp.readFile(input, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
+    const text = (await readFileHead(input, 65536)).replace(/^\uFEFF/, '');
     return /^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)
       ? { confidence: 0.9, reason: `${path.basename(input)} with names and train/val keys` }
       : { confidence: 0, reason: `${path.basename(input)} has no names/nc and train/val keys` };

@@ -6,7 +6,7 @@ import type { Annotation, Category, Dataset, Item, Visibility } from '../../src/
 import type { Context, OptionSpec, Options } from '../../src/plugin.js';
 import { DatumError } from '../../src/diagnostics.js';
 import { resolveInside, toPosixRelative } from '../../src/paths.js';
-import { isDirectory } from '../../src/files.js';
+import { isDirectory, readFileHead } from '../../src/files.js';
 import { probeItemSizes } from '../../src/media.js';
 import { boxFromCorners } from '../../src/geometry/polygon.js';
 import { LINE_WARNINGS_PER_FILE, excerpt, fieldCount, forEachLine, lineWarner, readLines, splitFields, toNumber } from '../../src/text.js';
@@ -56,7 +56,8 @@ export async function findConfig(dir: string): Promise<string | null> {
   const ordered = [...entries.filter((n) => n.toLowerCase() === CONFIG_FILE), ...entries.filter((n) => n.toLowerCase() !== CONFIG_FILE)];
   for (const name of ordered) {
     const file = resolveInside(dir, name);
-    const text = (await fsp.readFile(file, 'utf8').catch(() => '')).replace(/^\uFEFF/, '');
+    // The keys are near the top; a detector reads the first KB of a file, never a whole one.
+    const text = (await readFileHead(file, 65536)).replace(/^\uFEFF/, '');
     if (/^(names|nc)\s*:/m.test(text) && /^(train|val)\s*:/m.test(text)) return file;
   }
   return null;
