@@ -50,6 +50,20 @@ function locations(d: Diagnostic): string[] {
 }
 
 /**
+ * A structural error about a top-level key (`/images` missing or not a list) leaves the rest of its
+ * file without meaning to the importer: its messages about that file are consequences, not defects.
+ */
+function spoilsFile(d: Diagnostic): boolean {
+  return d.severity === 'error' && d.file !== undefined && d.pointer !== undefined && /^\/[^/]+$/.test(d.pointer);
+}
+
+/**
+ * Codes the plugins use for an image file that is not there. When no image of the dataset is present
+ * (annotations downloaded without media) they all say the same thing as the one `images-absent` note.
+ */
+const MISSING_IMAGE_CODES = new Set(['missing-image', 'listed-image-missing', 'label-without-image']);
+
+/**
  * `datum validate`: the format's structural checks of its files, then its import (its warnings become
  * findings), then the semantic checks on the model while the items stream by, once each.
  */
@@ -63,10 +77,14 @@ export async function validateDataset(input: string, options: ValidateOptions = 
   const pluginOptions = options.task ? { task: options.task } : {};
 
   const structural = new Set<string>();
+  // Missing-image findings wait for the semantic layer to say whether any image is present at all.
+  const missingImages = new Findings(findings.max);
+  const add = (d: Diagnostic) => (MISSING_IMAGE_CODES.has(d.code) ? missingImages : findings).add(d);
   if (format.validate) {
     const reporter = new SinkReporter((d) => {
-      findings.add(d);
+      add(d);
       for (const k of locations(d)) structural.add(k);
+      if (spoilsFile(d)) structural.add(`${d.file}\0*`);
     });
     try {
       await format.validate(root, pluginOptions, { ...ctx, reporter });
@@ -76,9 +94,11 @@ export async function validateDataset(input: string, options: ValidateOptions = 
     }
   }
 
+  let imagesAbsent = false;
   if (format.import) {
     const fromImporter = (d: Diagnostic) => {
-      if (!locations(d).some((k) => structural.has(k))) findings.add(d);
+      if (structural.has(`${d.file}\0*`) || locations(d).some((k) => structural.has(k))) return;
+      add(d);
     };
     const reporter = new SinkReporter(fromImporter);
     try {
@@ -90,6 +110,7 @@ export async function validateDataset(input: string, options: ValidateOptions = 
         ctx.progress('validating items', ++done);
       }
       await checker.finish();
+      imagesAbsent = checker.imagesAbsent;
     } catch (error) {
       // An import that cannot go on is one finding; the semantic layer needs the whole model, so stops.
       if (!(error instanceof DatumError)) throw error;
@@ -97,5 +118,6 @@ export async function validateDataset(input: string, options: ValidateOptions = 
     }
   }
 
+  if (!imagesAbsent) for (const d of missingImages.list()) findings.add(d);
   return { format: format.name, root, summary: { ...findings.summary }, findings: findings.list(), counts: [...findings.counts.values()] };
 }

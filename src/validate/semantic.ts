@@ -158,6 +158,9 @@ export class SemanticChecker {
     }
   }
 
+  /** Whether no image of the dataset is present (after `finish`): annotations downloaded without media. */
+  get imagesAbsent(): boolean { return this.missing > 0 && this.present === 0; }
+
   /** The whole-dataset checks, once every item was checked. */
   async finish(): Promise<void> {
     await Promise.all(this.pending);
