@@ -131,7 +131,8 @@ async function subfolders(dir: string): Promise<string[]> {
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (e.name.startsWith('.') || (!e.isDirectory() && !e.isSymbolicLink())) continue;
     try {
-      const sub = resolveInside(dir, e.name);
+      const sub = path.join(dir, e.name); // as the user wrote the path, not made absolute
+      resolveInside(dir, e.name);
       if (await isFolder(sub)) folders.push(sub);
     } catch { /* a symlink leading outside: not entered */ }
   }
