@@ -93,13 +93,12 @@ export async function locateDataset(input: string, format?: string, depth = 2): 
     const plugin = getFormat(format, 'import');
     if (!plugin.detect || !(await isFolder(input))) return { format: plugin, root: input };
     const report = await detectDataset(input, depth, [plugin]);
+    if (report.datasets.length > 1) throw severalDatasets(input, report.datasets);
     const root = report.candidates.length ? report.root : input; // the importer names what is missing
     return { format: plugin, root };
   }
   const report = await detectDataset(input, depth);
-  if (report.datasets.length > 1) {
-    throw new DatumError({ code: 'several-datasets', file: input, message: `this folder holds ${report.datasets.length} datasets; name one as the input: ${describeDatasets(input, report.datasets)}` });
-  }
+  if (report.datasets.length > 1) throw severalDatasets(input, report.datasets);
   const [best] = report.candidates;
   if (!best) {
     throw new DatumError({ code: 'unknown-format', file: input, message: `no known dataset format recognized here${depth > 0 ? ` or ${depth} folder${depth === 1 ? '' : 's'} below` : ''}; name one with -if (\`datum detect\` says why each format was rejected)` });
@@ -120,8 +119,9 @@ function describeCandidates(candidates: readonly Candidate[]): string {
   return candidates.map((c) => `${c.format} (${c.confidence.toFixed(2)}: ${c.reason})`).join('; ');
 }
 
-function describeDatasets(input: string, datasets: readonly DatasetFound[]): string {
-  return datasets.map((d) => `${path.relative(input, d.root) || '.'} (${d.ambiguous ? 'ambiguous, ' : ''}${d.format})`).join(', ');
+function severalDatasets(input: string, datasets: readonly DatasetFound[]): DatumError {
+  const list = datasets.map((d) => `${path.relative(input, d.root) || '.'} (${d.ambiguous ? 'ambiguous, ' : ''}${d.format})`).join(', ');
+  return new DatumError({ code: 'several-datasets', file: input, message: `this folder holds ${datasets.length} datasets; name one as the input: ${list}` });
 }
 
 /** The folders directly inside `dir` that stay inside it, hidden ones left out, sorted by name. */

@@ -160,6 +160,8 @@ class FileReader {
   private readonly panopticByImage = new Map<ImageKey, { png: string; segments: Json[]; index: number }[]>();
   /** COCO category id -> dataset category index. */
   private readonly labelOf = new Map<number, number>();
+  /** Ids of annotations already warned about (one warning per COCO annotation). */
+  private readonly reportedIds = new Set<number>();
   private readonly subset: SubsetState;
   private readonly file: string;
   /** Last group number given in this file (see `convert`). */
@@ -371,7 +373,7 @@ class FileReader {
     for (const [key, annotations] of this.annotationsByImage) {
       const record = this.imagesById.get(key);
       if (!record) {
-        for (const a of annotations) this.warn('unknown-image', '/annotations', `annotation ${a.id ?? '(no id)'} refers to image id ${key}, which is not in "images"; skipped`);
+        for (const a of annotations) if (this.firstReport(a)) this.warn('unknown-image', '/annotations', `annotation ${a.id ?? '(no id)'} refers to image id ${key}, which is not in "images"; skipped`);
         continue;
       }
       const groups = new Map<number, number>();
@@ -396,12 +398,23 @@ class FileReader {
     for (const record of touched) record.sources++;
   }
 
+  /**
+   * Whether a warning about this annotation is the first: a COCO annotation with a bbox and a polygon
+   * is two model annotations, and one defect gets one warning.
+   */
+  private firstReport(a: Annotation): boolean {
+    if (a.id === undefined) return true;
+    if (this.reportedIds.has(a.id)) return false;
+    this.reportedIds.add(a.id);
+    return true;
+  }
+
   /** False when the annotation means nothing without its (unknown) category. */
   private resolveLabel(a: Annotation): boolean {
     if (a.type === 'caption' || a.label === undefined) return true;
     const index = this.labelOf.get(a.label);
     if (index === undefined) {
-      this.warn('unknown-category', '/annotations', `annotation ${a.id ?? '(no id)'} has category_id ${a.label}, which is not in "categories"; ${a.type === 'label' ? 'skipped' : 'kept without a label'}`);
+      if (this.firstReport(a)) this.warn('unknown-category', '/annotations', `annotation ${a.id ?? '(no id)'} has category_id ${a.label}, which is not in "categories"; ${a.type === 'label' ? 'skipped' : 'kept without a label'}`);
       delete a.label;
       return a.type !== 'label';
     }

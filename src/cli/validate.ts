@@ -33,7 +33,8 @@ export function registerValidate(program: Command, env: CommandEnv): void {
       const examples = new Map<string, Diagnostic[]>();
       for (const f of result.findings) {
         const key = `${f.code}\0${f.severity}`;
-        examples.set(key, [...(examples.get(key) ?? []), f]);
+        if (!examples.has(key)) examples.set(key, []);
+        examples.get(key)!.push(f);
       }
       const groups = [...result.counts].sort((a, b) => ORDER[a.severity] - ORDER[b.severity] || b.count - a.count || a.code.localeCompare(b.code));
       for (const g of groups) {

@@ -43,7 +43,8 @@ function locations(d: Diagnostic): string[] {
   const file = d.file ?? '';
   if (d.line !== undefined) keys.push(`${file}\0L${d.line}`);
   if (d.pointer) keys.push(`${file}\0P${d.pointer.split('/').slice(0, 3).join('/')}`);
-  if (d.element) keys.push(`${file}\0E${d.element}`);
+  // `<bndbox><xmin>` and `<bndbox> <xmin>` name one element.
+  if (d.element) keys.push(`${file}\0E${d.element.replace(/\s+/g, '')}`);
   // A whole-file defect (no place in it): the same code about the same file is the same defect.
   if (!keys.length && d.file) keys.push(`${file}\0C${d.code}`);
   return keys;
@@ -62,6 +63,13 @@ function spoilsFile(d: Diagnostic): boolean {
  * (annotations downloaded without media) they all say the same thing as the one `images-absent` note.
  */
 const MISSING_IMAGE_CODES = new Set(['missing-image', 'listed-image-missing', 'label-without-image']);
+
+/**
+ * Importer warnings (an import goes on past them) that are errors for a dataset about to be trained
+ * on: the annotation refers to an image or a category the file does not have, so it is lost or loses
+ * its label.
+ */
+const LOST_ANNOTATION_CODES = new Set(['unknown-image', 'unknown-category']);
 
 /**
  * `datum validate`: the format's structural checks of its files, then its import (its warnings become
@@ -98,7 +106,7 @@ export async function validateDataset(input: string, options: ValidateOptions = 
   if (format.import) {
     const fromImporter = (d: Diagnostic) => {
       if (structural.has(`${d.file}\0*`) || locations(d).some((k) => structural.has(k))) return;
-      add(d);
+      add(LOST_ANNOTATION_CODES.has(d.code) ? { ...d, severity: 'error' } : d);
     };
     const reporter = new SinkReporter(fromImporter);
     try {

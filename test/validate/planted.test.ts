@@ -11,6 +11,8 @@ import { runCli } from '../helpers/cli.js';
 const CASES: [name: string, dir: string, images: [string, number, number][], expected: string[]][] = [
   ['a COCO file without "images"', 'coco/no-images', [], ['error missing-key annotations/instances_default.json /images']],
   ['a COCO bbox of three numbers', 'coco/bbox-3-numbers', [], ['error schema annotations/instances_default.json /annotations/1/bbox']],
+  // an annotation with a box and a polygon is one COCO annotation: one finding, an error (its label is lost)
+  ['a COCO annotation whose category is not in "categories"', 'coco/unknown-category', [], ['error unknown-category annotations/instances_default.json /annotations']],
   ['a CVAT <box> without xbr', 'cvat/box-no-xbr', [], ['error missing-attribute annotations.xml:14']],
   ['a VOC <object> without <name>', 'voc/no-name', [], ['error missing-label Annotations/a.xml:19']],
   ['a data.yaml whose names is a string', 'yolo_ultralytics/names-string', [['images/train/a.jpg', 64, 48]], ['error schema data.yaml:4 /names']],
@@ -33,4 +35,14 @@ describe('datum validate: one planted defect, one finding', () => {
       expect(r.err).toBe('');
     });
   }
+});
+
+describe('datum validate: which dataset', () => {
+  it('refuses a folder holding several datasets, with -if too, naming them', async () => {
+    for (const args of [[], ['-if', 'coco']]) {
+      const r = await runCli('validate', fixture('validate', 'coco'), ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err).toMatch(/this folder holds \d+ datasets; name one as the input: bad-json-element \(coco\), bbox-3-numbers \(coco\), .* \[several-datasets\]/);
+    }
+  });
 });

@@ -285,7 +285,10 @@ describe('validate: missing images past the kept ones', () => {
     for (let i = 0; i < 5; i++) items.push({ id: `m${i}`, subset: '', image: { path: path.join(dir, `gone${i}.jpg`), width: 100, height: 80 }, annotations: [box(0), box(1)] });
     const result = await run({ categories: CATS, items }, { maxFindings: 3 });
     expect(result.summary).toEqual({ errors: 0, warnings: 5, infos: 0 });
-    expect(result.findings.map((f) => f.item)).toEqual(['m0', 'm1', 'm2']);
+    // which three are kept depends on the order the concurrent probes finish: three distinct ones
+    const kept = result.findings.map((f) => f.item!);
+    expect(new Set(kept).size).toBe(3);
+    for (const id of kept) expect(['m0', 'm1', 'm2', 'm3', 'm4']).toContain(id);
     expect(result.counts).toEqual([{ code: 'image-missing', severity: 'warning', count: 5 }]);
   });
 });
