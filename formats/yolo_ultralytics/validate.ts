@@ -9,7 +9,7 @@ import type { Context, Options } from '../../src/plugin.js';
 import { schemaFile, schemaFindings, schemaValidator } from '../../src/schemas.js';
 import { excerpt, forEachLine, splitFields, toNumber, LINE_WARNINGS_PER_FILE } from '../../src/text.js';
 import { classificationSplits, findConfig, parseYaml } from './importer.js';
-import { isImageFile, labelPathFor } from './format.js';
+import { CONFIG_FILE, isImageFile, labelPathFor } from './format.js';
 
 /**
  * Structural checks of a YOLO-Ultralytics dataset: data.yaml against its JSON Schema (plus what a
@@ -150,7 +150,9 @@ export async function validateUltralytics(input: string, options: Options, ctx: 
   const stat = await fsp.stat(input).catch(() => null);
   if (!stat) { reporter.report({ severity: 'error', code: 'no-dataset', file: input, message: 'path does not exist' }); return; }
   const root = stat.isDirectory() ? input : path.dirname(input);
-  const configFile = stat.isFile() ? input : await findConfig(input);
+  // A data.yaml that findConfig passes over (not a mapping, no names or splits) is still checked: its
+  // schema findings say what is wrong with it.
+  const configFile = stat.isFile() ? input : await findConfig(input) ?? await existing(path.join(input, CONFIG_FILE));
   const config = configFile ? await checkConfig(configFile, reporter) : null;
   if (configFile && !config) return; // not readable as YAML: reported, the labels cannot be interpreted
   const value = config?.value ?? null;
@@ -163,6 +165,10 @@ export async function validateUltralytics(input: string, options: Options, ctx: 
   if (task === 'classify') return;
   const nc = value ? classCount(value) : null;
   await checkLabelTree(root, { task, nc, kptShape, consumer: 'Ultralytics' }, reporter);
+}
+
+async function existing(file: string): Promise<string | null> {
+  return (await fsp.stat(file).catch(() => null))?.isFile() ? file : null;
 }
 
 /** Parses data.yaml as the importer does, checks it against the schema and nc against names. */

@@ -27,6 +27,11 @@ describe('yolo_ultralytics validate: one planted defect each', () => {
   it('names as a string', async () => {
     expect(await validate(dataset('names-string'))).toEqual([{ severity: 'error', code: 'schema', file: 'data.yaml', line: 4, pointer: '/names' }]);
   });
+  it('a data.yaml that is not a mapping is checked, though detection passes over it', async () => {
+    const dir = dataset('sound');
+    fs.writeFileSync(path.join(dir, 'data.yaml'), '- a\n- b\n');
+    expect(await validate(dir)).toEqual([{ severity: 'error', code: 'bad-yaml', file: 'data.yaml', line: undefined, pointer: undefined }]);
+  });
   it('nc not matching names', async () => {
     expect(await validate(dataset('nc-mismatch'))).toEqual([{ severity: 'error', code: 'nc-mismatch', file: 'data.yaml', line: 4, pointer: '/nc' }]);
   });
