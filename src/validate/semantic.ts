@@ -1,4 +1,5 @@
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
 import { hasFiniteNumbers, type Annotation, type AnnotationType, type Category, type Item } from '../model.js';
 import { probeImageSize } from '../media.js';
@@ -37,6 +38,8 @@ export class SemanticChecker {
   private readonly kinds: Set<AnnotationType> | null;
   private readonly ids = new Map<string, Set<string>>();
   private readonly imageSubset = new Map<string, string>();
+  /** `name\0bytes` of each image file present -> where it was first seen. */
+  private readonly imageCopies = new Map<string, { subset: string; file: string }>();
   private readonly labelCounts = new Map<string, number[]>();
   private readonly pending = new Set<Promise<void>>();
   private present = 0;
@@ -82,7 +85,7 @@ export class SemanticChecker {
 
     const geometric = item.annotations.some((a) => a.type !== 'label' && a.type !== 'caption');
     const image = item.image;
-    if (image?.path) await this.schedule(this.checkImage(image.path, size && !item.normalized ? size : undefined, geometric && !item.normalized, where));
+    if (image?.path) await this.schedule(this.checkImage(image.path, size && !item.normalized ? size : undefined, geometric && !item.normalized, where, item.subset));
     else if (geometric && !size) this.report({ severity: 'warning', code: 'no-image-size', item: where, message: 'item has shapes but neither an image size nor an image file; pixel formats cannot place them' });
     if (image?.path) {
       const other = this.imageSubset.get(image.path);
@@ -141,7 +144,7 @@ export class SemanticChecker {
     if (this.pending.size >= PROBE_CONCURRENCY) await Promise.race(this.pending);
   }
 
-  private async checkImage(file: string, size: { width: number; height: number } | undefined, needsSize: boolean, where: string): Promise<void> {
+  private async checkImage(file: string, size: { width: number; height: number } | undefined, needsSize: boolean, where: string, subset: string): Promise<void> {
     const stat = await fsp.stat(file).catch(() => null);
     if (!stat?.isFile()) {
       this.missing++;
@@ -150,6 +153,14 @@ export class SemanticChecker {
       return;
     }
     this.present++;
+    // Copies of one image under images/train/ and images/val/ are different paths: the same file name
+    // and byte size in two subsets is the same image too.
+    const copy = `${path.basename(file)}\0${stat.size}`;
+    const seen = this.imageCopies.get(copy);
+    if (seen === undefined) this.imageCopies.set(copy, { subset, file });
+    else if (seen.subset !== subset && seen.file !== file) {
+      this.report({ severity: 'warning', code: 'subset-leakage', item: where, file, message: `the same image (file name and size) is in subsets '${seen.subset}' (${seen.file}) and '${subset}' (leakage between them)` });
+    }
     const real = await probeImageSize(file);
     if (!real) {
       this.report({ severity: 'error', code: 'image-unreadable', file, item: where, message: 'image file is not an image that can be read (no size in its header)' });

@@ -242,6 +242,17 @@ describe('validate: a COCO file with a box 10 px outside and the same image in t
     expect(result.summary).toEqual({ errors: 0, warnings: 2, infos: 0 });
   });
 
+  it('with a copy of the image in each subset folder (images/train/, images/val/): the same leakage', async () => {
+    const root = await materialize(fixture('validate/semantic/coco_defects'), [['images/train/a.jpg', 100, 80], ['images/val/b.jpg', 100, 80],
+      ['images/train/shared.jpg', 100, 80], ['images/val/shared.jpg', 100, 80]]);
+    const result = await validateDataset(root, { format: 'coco' });
+    // which copy is seen first depends on the order concurrent probes finish
+    expect(brief(result.findings).map((b) => b.replace(/(train|val)\/shared/, '<subset>/shared'))).toEqual(['warning box-partly-outside train/a 0', 'warning subset-leakage <subset>/shared']);
+    const leak = result.findings.find((f) => f.code === 'subset-leakage')!;
+    expect(leak.message).toMatch(/^the same image \(file name and size\) is in subsets '(train|val)' \(.*shared\.jpg\) and '(train|val)' \(leakage between them\)$/);
+    for (const s of ['train', 'val']) expect(`${leak.file} ${leak.message}`).toContain(path.join(root, 'images', s, 'shared.jpg'));
+  });
+
   it('without images: one images-absent note instead of one per image', async () => {
     const result = await validateDataset(fixture('validate/semantic/coco_defects'), { format: 'coco' });
     // without the files, images/train/ and images/val/ do not resolve to one folder: no leakage is seen
