@@ -92,6 +92,9 @@ class FileCheck {
 
   /** The whole-file schema on the top level, arrays standing empty: required keys, non-array values. */
   private checkTop(): void {
+    if (this.top.get('images') === EMPTY_ARRAY) {
+      this.report({ severity: 'warning', code: 'empty-subset', file: this.file, pointer: '/images', message: `"images" is empty: subset '${this.taskFile.subset}' has no items (a split that trains or evaluates on nothing)` });
+    }
     const skeleton: Record<string, unknown> = {};
     for (const [key, value] of this.top) skeleton[key] = value === EMPTY_ARRAY ? [] : value;
     const validate = schemaValidator(this.schema);

@@ -13,6 +13,7 @@ const CASES: [name: string, dir: string, images: [string, number, number][], exp
   ['a COCO bbox of three numbers', 'coco/bbox-3-numbers', [], ['error schema annotations/instances_default.json /annotations/1/bbox']],
   // an annotation with a box and a polygon is one COCO annotation: one finding, an error (its label is lost)
   ['a COCO annotation whose category is not in "categories"', 'coco/unknown-category', [], ['error unknown-category annotations/instances_default.json /annotations']],
+  ['an empty subset', 'coco/empty-subset', [], ['warning empty-subset annotations/instances_val.json /images']],
   ['a CVAT <box> without xbr', 'cvat/box-no-xbr', [], ['error missing-attribute annotations.xml:14']],
   ['a VOC <object> without <name>', 'voc/no-name', [], ['error missing-label Annotations/a.xml:19']],
   ['a data.yaml whose names is a string', 'yolo_ultralytics/names-string', [['images/train/a.jpg', 64, 48]], ['error schema data.yaml:4 /names']],
