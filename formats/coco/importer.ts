@@ -6,7 +6,7 @@ import { DatumError } from '../../src/diagnostics.js';
 import { resolveInside, stripExtension } from '../../src/paths.js';
 import { bitmapToMask } from '../../src/geometry/mask.js';
 import { findTaskFiles, type TaskFile } from './layout.js';
-import { jsonError, scanJsonFile } from './json-stream.js';
+import { jsonError, parseElement, scanJsonFile } from './json-stream.js';
 import { cocoCountsToMask, decodeCompressedCounts } from './rle.js';
 
 /**
@@ -187,21 +187,11 @@ class FileReader {
     else if (key === 'annotations') this.readAnnotation(value, pointer, index);
   }
 
-  /** JSON.parse of one element; Python's bare NaN/Infinity become null so the checks below catch them. */
+  /** One element; a syntax error stops the import. */
   private parse(bytes: Buffer, offset: number): unknown {
-    const text = bytes.toString('utf8');
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      const repaired = text.replace(/(?<=[[,:]\s*)-?(?:NaN|Infinity)(?=\s*[,\]}])/g, 'null');
-      if (repaired !== text) {
-        try { return JSON.parse(repaired); } catch { /* report the original error */ }
-      }
-      const message = (error as Error).message;
-      const at = /position (\d+)/.exec(message);
-      const where = at ? offset + Buffer.byteLength(text.slice(0, Number(at[1]))) : offset;
-      throw jsonError(this.file, where, message);
-    }
+    const parsed = parseElement(bytes, offset);
+    if ('error' in parsed) throw jsonError(this.file, parsed.error.offset, parsed.error.message);
+    return parsed.value;
   }
 
   private readInfo(value: unknown): void {

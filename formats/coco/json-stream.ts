@@ -220,6 +220,26 @@ export async function scanJsonFile(file: string, onValue: ValueHandler, onProgre
 }
 
 /** A DatumError for malformed JSON at a byte offset, with the line number (counted only on error). */
+/**
+ * JSON.parse of one element's bytes (starting at byte `offset` of its file). Python's bare NaN and
+ * Infinity (json.dump writes them) become null, so the checks name the field; a syntax error comes
+ * back with its byte offset in the file.
+ */
+export function parseElement(bytes: Buffer, offset: number): { value: unknown } | { error: { offset: number; message: string } } {
+  const text = bytes.toString('utf8');
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    const repaired = text.replace(/(?<=[[,:]\s*)-?(?:NaN|Infinity)(?=\s*[,\]}])/g, 'null');
+    if (repaired !== text) {
+      try { return { value: JSON.parse(repaired) }; } catch { /* report the original error */ }
+    }
+    const message = (error as Error).message;
+    const at = /position (\d+)/.exec(message);
+    return { error: { offset: at ? offset + Buffer.byteLength(text.slice(0, Number(at[1]))) : offset, message } };
+  }
+}
+
 export function jsonError(file: string, offset: number, message: string): DatumError {
   return new DatumError({ code: 'bad-json', file, offset, line: lineAt(file, offset), message: `malformed JSON at byte ${offset}: ${message}` });
 }

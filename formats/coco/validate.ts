@@ -4,7 +4,7 @@ import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Diagnostic } from '../../src/diagnostics.js';
 import { schemaFile, schemaFindings, schemaValidator } from '../../src/schemas.js';
 import { findTaskFiles, type TaskFile } from './layout.js';
-import { jsonError, JsonSyntaxError, TopLevelScanner } from './json-stream.js';
+import { jsonError, JsonSyntaxError, parseElement, TopLevelScanner } from './json-stream.js';
 
 /**
  * Structural checks of COCO task files against formats/coco/schemas/<task>.schema.json: each file is
@@ -137,23 +137,16 @@ class FileCheck {
 
   /** One element; Python's bare NaN/Infinity become null so the schema names the field (as the importer does). */
   private parse(bytes: Buffer, offset: number, pointer: string): unknown {
-    const text = bytes.toString('utf8');
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      const repaired = text.replace(/(?<=[[,:]\s*)-?(?:NaN|Infinity)(?=\s*[,\]}])/g, 'null');
-      if (repaired !== text) {
-        try { return JSON.parse(repaired); } catch { /* report the original error */ }
-      }
-      const message = (error as Error).message;
-      const at = /position (\d+)/.exec(message);
-      const where = at ? offset + Buffer.byteLength(text.slice(0, Number(at[1]))) : offset;
+    const parsed = parseElement(bytes, offset);
+    if ('error' in parsed) {
+      const { offset: where, message } = parsed.error;
       const d: Diagnostic = this.badJson++ < LINES_FOR
         ? jsonError(this.file, where, message).diagnostic
         : { severity: 'error', code: 'bad-json', file: this.file, offset: where, message: `malformed JSON at byte ${where}: ${message}` };
       this.report({ ...d, pointer });
       return undefined;
     }
+    return parsed.value;
   }
 
   /** String ids: pycocotools and datum read them, Datumaro rejects the element (it wants integers). */

@@ -473,7 +473,7 @@ async function readLines(file: string): Promise<{ text: string; line: number }[]
 }
 
 /** Layout lists: `id objindex` or `"id with spaces" objindex` or a bare id. */
-function layoutId(text: string): string | null {
+export function layoutId(text: string): string | null {
   if (text.startsWith('"')) {
     const end = text.indexOf('"', 1);
     return end > 1 ? text.slice(1, end) : null;

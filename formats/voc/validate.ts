@@ -7,7 +7,7 @@ import { isSafeRelative, stripExtension } from '../../src/paths.js';
 import { countNewlines, decodeEntities, tokenEnd } from '../cvat/xml.js';
 import { ANNOTATIONS_DIR, CLASS_MASK_DIR, IMAGES_DIR, IMAGE_EXTENSIONS, LABELMAP_FILE, OBJECT_MASK_DIR, SETS_DIR, TASK_DIRS } from './layout.js';
 import { listFiles } from './files.js';
-import { boxOffset, isDevkitLayout } from './importer.js';
+import { boxOffset, isDevkitLayout, layoutId } from './importer.js';
 import { parseAnnotationXml } from './xml.js';
 
 /**
@@ -290,11 +290,3 @@ async function checkImageSets(root: string, xmlIds: Set<string>, reporter: Repor
   }
 }
 
-function layoutId(text: string): string | null {
-  if (text.startsWith('"')) {
-    const end = text.indexOf('"', 1);
-    return end > 1 ? text.slice(1, end) : null;
-  }
-  const match = /^(.*\S)\s+-?\d+$/.exec(text);
-  return match ? match[1] : text;
-}
