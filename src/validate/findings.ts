@@ -14,7 +14,9 @@ export class Findings {
 
   constructor(readonly max = 1000) {}
 
-  add(d: Diagnostic, times = 1): void {
+  /** Counts `d` and keeps it as an example; with `repeats`, counts that many more without keeping any. */
+  add(d: Diagnostic, repeats?: number): void {
+    const times = repeats ?? 1;
     if (times <= 0) return;
     const key = d.severity === 'error' ? 'errors' : d.severity === 'warning' ? 'warnings' : 'infos';
     this.summary[key] += times;
@@ -24,8 +26,8 @@ export class Findings {
     else this.counts.set(id, { code: d.code, severity: d.severity, count: times });
     let list = this.kept.get(id);
     if (!list) this.kept.set(id, (list = []));
-    // `times` > 1 counts repeats of an example already kept (missing images past the ones kept)
-    if (times === 1 && list.length < this.max) list.push({ seq: this.seq++, d });
+    // `repeats` counts findings past the examples kept (missing images past the ones kept)
+    if (repeats === undefined && list.length < this.max) list.push({ seq: this.seq++, d });
   }
 
   /** The kept findings, at most `max`, in the order they were found. */

@@ -126,6 +126,14 @@ export async function validateDataset(input: string, options: ValidateOptions = 
     }
   }
 
-  if (!imagesAbsent) for (const d of missingImages.list()) findings.add(d);
+  if (!imagesAbsent) {
+    const kept = missingImages.list();
+    for (const d of kept) findings.add(d);
+    // Those past the kept examples are counted all the same.
+    for (const c of missingImages.counts.values()) {
+      const shown = kept.filter((d) => d.code === c.code && d.severity === c.severity);
+      if (c.count > shown.length) findings.add(shown[0] ?? { severity: c.severity, code: c.code, message: '' }, c.count - shown.length);
+    }
+  }
   return { format: format.name, root, summary: { ...findings.summary }, findings: findings.list(), counts: [...findings.counts.values()] };
 }

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { validateDataset } from '../../src/index.js';
 import { fixture } from '../helpers/corpus.js';
 import { materialize } from '../helpers/compare.js';
 import { runCli } from '../helpers/cli.js';
@@ -45,5 +48,23 @@ describe('datum validate: which dataset', () => {
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.err).toMatch(/this folder holds \d+ datasets; name one as the input: bad-json-element \(coco\), bbox-3-numbers \(coco\), .* \[several-datasets\]/);
     }
+  });
+});
+
+describe('datum validate: missing images when some are present', () => {
+  it('each missing image is counted, past the examples kept too', async () => {
+    const root = await materialize(fixture('validate', 'yolo', 'sound'), [['obj_train_data/a.jpg', 40, 30]]);
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    fs.writeFileSync(path.join(root, 'train.txt'), names.map((n) => `data/obj_train_data/${n}.jpg\n`).join(''));
+    for (const n of names.slice(1)) fs.copyFileSync(path.join(root, 'obj_train_data', 'a.txt'), path.join(root, 'obj_train_data', `${n}.txt`));
+    const all = await validateDataset(root, { format: 'yolo' });
+    const few = await validateDataset(root, { format: 'yolo', maxFindings: 1 });
+    expect(few.summary).toEqual(all.summary);
+    const sorted = (counts: typeof all.counts) => [...counts].sort((x, y) => x.code.localeCompare(y.code));
+    expect(sorted(few.counts)).toEqual(sorted(all.counts));
+    const missing = all.counts.filter((c) => c.code === 'listed-image-missing');
+    expect(missing).toEqual([{ code: 'listed-image-missing', severity: 'warning', count: 4 }]);
+    expect(all.findings.filter((f) => f.code === 'listed-image-missing').map((f) => f.line)).toEqual([2, 3, 4, 5]);
+    expect(few.findings.length).toBe(1);
   });
 });
