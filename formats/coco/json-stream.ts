@@ -196,11 +196,11 @@ export class TopLevelScanner {
  * Scans a JSON file of any size (also beyond V8's 512 MiB string limit). Syntax errors become a
  * DatumError naming the file, the byte offset and the line.
  */
-export async function scanJsonFile(file: string, onValue: ValueHandler, onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function scanJsonFile(file: string, onValue: ValueHandler, onProgress?: (done: number, total: number) => void, onKey?: (key: string, offset: number) => void): Promise<void> {
   const handle = await fsp.open(file, 'r');
   try {
     const total = (await handle.stat()).size;
-    const scanner = new TopLevelScanner(onValue);
+    const scanner = new TopLevelScanner(onValue, onKey);
     const buffer = Buffer.allocUnsafe(1 << 20);
     try {
       for (;;) {
@@ -212,6 +212,8 @@ export async function scanJsonFile(file: string, onValue: ValueHandler, onProgre
       scanner.end();
     } catch (error) {
       if (error instanceof JsonSyntaxError) throw jsonError(file, error.offset, error.message);
+      // A key with a bad escape fails JSON.parse of the key's bytes.
+      if (error instanceof SyntaxError) throw jsonError(file, scanner.offset, error.message);
       throw error;
     }
   } finally {

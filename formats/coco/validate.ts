@@ -1,14 +1,13 @@
-import fsp from 'node:fs/promises';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Context, Options } from '../../src/plugin.js';
 import { DatumError, type Diagnostic } from '../../src/diagnostics.js';
 import { schemaFile, schemaFindings, schemaValidator } from '../../src/schemas.js';
 import { findTaskFiles, type TaskFile } from './layout.js';
-import { jsonError, JsonSyntaxError, parseElement, TopLevelScanner } from './json-stream.js';
+import { jsonError, parseElement, scanJsonFile } from './json-stream.js';
 
 /**
  * Structural checks of COCO task files against formats/coco/schemas/<task>.schema.json: each file is
- * streamed (TopLevelScanner) and every element of `images`, `annotations`, `categories`, `licenses`
+ * streamed (scanJsonFile) and every element of `images`, `annotations`, `categories`, `licenses`
  * is checked on its own against the schema's `$defs`, so a file of any size costs one pass and the
  * memory of one element. What JSON Schema cannot say (even polygon lengths, x, y, v triplets) is
  * checked here in code. Every defect is reported (the runner keeps a bounded number per code);
@@ -61,31 +60,15 @@ class FileCheck {
   }
 
   async run(): Promise<void> {
-    let handle: fsp.FileHandle;
     try {
-      handle = await fsp.open(this.file, 'r');
-    } catch (error) {
-      this.report({ severity: 'error', code: 'unreadable', file: this.file, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
-      return;
-    }
-    const scanner = new TopLevelScanner((key, index, bytes, offset) => this.onValue(key, index, bytes, offset), (key) => this.top.set(key, EMPTY_ARRAY));
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    try {
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0) break;
-        scanner.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-        this.ctx.progress(`coco: checking ${this.taskFile.subset}`, scanner.offset);
-      }
-      scanner.end();
+      await scanJsonFile(this.file, (key, index, bytes, offset) => this.onValue(key, index, bytes, offset),
+        (done, total) => this.ctx.progress(`coco: checking ${this.taskFile.subset}`, done, total),
+        (key) => this.top.set(key, EMPTY_ARRAY));
     } catch (error) {
       // The structure is broken: nothing after this point can be found, so the file's checks end here.
-      if (error instanceof JsonSyntaxError) this.report(jsonError(this.file, error.offset, error.message).diagnostic);
-      else if (error instanceof SyntaxError) this.report(jsonError(this.file, scanner.offset, error.message).diagnostic);
+      if (error instanceof DatumError) this.report(error.diagnostic);
       else this.report({ severity: 'error', code: 'unreadable', file: this.file, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
       return;
-    } finally {
-      await handle.close();
     }
     this.checkTop();
   }

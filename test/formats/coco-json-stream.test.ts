@@ -119,6 +119,14 @@ describe('scanJsonFile', () => {
     expect(error).toBeInstanceOf(DatumError);
     expect(error.diagnostic).toMatchObject({ code: 'bad-json', file, line: 4, offset: 24 });
   });
+
+  test('a key with a bad escape is a DatumError too, not an internal SyntaxError', async () => {
+    const file = path.join(tempDir('coco-scan-'), 'bad-key.json');
+    fs.writeFileSync(file, '{"images": [], "annot\\qations": []}');
+    const error = (await scanJsonFile(file, () => {}).catch((e: unknown) => e)) as DatumError;
+    expect(error).toBeInstanceOf(DatumError);
+    expect(error.diagnostic).toMatchObject({ code: 'bad-json', file, line: 1, message: expect.stringMatching(/^malformed JSON at byte \d+: Bad escaped character/) });
+  });
 });
 
 test('a UTF-8 byte order mark before the object is skipped, also when split across chunks', () => {
