@@ -2,15 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { Reporter, type Diagnostic } from '../../src/diagnostics.js';
+import type { Diagnostic } from '../../src/diagnostics.js';
 import { plugin } from '../../formats/coco/index.js';
 import { conformance, corpus, fixture, ROOT, tempDir } from '../helpers/corpus.js';
+import { structuralFindings } from '../helpers/validate.js';
 
-async function validate(input: string): Promise<Diagnostic[]> {
-  const reporter = new Reporter();
-  await plugin.validate!(input, {}, { reporter, progress: () => {} });
-  return reporter.messages;
-}
+const validate = (input: string): Promise<Diagnostic[]> => structuralFindings(plugin, input);
 
 /** What a test compares: severity, code, file name, pointer (and line/offset for syntax errors). */
 async function findings(input: string) {

@@ -1,15 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Reporter, type Diagnostic } from '../../src/diagnostics.js';
+import type { Diagnostic } from '../../src/diagnostics.js';
 import { plugin } from '../../formats/voc/index.js';
 import { conformance, corpus, fixture, tempDir } from '../helpers/corpus.js';
+import { structuralFindings } from '../helpers/validate.js';
 
-async function validate(input: string): Promise<Diagnostic[]> {
-  const reporter = new Reporter();
-  await plugin.validate!(input, {}, { reporter, progress: () => {} });
-  return reporter.messages;
-}
+const validate = (input: string): Promise<Diagnostic[]> => structuralFindings(plugin, input);
 
 /** What a test compares: severity, code, file (relative to the dataset, '/'-separated), line, element. */
 async function findings(input: string) {
@@ -89,9 +86,7 @@ describe('voc validate: reading goes on after a defect', () => {
     // xmax = xmin - 1 is a zero-width box in VOC's 1-based convention, inverted in Datumaro's.
     fs.writeFileSync(path.join(dir, 'Annotations', 'a.xml'), xml.replace('<xmax>38</xmax>', '<xmax>39</xmax>'));
     expect((await findings(dir)).map((f) => f.code)).toEqual(['unsafe-path']);
-    const reporter = new Reporter();
-    await plugin.validate!(dir, { coords: 'datumaro' }, { reporter, progress: () => {} });
-    expect(reporter.messages.map((f) => f.code)).toEqual(['unsafe-path', 'bad-bbox']);
+    expect((await structuralFindings(plugin, dir, { coords: 'datumaro' })).map((f) => f.code)).toEqual(['unsafe-path', 'bad-bbox']);
   });
 
   it('labelmap.txt lines, and a name the labelmap does not hold', async () => {

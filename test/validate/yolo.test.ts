@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Reporter } from '../../src/diagnostics.js';
 import { plugin } from '../../formats/yolo/index.js';
 import { conformance, corpus, fixture, tempDir } from '../helpers/corpus.js';
+import { structuralFindings } from '../helpers/validate.js';
 
 /** A copy of a broken fixture with its (empty) image: validate only checks that it exists. */
 function dataset(name: string): string {
@@ -14,9 +14,7 @@ function dataset(name: string): string {
 }
 
 async function validate(dir: string) {
-  const reporter = new Reporter();
-  await plugin.validate!(dir, {}, { reporter, progress: () => {} });
-  return reporter.messages.map((m) => ({ severity: m.severity, code: m.code, file: m.file && path.relative(dir, m.file), line: m.line }));
+  return (await structuralFindings(plugin, dir)).map((m) => ({ severity: m.severity, code: m.code, file: m.file && path.relative(dir, m.file), line: m.line }));
 }
 
 describe('yolo validate: one planted defect each', () => {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Reporter } from '../../src/diagnostics.js';
 import { plugin } from '../../formats/yolo_ultralytics/index.js';
 import { conformance, corpus, fixture, tempDir } from '../helpers/corpus.js';
+import { structuralFindings } from '../helpers/validate.js';
 
 /** A copy of a broken fixture with an (empty) image for each label file: validate only checks the image exists. */
 function dataset(name: string): string {
@@ -15,9 +15,7 @@ function dataset(name: string): string {
 }
 
 async function validate(dir: string, options = {}) {
-  const reporter = new Reporter();
-  await plugin.validate!(dir, options, { reporter, progress: () => {} });
-  return reporter.messages.map((m) => ({ severity: m.severity, code: m.code, file: m.file && path.relative(dir, m.file), line: m.line, pointer: m.pointer }));
+  return (await structuralFindings(plugin, dir, options)).map((m) => ({ severity: m.severity, code: m.code, file: m.file && path.relative(dir, m.file), line: m.line, pointer: m.pointer }));
 }
 
 describe('yolo_ultralytics validate: one planted defect each', () => {
@@ -41,9 +39,7 @@ describe('yolo_ultralytics validate: one planted defect each', () => {
   it('a line of 4 values', async () => {
     const dir = dataset('four-values');
     expect(await validate(dir)).toEqual([{ severity: 'error', code: 'label-field-count', file: 'labels/train/a.txt', line: 2, pointer: undefined }]);
-    const reporter = new Reporter();
-    await plugin.validate!(dir, { task: 'detection' }, { reporter, progress: () => {} });
-    expect(reporter.messages[0].message).toMatch(/^expected 5 values \(class x y w h\) for the detect task, found 4/);
+    expect((await structuralFindings(plugin, dir, { task: 'detection' }))[0].message).toMatch(/^expected 5 values \(class x y w h\) for the detect task, found 4/);
   });
   it('a coordinate of 1.3', async () => {
     expect(await validate(dataset('coordinate'))).toEqual([{ severity: 'error', code: 'label-coordinate-out-of-range', file: 'labels/train/a.txt', line: 2, pointer: undefined }]);
