@@ -72,3 +72,30 @@ export interface FormatPlugin {
    */
   validate?(input: string, options: Options, ctx: Context): Promise<void>;
 }
+
+/**
+ * A transform as the pipeline runs it: a dataset in, a dataset out. Streaming transforms map
+ * `dataset.items` lazily, item by item; the others (`holdsDataset`) read every item first.
+ * Transforms report what they changed or dropped through `ctx.reporter` (an `info` with counts when
+ * their items end; a warning per item concerned where one is worth naming).
+ */
+export type Transform = (dataset: Dataset, ctx: Context) => Dataset | Promise<Dataset>;
+
+/**
+ * A transform plugin, written on the command line as `name:arguments` (`-t map_subsets:Train=train`).
+ * Built-ins live in `src/transforms/<name>.ts` and are listed in `src/transforms/index.ts`; a
+ * third-party module passed to `--plugin` exports one (or a list, mixed with format plugins).
+ */
+export interface TransformPlugin {
+  name: string;
+  aliases?: readonly string[];
+  description: string;
+  /** The arguments after `name:` as the user writes them, e.g. `OLD=NEW,...[;default=keep|delete]`; '' when it takes none. */
+  args: string;
+  /** One complete `-t` value, shown in `datum transforms` and the README. */
+  example: string;
+  /** True when it must read every item before it yields the first (it holds the whole dataset in memory). */
+  holdsDataset?: boolean;
+  /** Parses the arguments (a UsageError for bad ones) into the transform. */
+  create(args: string): Transform;
+}

@@ -1,17 +1,40 @@
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import type { FormatPlugin } from './plugin.js';
+import type { FormatPlugin, TransformPlugin } from './plugin.js';
 import { UsageError } from './diagnostics.js';
 
 const formats = new Map<string, FormatPlugin>();
+const transforms = new Map<string, TransformPlugin>();
 
-export function registerFormat(plugin: FormatPlugin): void {
+function register<P extends { name: string; aliases?: readonly string[] }>(registry: Map<string, P>, kind: string, plugin: P): void {
   for (const name of [plugin.name, ...(plugin.aliases ?? [])]) {
     const key = normalizeName(name);
-    const existing = formats.get(key);
-    if (existing && existing !== plugin) throw new Error(`format name '${name}' is already registered by '${existing.name}'`);
-    formats.set(key, plugin);
+    const existing = registry.get(key);
+    if (existing && existing !== plugin) throw new UsageError(`${kind} name '${name}' is already registered by '${existing.name}'`);
+    registry.set(key, plugin);
   }
+}
+
+export function registerFormat(plugin: FormatPlugin): void {
+  register(formats, 'format', plugin);
+}
+
+export function registerTransform(plugin: TransformPlugin): void {
+  register(transforms, 'transform', plugin);
+}
+
+export function findTransform(name: string): TransformPlugin | undefined {
+  return transforms.get(normalizeName(name));
+}
+
+export function getTransform(name: string): TransformPlugin {
+  const plugin = findTransform(name);
+  if (!plugin) throw new UsageError(`unknown transform '${name}'; known transforms: ${listTransforms().map((t) => t.name).join(', ')} (see \`datum transforms\`)`);
+  return plugin;
+}
+
+export function listTransforms(): TransformPlugin[] {
+  return [...new Set(transforms.values())].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export function findFormat(name: string): FormatPlugin | undefined {
@@ -36,17 +59,21 @@ export function formatNames(): string[] {
   return listFormats().map((p) => p.name);
 }
 
-/** Loads a third-party plugin module (a path or package name) whose default export is a plugin or a list. */
+/**
+ * Loads a third-party plugin module (a path or package name) whose default export is a plugin or a
+ * list of them: format plugins, and transform plugins (those with a `create` function).
+ */
 export async function loadPluginModule(specifier: string): Promise<void> {
   const target = specifier.startsWith('.') || path.isAbsolute(specifier)
     ? pathToFileURL(path.resolve(specifier)).href
     : specifier;
   const mod = await import(target);
   const exported = mod.default ?? mod.plugin;
-  const plugins: FormatPlugin[] = Array.isArray(exported) ? exported : [exported];
+  const plugins: unknown[] = Array.isArray(exported) ? exported : [exported];
   for (const p of plugins) {
-    if (!p || typeof p.name !== 'string') throw new UsageError(`plugin module '${specifier}' does not export a format plugin`);
-    registerFormat(p);
+    if (!p || typeof (p as { name?: unknown }).name !== 'string') throw new UsageError(`plugin module '${specifier}' does not export a format or transform plugin`);
+    if (typeof (p as TransformPlugin).create === 'function') registerTransform(p as TransformPlugin);
+    else registerFormat(p as FormatPlugin);
   }
 }
 

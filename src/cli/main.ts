@@ -2,10 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import fs from 'node:fs';
 import '../../formats/index.js';
 import { DatumError, formatDiagnostic, UsageError, type Diagnostic } from '../diagnostics.js';
-import { listFormats, loadPluginModule, getFormat } from '../registry.js';
-import { convert, importDataset } from '../pipeline.js';
-import { parsePluginOptions } from '../options.js';
-import { parseTransform, transformUsage } from '../transforms/index.js';
+import { loadPluginModule } from '../registry.js';
+import { importDataset } from '../pipeline.js';
+import '../transforms/index.js';
 import { computeStats } from '../stats.js';
 import { splitArgv } from './argv.js';
 import { createPrintingReporter, createProgress } from './output.js';
@@ -13,6 +12,13 @@ import type { Context } from '../plugin.js';
 import type { CommandEnv } from './env.js';
 import { registerDetect } from './detect.js';
 import { registerValidate } from './validate.js';
+import { registerConvert } from './convert.js';
+import { registerLists } from './list.js';
+import { registerMerge } from './merge.js';
+import { registerSplit } from './split.js';
+
+/** The commands that write a dataset, and so take the exporter's options after `--`. */
+const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge'];
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -38,7 +44,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('Convert computer-vision annotation datasets between formats')
     .version(packageVersion(), '-V, --version')
     .option('--verbose', 'print stack traces for errors')
-    .option('--plugin <module>', 'load a third-party format plugin module (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--plugin <module>', 'load a third-party format or transform plugin module (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
@@ -47,44 +53,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     for (const module of program.opts().plugin as string[]) await loadPluginModule(module);
   });
 
-  program.command('convert')
-    .description('import a dataset, apply transforms, export it in another format')
-    .requiredOption('-i, --input <path>', 'input dataset folder (or annotation file)')
-    .addOption(new Option('--input-format <format>', 'input format; also written -if as in Datumaro (default: detect)'))
-    .requiredOption('-o, --output <path>', 'output folder (written atomically)')
-    .requiredOption('-f, --output-format <format>', 'output format')
-    .option('--overwrite', 'replace a non-empty output folder')
-    .option('-t, --transform <spec>', 'transform to apply, repeatable, in order', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--json', 'print the result as one JSON object on stdout')
-    .addHelpText('after', () => [
-      '',
-      'Options for the output format go after --, e.g. `-- --save-media`. Formats and their options: `datum formats`.',
-      'Transforms:',
-      ...transformUsage().map((u) => `  ${u}`),
-      '',
-      'Example:',
-      '  datum convert -if cvat -i cvat_dataset -f yolo_ultralytics -o yolo_dataset -t map_subsets:Train=train,Validation=val,Test=test -- --save-media',
-    ].join('\n'))
-    .action(async (opts) => {
-      input = opts.input;
-      const exporter = getFormat(opts.outputFormat, 'export');
-      const exportOptions = parsePluginOptions(pluginArgs, exporter.exportOptions, `exporter '${exporter.name}'`);
-      const transforms = (opts.transform as string[]).map(parseTransform);
-      const result = await convert({
-        input: opts.input, inputFormat: opts.inputFormat, output: opts.output, outputFormat: opts.outputFormat,
-        overwrite: Boolean(opts.overwrite), transforms, exportOptions,
-      }, ctx);
-      clear();
-      if (json) {
-        print(JSON.stringify({ ...result, warnings: reporter.count('warning'), messages: reporter.messages }));
-      } else {
-        const dropped = Object.entries(result.dropped ?? {}).filter(([, n]) => n > 0);
-        print(`converted ${result.items} items from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
-        if (dropped.length) print(`annotations not written, by reason: ${dropped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
-        const warnings = reporter.count('warning');
-        if (warnings) print(`${warnings} warning${warnings === 1 ? '' : 's'} (see above)`);
-      }
-    });
+  registerConvert(program, env, pluginArgs);
+  registerSplit(program, env, pluginArgs);
+  registerMerge(program, env, pluginArgs);
 
   program.command('stats')
     .description('count items, subsets, annotations by kind, and list labels')
@@ -112,27 +83,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   registerDetect(program, env);
   registerValidate(program, env);
 
-  program.command('formats')
-    .description('list the formats, what each can do, and their options')
-    .option('--json', 'print the list as JSON')
-    .action(() => {
-      const formats = listFormats();
-      if (json) {
-        print(JSON.stringify(formats.map((f) => ({
-          name: f.name, aliases: f.aliases ?? [], description: f.description,
-          import: Boolean(f.import), export: Boolean(f.export), detect: Boolean(f.detect), exportOptions: f.exportOptions ?? [],
-        }))));
-        return;
-      }
-      for (const f of formats) {
-        const can = [f.import && 'import', f.export && 'export'].filter(Boolean).join('+') || 'not implemented';
-        print(`${f.name}${f.aliases?.length ? ` (${f.aliases.join(', ')})` : ''}  [${can}]  ${f.description}`);
-        for (const o of f.exportOptions ?? []) print(`    -- --${o.name}${o.type === 'boolean' ? '' : ` <${o.choices?.join('|') ?? o.type}>`}  ${o.description}`);
-      }
-    });
+  registerLists(program, env);
 
   try {
-    if (pluginArgs.length && args[0] !== 'convert') throw new UsageError(`only 'convert' takes options after --`);
+    if (pluginArgs.length && !WRITING_COMMANDS.includes(args[0])) throw new UsageError(`only ${WRITING_COMMANDS.join(', ')} take options after --`);
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (error) {

@@ -121,12 +121,12 @@ describe('transforms', () => {
     ],
   });
   it('map_subsets renames the subsets it names and keeps the others', async () => {
-    const out = await collect(parseTransform('map_subsets:Train=train,Validation=val')(dataset(), createContext()));
+    const out = await collect(await parseTransform('map_subsets:Train=train,Validation=val')(dataset(), createContext()));
     expect(out.items.map((i) => i.subset)).toEqual(['train', 'val', 'Other']);
   });
   it('remap_labels merges, renames and drops labels and re-indexes annotations', async () => {
     const ctx = createContext();
-    const out = await collect(parseTransform('remap_labels:cat=animal,dog=animal,person=,bird=x')(dataset(), ctx));
+    const out = await collect(await parseTransform('remap_labels:cat=animal,dog=animal,person=,bird=x')(dataset(), ctx));
     expect(out.categories.map((c) => c.name)).toEqual(['animal']);
     expect(out.items[0].annotations).toEqual([{ type: 'label', label: 0 }]);
     expect(out.items[1].annotations).toEqual([{ type: 'label', label: 0 }, { type: 'caption', caption: 'x' }]);

@@ -1,0 +1,11 @@
+import { UsageError } from '../diagnostics.js';
+import type { TransformPlugin } from '../plugin.js';
+
+// Placeholder: being written (issue 9).
+export const transform: TransformPlugin = {
+  name: 'boxes_to_polygons',
+  description: 'not implemented yet',
+  args: '',
+  example: 'boxes_to_polygons',
+  create() { throw new UsageError("transform 'boxes_to_polygons' is not implemented yet"); },
+};
