@@ -6,9 +6,10 @@ import { mapItems } from './items.js';
  * annotations; categories mapped to one name are merged (attribute specs united, the first one's
  * other fields kept). `order`, when given, is the new label list itself, in its order: names no
  * category maps to become empty labels, categories mapping elsewhere are dropped. Sub-labels (a
- * skeleton's points, VOC parts) follow their parent unless `targetOf` names them itself.
+ * skeleton's points, VOC parts) follow their parent unless `targetOf` names them itself. `onEnd` gets
+ * the number of annotations dropped once the items end.
  */
-export function relabel(dataset: Dataset, targetOf: (category: Category) => string | null | undefined, order?: readonly string[]): Dataset {
+export function relabel(dataset: Dataset, targetOf: (category: Category) => string | null | undefined, order?: readonly string[], onEnd?: (dropped: number) => void): Dataset {
   const categories: Category[] = (order ?? []).map((name) => ({ name }));
   const index = new Map(categories.map((c, i) => [c.name, i]));
   const filled = new Set<number>();
@@ -37,14 +38,16 @@ export function relabel(dataset: Dataset, targetOf: (category: Category) => stri
     filled.add(i);
     return i;
   });
+  let dropped = 0;
   const mapped = mapItems(dataset, (item) => ({
     ...item,
     annotations: item.annotations.flatMap((a) => {
       if (a.label === undefined) return [a];
       const label = oldToNew[a.label];
-      return label === undefined || label < 0 ? [] : [{ ...a, label }];
+      if (label === undefined || label < 0) { dropped++; return []; }
+      return [{ ...a, label }];
     }),
-  }));
+  }), () => onEnd?.(dropped));
   return { ...mapped, categories };
 }
 

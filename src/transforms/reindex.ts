@@ -1,11 +1,18 @@
-import { UsageError } from '../diagnostics.js';
 import type { TransformPlugin } from '../plugin.js';
+import { UsageError } from '../diagnostics.js';
+import { mapItems } from './items.js';
 
-// Placeholder: being written (issue 9).
 export const transform: TransformPlugin = {
   name: 'reindex',
-  description: 'not implemented yet',
-  args: '',
-  example: 'reindex',
-  create() { throw new UsageError("transform 'reindex' is not implemented yet"); },
+  description: 'number the items START, START+1, ... in dataset order across all subsets (ids become those numbers; image files are named after them); default start 1',
+  args: '[START]',
+  example: 'reindex:0',
+  create(text) {
+    const start = text.trim() === '' ? 1 : Number(text);
+    if (!Number.isSafeInteger(start) || start < 0) throw new UsageError(`transform 'reindex': the start must be a whole number >= 0; got '${text}'`);
+    return (dataset) => {
+      let next = start;
+      return mapItems(dataset, (item) => ({ ...item, id: String(next++) }));
+    };
+  },
 };

@@ -22,6 +22,8 @@ export const transform: TransformPlugin = {
         if (target !== undefined) return target === '' ? null : target;
         // Sub-labels follow their parent unless named; with default=delete only named labels stay.
         return fallback === 'delete' && category.parent === undefined ? null : undefined;
+      }, undefined, (dropped) => {
+        if (dropped) ctx.reporter.info({ code: 'remap_labels', message: `remap_labels: dropped ${dropped} annotation${dropped === 1 ? '' : 's'} of deleted labels` });
       });
     };
   },
