@@ -30,7 +30,7 @@ export function registerConvert(program: Command, env: CommandEnv, pluginArgs: r
       .addHelpText('after', () => [
         '',
         'Options for the output format go after --, e.g. `-- --save-media`. Formats and their options: `datum formats`.',
-        'Transforms (* holds the whole dataset in memory; the others stream item by item; details: `datum transforms`):',
+        'Transforms (* holds the whole dataset in memory; the others stream item by item; what each does: `datum transforms`):',
         ...transformUsage().map((u) => `  ${u}`),
         '',
         'Example:',

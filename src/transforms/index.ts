@@ -38,7 +38,7 @@ export function parseTransform(text: string): Transform {
   return getTransform(name.trim()).create(colon < 0 ? '' : text.slice(colon + 1));
 }
 
-/** One line per transform: `name:ARGS  description` (`*` marks those that hold the whole dataset). */
+/** One line per transform: `name:ARGS` (`*` marks those that hold the whole dataset); `datum transforms` says more. */
 export function transformUsage(): string[] {
-  return listTransforms().map((t) => `${t.name}${t.args ? `:${t.args}` : ''}${t.holdsDataset ? ' *' : ''}  ${t.description}`);
+  return listTransforms().map((t) => `${t.name}${t.args ? `:${t.args}` : ''}${t.holdsDataset ? ' *' : ''}`);
 }
