@@ -38,7 +38,12 @@ export function registerLists(program: Command, env: CommandEnv): void {
       for (const t of transforms) {
         print(`${t.name}${t.args ? `:${t.args}` : ''}${t.holdsDataset ? '   (holds the whole dataset in memory)' : ''}`);
         print(`    ${t.description}`);
-        print(`    e.g. -t ${/[\s"'()<>|&;]/.test(t.example) ? `"${t.example}"` : t.example}`);
+        print(`    e.g. -t ${shellQuoted(t.example)}`);
       }
     });
+}
+
+/** `text` as one shell word: single-quoted when it holds anything the shell would act on. */
+function shellQuoted(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
