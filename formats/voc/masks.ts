@@ -9,6 +9,8 @@ import sharp from 'sharp';
 import type { MaskAnnotation } from '../../src/model.js';
 import type { Reporter } from '../../src/diagnostics.js';
 import { bitmapToMask } from '../../src/geometry/mask.js';
+// The painters live in the core (transforms rasterize polygons too); the exporter imports them from here.
+export { paintMask, paintPolygon } from '../../src/geometry/raster.js';
 import { VOC_PALETTE, VOID_INDEX, packRgb } from './layout.js';
 
 /** A decoded mask: one index per pixel; `unknown` counts pixels whose color maps to no index. */
@@ -134,53 +136,4 @@ function majority(votes: Uint32Array): number | undefined {
   let bestCount = 0;
   votes.forEach((count, label) => { if (count > bestCount) { best = label; bestCount = count; } });
   return best;
-}
-
-/** Paints the set pixels of a model mask into `target` (clipped to the canvas). */
-export function paintMask(target: Uint8Array, width: number, height: number, mask: Pick<MaskAnnotation, 'left' | 'top' | 'width' | 'height' | 'rle'>, value: number): void {
-  let pos = 0;
-  for (let i = 0; i < mask.rle.length; i++) {
-    const run = mask.rle[i];
-    if (i % 2 === 1) {
-      let row = Math.floor(pos / mask.width);
-      let col = pos % mask.width;
-      for (let k = 0; k < run; k++) {
-        const x = mask.left + col;
-        const y = mask.top + row;
-        if (x >= 0 && y >= 0 && x < width && y < height) target[y * width + x] = value;
-        if (++col === mask.width) { col = 0; row++; }
-      }
-    }
-    pos += run;
-  }
-}
-
-/**
- * Paints a polygon (flat points) with the even-odd rule: a pixel is inside when its centre is.
- * Used to write polygons into VOC masks.
- */
-export function paintPolygon(target: Uint8Array, width: number, height: number, points: number[], value: number): void {
-  const n = points.length / 2;
-  if (n < 3) return;
-  let minY = Infinity, maxY = -Infinity;
-  for (let i = 1; i < points.length; i += 2) { minY = Math.min(minY, points[i]); maxY = Math.max(maxY, points[i]); }
-  const yStart = Math.max(0, Math.floor(minY));
-  const yEnd = Math.min(height - 1, Math.ceil(maxY));
-  const crossings: number[] = [];
-  for (let y = yStart; y <= yEnd; y++) {
-    const cy = y + 0.5;
-    crossings.length = 0;
-    for (let i = 0; i < n; i++) {
-      const ax = points[2 * i], ay = points[2 * i + 1];
-      const j = (i + 1) % n;
-      const bx = points[2 * j], by = points[2 * j + 1];
-      if ((ay <= cy && cy < by) || (by <= cy && cy < ay)) crossings.push(ax + ((cy - ay) / (by - ay)) * (bx - ax));
-    }
-    crossings.sort((a, b) => a - b);
-    for (let k = 0; k + 1 < crossings.length; k += 2) {
-      const from = Math.max(0, Math.ceil(crossings[k] - 0.5));
-      const to = Math.min(width - 1, Math.ceil(crossings[k + 1] - 0.5) - 1);
-      for (let x = from; x <= to; x++) target[y * width + x] = value;
-    }
-  }
 }

@@ -123,3 +123,75 @@ export function polygonArea(points: readonly number[]): number {
   }
   return Math.abs(twice) / 2;
 }
+
+/** Axis-aligned hull of an ellipse with radii rx, ry rotated `rotation` degrees about its centre. */
+export function ellipseBounds(e: { cx: number; cy: number; rx: number; ry: number; rotation?: number }): Bounds {
+  const angle = ((e.rotation ?? 0) * Math.PI) / 180;
+  const cos = Math.cos(angle), sin = Math.sin(angle);
+  const hx = Math.hypot(e.rx * cos, e.ry * sin);
+  const hy = Math.hypot(e.rx * sin, e.ry * cos);
+  return { x0: e.cx - hx, y0: e.cy - hy, x1: e.cx + hx, y1: e.cy + hy };
+}
+
+/**
+ * A polygon clipped to the rectangle `r` (Sutherland–Hodgman, one edge at a time); consecutive
+ * repeated points are removed. Fewer than 3 points when nothing of it is inside.
+ */
+export function clipPolygonToRect(points: readonly number[], r: Bounds): number[] {
+  // Each edge: is (x, y) inside, and where segment a-b crosses the edge line.
+  const edges: [(x: number, y: number) => boolean, (ax: number, ay: number, bx: number, by: number) => [number, number]][] = [
+    [(x) => x >= r.x0, (ax, ay, bx, by) => [r.x0, ay + ((r.x0 - ax) / (bx - ax)) * (by - ay)]],
+    [(x) => x <= r.x1, (ax, ay, bx, by) => [r.x1, ay + ((r.x1 - ax) / (bx - ax)) * (by - ay)]],
+    [(_, y) => y >= r.y0, (ax, ay, bx, by) => [ax + ((r.y0 - ay) / (by - ay)) * (bx - ax), r.y0]],
+    [(_, y) => y <= r.y1, (ax, ay, bx, by) => [ax + ((r.y1 - ay) / (by - ay)) * (bx - ax), r.y1]],
+  ];
+  let pts = toPairs(points);
+  for (const [inside, cross] of edges) {
+    const out: [number, number][] = [];
+    for (let i = 0; i < pts.length; i++) {
+      const [ax, ay] = pts[(i + pts.length - 1) % pts.length];
+      const [bx, by] = pts[i];
+      const aIn = inside(ax, ay), bIn = inside(bx, by);
+      if (bIn) {
+        if (!aIn) out.push(cross(ax, ay, bx, by));
+        out.push([bx, by]);
+      } else if (aIn) {
+        out.push(cross(ax, ay, bx, by));
+      }
+    }
+    pts = out;
+    if (!pts.length) break;
+  }
+  const kept = pts.filter((p, i) => {
+    const q = pts[(i + pts.length - 1) % pts.length];
+    return pts.length === 1 || p[0] !== q[0] || p[1] !== q[1];
+  });
+  return kept.flat();
+}
+
+/**
+ * A polyline clipped to the rectangle `r` (Liang–Barsky on each segment): the pieces inside, each
+ * at least two points; a polyline that leaves and comes back gives several pieces.
+ */
+export function clipPolylineToRect(points: readonly number[], r: Bounds): number[][] {
+  const pieces: number[][] = [];
+  let current: number[] | null = null;
+  for (let i = 0; i + 3 < points.length; i += 2) {
+    const [ax, ay, bx, by] = [points[i], points[i + 1], points[i + 2], points[i + 3]];
+    const dx = bx - ax, dy = by - ay;
+    let t0 = 0, t1 = 1;
+    // p * t <= q for each of the four edges.
+    for (const [p, q] of [[-dx, ax - r.x0], [dx, r.x1 - ax], [-dy, ay - r.y0], [dy, r.y1 - ay]]) {
+      if (p === 0) { if (q < 0) { t0 = 1; t1 = 0; } continue; }
+      const t = q / p;
+      if (p < 0) t0 = Math.max(t0, t); else t1 = Math.min(t1, t);
+    }
+    if (t0 > t1) { current = null; continue; }
+    if (!current || t0 > 0) pieces.push(current = [ax + t0 * dx, ay + t0 * dy]);
+    const ex = ax + t1 * dx, ey = ay + t1 * dy;
+    if (ex !== current[current.length - 2] || ey !== current[current.length - 1]) current.push(ex, ey);
+    if (t1 < 1) current = null;
+  }
+  // A piece that only touches the rectangle (all its points equal) is no line.
+  return pieces.filter((piece) => piece.some((v, i) => v !== piece[i % 2]));
+}

@@ -1,11 +1,31 @@
 import { UsageError } from '../diagnostics.js';
+import type { Annotation, PolygonAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
+import { rotatedBoxCorners } from '../geometry/polygon.js';
+import { mapItems } from './items.js';
 
-// Placeholder: being written (issue 9).
 export const transform: TransformPlugin = {
   name: 'boxes_to_polygons',
-  description: 'not implemented yet',
+  description: 'every box (rotated ones too) becomes a 4-point polygon of its corners, clockwise from its top-left, keeping label, attributes, group and id',
   args: '',
   example: 'boxes_to_polygons',
-  create() { throw new UsageError("transform 'boxes_to_polygons' is not implemented yet"); },
+  create(text) {
+    if (text.trim()) throw new UsageError(`transform 'boxes_to_polygons' takes no arguments; got '${text}'`);
+    return (dataset, ctx) => {
+      let converted = 0;
+      return mapItems(dataset, (item) => {
+        if (!item.annotations.some((a) => a.type === 'bbox')) return item;
+        const annotations = item.annotations.map((a): Annotation => {
+          if (a.type !== 'bbox') return a;
+          converted++;
+          const { x, y, w, h, rotation, ...base } = a;
+          // Unrotated boxes get exact corners (rotatedBoxCorners would go through the centre).
+          const points = rotation ? rotatedBoxCorners(a) : [x, y, x + w, y, x + w, y + h, x, y + h];
+          const polygon: PolygonAnnotation = { ...base, type: 'polygon', points };
+          return polygon;
+        });
+        return { ...item, annotations };
+      }, () => ctx.reporter.info({ code: 'boxes-to-polygons', message: `boxes_to_polygons: ${converted} box(es) converted to polygons` }));
+    };
+  },
 };

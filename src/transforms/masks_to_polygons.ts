@@ -1,11 +1,58 @@
 import { UsageError } from '../diagnostics.js';
+import type { Annotation, PolygonAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
+import { traceOuterContours } from '../geometry/contour.js';
+import { maskToBitmap } from '../geometry/mask.js';
+import { polygonArea } from '../geometry/polygon.js';
+import { numberParam, parseArgs } from './args.js';
+import { mapItems } from './items.js';
 
-// Placeholder: being written (issue 9).
 export const transform: TransformPlugin = {
   name: 'masks_to_polygons',
-  description: 'not implemented yet',
-  args: '',
-  example: 'masks_to_polygons',
-  create() { throw new UsageError("transform 'masks_to_polygons' is not implemented yet"); },
+  description: 'every mask becomes one polygon per 8-connected component (outline on pixel corners), components under min_area pixels dropped (default 1); '
+    + 'holes are filled in (counted and warned); the polygons of one mask share its group, or a new one when it had none',
+  args: '[min_area=N]',
+  example: 'masks_to_polygons:min_area=4',
+  create(text) {
+    // `min_area=N` is also accepted as the main argument: the transform has no other.
+    const args = parseArgs(text.trim().startsWith('min_area=') ? `;${text}` : text, 'masks_to_polygons', ['min_area']);
+    if (args.main) throw new UsageError(`transform 'masks_to_polygons' takes only ;min_area=N; got '${args.main}'`);
+    const minArea = numberParam(args, 'min_area', 1, 'masks_to_polygons');
+    if (minArea < 0) throw new UsageError(`transform 'masks_to_polygons': min_area must be >= 0; got ${minArea}`);
+    return (dataset, ctx) => {
+      let masks = 0, polygons = 0, small = 0, dropped = 0, holed = 0, holePixels = 0;
+      return mapItems(dataset, (item) => {
+        if (!item.annotations.some((a) => a.type === 'mask')) return item;
+        let nextGroup = Math.max(0, ...item.annotations.map((a) => a.group ?? 0)) + 1;
+        let emptied = 0, itemHoles = 0;
+        const annotations = item.annotations.flatMap((a): Annotation[] => {
+          if (a.type !== 'mask') return [a];
+          masks++;
+          const { left, top, width: _w, height: _h, rle: _rle, ...base } = a;
+          const contours = traceOuterContours(maskToBitmap(a), left, top);
+          const kept = contours.filter((c) => c.area >= minArea);
+          small += contours.length - kept.length;
+          if (!kept.length) { emptied++; return []; }
+          // Filling an outer contour covers the component and its holes: the difference is what is lost.
+          const lost = kept.reduce((sum, c) => sum + polygonArea(c.points) - c.area, 0);
+          if (lost > 0) { holed++; holePixels += lost; itemHoles += lost; }
+          polygons += kept.length;
+          const group = kept.length > 1 && !a.group ? nextGroup++ : a.group;
+          return kept.map((c): PolygonAnnotation => ({ ...base, type: 'polygon', points: c.points, ...(group ? { group } : {}) }));
+        });
+        if (emptied) {
+          dropped += emptied;
+          ctx.reporter.warn({ code: 'empty-mask', item: item.id, message: `masks_to_polygons: ${emptied} mask(s) with no component of at least ${minArea} pixel(s) dropped` });
+        }
+        if (itemHoles) {
+          ctx.reporter.warn({ code: 'mask-holes-filled', item: item.id, message: `masks_to_polygons: polygons have no holes; ${itemHoles} hole pixel(s) of this item's masks are now inside a polygon` });
+        }
+        return { ...item, annotations };
+      }, () => ctx.reporter.info({
+        code: 'masks-to-polygons',
+        message: `masks_to_polygons: ${masks} mask(s) gave ${polygons} polygon(s); ${small} component(s) under ${minArea} pixel(s) dropped, `
+          + `${dropped} mask(s) left with none dropped; ${holed} mask(s) had holes (${holePixels} pixel(s) filled in)`,
+      }));
+    };
+  },
 };

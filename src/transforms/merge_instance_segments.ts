@@ -1,11 +1,81 @@
 import { UsageError } from '../diagnostics.js';
+import type { Annotation, AnnotationBase, MaskAnnotation, PolygonAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
+import { maskArea } from '../geometry/mask.js';
+import { polygonArea } from '../geometry/polygon.js';
+import { unionMask } from '../geometry/raster.js';
+import { choiceParam, parseArgs } from './args.js';
+import { mapItems } from './items.js';
 
-// Placeholder: being written (issue 9).
+type Segment = MaskAnnotation | PolygonAnnotation;
+
 export const transform: TransformPlugin = {
   name: 'merge_instance_segments',
-  description: 'not implemented yet',
-  args: '',
-  example: 'merge_instance_segments',
-  create() { throw new UsageError("transform 'merge_instance_segments' is not implemented yet"); },
+  description: 'the masks of one instance (same label and non-zero group; an ungrouped segment is an instance of its own) become one mask, their union, '
+    + 'with the fields of the largest; include_polygons=true merges its polygons in too (every polygon then becomes a mask)',
+  args: '[include_polygons=false|true]',
+  example: 'merge_instance_segments:include_polygons=true',
+  create(text) {
+    const args = parseArgs(text.trim().startsWith('include_polygons=') ? `;${text}` : text, 'merge_instance_segments', ['include_polygons']);
+    if (args.main) throw new UsageError(`transform 'merge_instance_segments' takes only ;include_polygons=true|false; got '${args.main}'`);
+    const includePolygons = choiceParam(args, 'include_polygons', ['false', 'true'] as const, 'false', 'merge_instance_segments') === 'true';
+    return (dataset, ctx) => {
+      let merged = 0, parts = 0, converted = 0, dropped = 0, normalized = 0;
+      return mapItems(dataset, (item) => {
+        const isSegment = (a: Annotation): a is Segment => a.type === 'mask' || (includePolygons && a.type === 'polygon');
+        if (!item.annotations.some(isSegment)) return item;
+        // Polygons in [0, 1] have no pixels: such items keep their polygons.
+        if (item.normalized && includePolygons && item.annotations.some((a) => a.type === 'polygon')) { normalized++; return item; }
+        const instances = new Map<string | Segment, Segment[]>();
+        for (const a of item.annotations) {
+          if (!isSegment(a)) continue;
+          const key = a.group ? `${a.group}:${a.label}` : a;
+          const list = instances.get(key);
+          if (list) list.push(a); else instances.set(key, [a]);
+        }
+        // Each instance's mask takes the place of its first segment; the others go.
+        const replacement = new Map<Annotation, MaskAnnotation | null>();
+        let empty = 0;
+        for (const segments of instances.values()) {
+          if (segments.length === 1 && segments[0].type === 'mask') continue;
+          const masks = segments.filter((s): s is MaskAnnotation => s.type === 'mask');
+          const polygons = segments.filter((s): s is PolygonAnnotation => s.type === 'polygon');
+          const union = unionMask(masks, polygons.map((p) => p.points));
+          const base = fieldsOf(leader(segments));
+          if (union.width === 0) { empty++; segments.forEach((s) => replacement.set(s, null)); continue; }
+          if (segments.length > 1) { merged++; parts += segments.length; }
+          converted += polygons.length;
+          segments.forEach((s, i) => replacement.set(s, i === 0 ? { ...base, type: 'mask', ...union } : null));
+        }
+        if (empty) {
+          dropped += empty;
+          ctx.reporter.warn({ code: 'empty-instance', item: item.id, message: `merge_instance_segments: ${empty} instance(s) covering no pixel dropped` });
+        }
+        const annotations = item.annotations.flatMap((a) => {
+          const r = replacement.get(a);
+          return r === undefined ? [a] : r === null ? [] : [r];
+        });
+        return { ...item, annotations };
+      }, () => {
+        ctx.reporter.info({
+          code: 'merge-instance-segments',
+          message: `merge_instance_segments: ${merged} instance(s) merged from ${parts} segment(s); ${converted} polygon(s) painted into masks; ${dropped} empty instance(s) dropped`,
+        });
+        if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `merge_instance_segments: ${normalized} item(s) with normalized coordinates left alone (their polygons have no pixels)` });
+      });
+    };
+  },
 };
+
+/** A segment's fields other than its geometry. */
+function fieldsOf(s: Segment): AnnotationBase {
+  if (s.type === 'polygon') { const { type: _t, points: _p, ...base } = s; return base; }
+  const { type: _t, left: _l, top: _to, width: _w, height: _h, rle: _r, ...base } = s;
+  return base;
+}
+
+/** The largest segment (pixels for masks, area for polygons), the first of equals: the instance's fields come from it. */
+function leader(segments: Segment[]): Segment {
+  const area = (s: Segment) => (s.type === 'mask' ? maskArea(s) : polygonArea(s.points));
+  return segments.reduce((best, s) => (area(s) > area(best) ? s : best));
+}
