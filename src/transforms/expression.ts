@@ -46,8 +46,8 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r' };
 
 /** Parses `text` against `fields`; a UsageError, prefixed `where:`, points at the column of a mistake. */
 export function parseExpression(text: string, fields: FieldTable, where = 'filter'): Expression {
-  const fail = (message: string, column: number): never => {
-    throw new UsageError(`${where}: ${message} at column ${column}\n  ${text.replace(/\s/g, ' ')}\n  ${' '.repeat(column - 1)}^`);
+  const fail = (message: string, column: number, more = ''): never => {
+    throw new UsageError(`${where}: ${message} at column ${column}${more}\n  ${text.replace(/\s/g, ' ')}\n  ${' '.repeat(column - 1)}^`);
   };
   const tokens = tokenize(text, fail);
   let pos = 0;
@@ -94,7 +94,7 @@ export function parseExpression(text: string, fields: FieldTable, where = 'filte
     }
     const field = token.text;
     const spec = specOf(field);
-    if (!spec) fail(`unknown field '${field}'; the fields are ${known()}`, token.column);
+    if (!spec) fail(`unknown field '${field}'`, token.column, `; the fields are ${known()}`);
     used.add(field);
     const op = peek();
     if (isPunct(op, ...OPS)) {
@@ -124,7 +124,7 @@ export function parseExpression(text: string, fields: FieldTable, where = 'filte
     const isNumber = bare && NUMBER.test(text);
     if (spec.type === 'number' && !isNumber) fail(`'${field}' is a number; '${text}' is not`, token.column);
     if (spec.type === 'boolean' && !['true', 'false', '1', '0'].includes(text.toLowerCase())) fail(`'${field}' is true or false; got '${text}'`, token.column);
-    if (spec.values && !spec.values.includes(text)) fail(`unknown ${field} '${text}'; it is one of ${spec.values.join(', ')}`, token.column);
+    if (spec.values && !spec.values.includes(text)) fail(`unknown ${field} '${text}'`, token.column, `; it is one of ${spec.values.join(', ')}`);
     values.set(field, [...(values.get(field) ?? []), text]);
     // Strings such as ids compare as written (`id == 0001`); only numbers and attributes compare numerically.
     return isNumber && spec.type !== 'string' ? { text, num: Number(text) } : { text };

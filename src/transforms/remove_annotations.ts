@@ -37,7 +37,7 @@ export const transform: TransformPlugin = {
       }, () => {
         const inSubset = subset === undefined ? '' : ` in subset '${subset}'`;
         for (const id of items ?? []) {
-          if (!foundItems.has(id)) ctx.reporter.warn({ code: 'item-not-found', message: `remove_annotations: no item '${id}'${inSubset}`, item: id });
+          if (!foundItems.has(id)) ctx.reporter.warn({ code: 'item-not-found', message: `remove_annotations: no such item${inSubset}`, item: id });
         }
         for (const id of annotationIds ?? []) {
           if (!foundIds.has(id)) ctx.reporter.warn({ code: 'annotation-not-found', message: `remove_annotations: no annotation with id ${id}${items ? ' in the items listed' : ''}${inSubset}` });

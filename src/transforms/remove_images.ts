@@ -21,7 +21,7 @@ export const transform: TransformPlugin = {
         return null;
       }, () => {
         for (const id of ids) {
-          if (!found.has(id)) ctx.reporter.warn({ code: 'item-not-found', message: `remove_images: no item '${id}'${subset === undefined ? '' : ` in subset '${subset}'`}`, item: id });
+          if (!found.has(id)) ctx.reporter.warn({ code: 'item-not-found', message: `remove_images: no such item${subset === undefined ? '' : ` in subset '${subset}'`}`, item: id });
         }
         ctx.reporter.info({ code: 'remove-images', message: `remove_images: removed ${removed} item${removed === 1 ? '' : 's'}` });
       });

@@ -25,7 +25,7 @@ function failure(text: string): string {
 /** The column a syntax error names, checked against the caret line under the expression. */
 function column(text: string): number {
   const [first, shown, caret] = failure(text).split('\n');
-  const n = Number(/at column (\d+)$/.exec(first)?.[1]);
+  const n = Number(/ at column (\d+)(;|$)/.exec(first)?.[1]);
   expect(shown).toBe(`  ${text}`);
   expect(caret).toBe(`  ${' '.repeat(n - 1)}^`);
   return n;
@@ -150,12 +150,12 @@ describe('filter expressions: errors', () => {
 
   it('names an unknown field and lists the known ones', () => {
     const message = failure('area > 1 and lable == car');
-    expect(message).toMatch(/unknown field 'lable'; the fields are a, b, c, label, id, area, type, attr\.NAME at column 14/);
+    expect(message).toMatch(/unknown field 'lable' at column 14; the fields are a, b, c, label, id, area, type, attr\.NAME\n/);
     expect(failure('attr. == 1')).toMatch(/unknown field 'attr\.'/);
   });
 
   it('refuses a value outside a field\'s choices', () => {
-    expect(failure('type == boxx')).toMatch(/unknown type 'boxx'; it is one of bbox, polygon at column 9/);
+    expect(failure('type == boxx')).toMatch(/unknown type 'boxx' at column 9; it is one of bbox, polygon\n/);
     expect(failure('type in (bbox, polgon)')).toMatch(/unknown type 'polgon'/);
   });
 });

@@ -145,7 +145,7 @@ describe('filter: arguments', () => {
     expect(() => parseTransform('filter:area > 1;drop_empty=yes')).toThrow(/drop_empty must be one of true, false; got 'yes'/);
     expect(() => parseTransform('filter:area > 1;bogus=1')).toThrow(/unknown parameter 'bogus'/);
     expect(() => parseTransform('filter:area >')).toThrow(UsageError);
-    expect(() => parseTransform('filter:lable == car')).toThrow(/unknown field 'lable'; the fields are id, subset, annotations, empty, image_width, image_height, attr\.NAME, label, type, area, width, height, occluded, group, track/);
+    expect(() => parseTransform('filter:lable == car')).toThrow(/unknown field 'lable' at column 1; the fields are id, subset, annotations, empty, image_width, image_height, attr\.NAME, label, type, area, width, height, occluded, group, track/);
   });
 
   it('reads a quoted ";" as part of the expression', async () => {

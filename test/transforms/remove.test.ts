@@ -34,7 +34,7 @@ async function run(spec: string) {
   return {
     items: out.items,
     categories: out.categories,
-    warnings: ctx.reporter.messages.filter((m) => m.severity === 'warning').map((m) => m.message),
+    warnings: ctx.reporter.messages.filter((m) => m.severity === 'warning').map((m) => (m.item ? `${m.message} (${m.item})` : m.message)),
     info: ctx.reporter.messages.filter((m) => m.severity === 'info').map((m) => m.message),
   };
 }
@@ -45,7 +45,7 @@ describe('remove_images', () => {
   it('drops the listed ids in every subset, and warns once per id not found', async () => {
     const r = await run('remove_images:a,nope,street/0001');
     expect(keys(r.items)).toEqual([]);
-    expect(r.warnings).toEqual(["remove_images: no item 'nope'"]);
+    expect(r.warnings).toEqual(['remove_images: no such item (nope)']);
     expect(r.info).toEqual(['remove_images: removed 3 items']);
   });
 
@@ -53,7 +53,7 @@ describe('remove_images', () => {
     const r = await run('remove_images:a;subset=val');
     expect(keys(r.items)).toEqual(['train/a:3', 'val/street/0001:1']);
     expect(r.info).toEqual(['remove_images: removed 1 item']);
-    expect((await run('remove_images:street/0001;subset=train')).warnings).toEqual(["remove_images: no item 'street/0001' in subset 'train'"]);
+    expect((await run('remove_images:street/0001;subset=train')).warnings).toEqual(["remove_images: no such item in subset 'train' (street/0001)"]);
   });
 
   it('refuses an empty list and unknown parameters', () => {
@@ -87,7 +87,7 @@ describe('remove_annotations', () => {
   });
 
   it('warns about listed items not found and refuses ids that are not integers', async () => {
-    expect((await run('remove_annotations:b')).warnings).toEqual(["remove_annotations: no item 'b'"]);
+    expect((await run('remove_annotations:b')).warnings).toEqual(['remove_annotations: no such item (b)']);
     expect(() => parseTransform('remove_annotations:;ids=x')).toThrow(/annotation ids are integers; got 'x'/);
   });
 });
