@@ -46,7 +46,8 @@ export const transform: TransformPlugin = {
       for (const name of new Set(expression.values.get('label') ?? [])) {
         if (!names.has(name)) ctx.reporter.warn({ code: 'unknown-label', message: `filter: the dataset has no label '${name}'` });
       }
-      let items = 0, keptItems = 0, annotations = 0, keptAnnotations = 0;
+      let items = 0, keptItems = 0, annotations = 0, keptAnnotations = 0, normalized = 0;
+      const measures = expression.fields.some((f) => f === 'area' || f === 'width' || f === 'height');
       return mapItems(dataset, (item) => {
         items++;
         annotations += item.annotations.length;
@@ -57,16 +58,21 @@ export const transform: TransformPlugin = {
           keptAnnotations += item.annotations.length;
           return item;
         }
+        if (measures && item.normalized && item.annotations.length) normalized++;
         const kept = item.annotations.filter((a) => expression.test((field) =>
           field in ANNOTATION_FIELDS || field.startsWith('attr.') ? annotationField(a, field, dataset.categories) : ofItem(field)));
         if (dropEmpty && kept.length === 0 && item.annotations.length > 0) return null;
         keptItems++;
         keptAnnotations += kept.length;
         return kept.length === item.annotations.length ? item : { ...item, annotations: kept };
-      }, () => ctx.reporter.info({
-        code: 'filter',
-        message: `filter: kept ${keptItems} of ${items} items (${items - keptItems} dropped), ${keptAnnotations} of ${annotations} annotations (${annotations - keptAnnotations} dropped)`,
-      }));
+      }, () => {
+        // YOLO labels read without their images: sizes there are fractions of the image, not pixels.
+        if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `filter: ${normalized} item${normalized === 1 ? ' has' : 's have'} no image size (normalized coordinates): area, width and height were compared as fractions of the image there` });
+        ctx.reporter.info({
+          code: 'filter',
+          message: `filter: kept ${keptItems} of ${items} items (${items - keptItems} dropped), ${keptAnnotations} of ${annotations} annotations (${annotations - keptAnnotations} dropped)`,
+        });
+      });
     };
   },
 };

@@ -131,6 +131,17 @@ describe('filter: annotation-level expressions', () => {
     expect(await pick('width == 0 and height == 0')).toEqual([10]);
   });
 
+  it('warns when sizes are compared on items with normalized coordinates', async () => {
+    const source: Dataset = { categories: [], items: [
+      { id: 'n', subset: '', normalized: true, annotations: [{ type: 'bbox', x: 0.1, y: 0.1, w: 0.5, h: 0.5 }] },
+      { id: 'p', subset: '', annotations: [{ type: 'bbox', x: 1, y: 1, w: 50, h: 50 }] },
+    ] };
+    const r = await run('filter:width >= 10', source);
+    expect(r.items.map((i) => i.annotations.length)).toEqual([0, 1]);
+    expect(r.messages.filter((m) => m.severity === 'warning').map((m) => m.message)).toEqual(['filter: 1 item has no image size (normalized coordinates): area, width and height were compared as fractions of the image there']);
+    expect((await run('filter:type == bbox', source)).messages.filter((m) => m.severity === 'warning')).toEqual([]);
+  });
+
   it('warns about a label the dataset lacks', async () => {
     const r = await run('filter:label in (car, truck)');
     expect(r.messages.filter((m) => m.severity === 'warning')).toEqual([expect.objectContaining({ code: 'unknown-label', message: "filter: the dataset has no label 'truck'" })]);
