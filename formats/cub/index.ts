@@ -1,0 +1,12 @@
+import type { FormatPlugin } from '../../src/plugin.js';
+import { detectCub } from './detector.js';
+import { importCub } from './importer.js';
+
+/** CUB-200-2011: images.txt, classes.txt, image_class_labels.txt, train_test_split.txt, bounding_boxes.txt (import only). */
+export const plugin: FormatPlugin = {
+  name: 'cub',
+  aliases: ['cub_200_2011'],
+  description: 'CUB-200-2011 birds: images.txt, classes.txt, image_class_labels.txt, bounding_boxes.txt (import only)',
+  detect: detectCub,
+  import: importCub,
+};
