@@ -23,7 +23,7 @@ export const transform: TransformPlugin = {
         if (!item.annotations.some((a) => a.type !== 'label' && a.type !== 'caption')) return item;
         const rect = imageRect(item);
         if (!rect) { noSize++; return item; }
-        let nextGroup = Math.max(0, ...item.annotations.map((a) => a.group ?? 0)) + 1;
+        let nextGroup = item.annotations.reduce((max, a) => Math.max(max, a.group ?? 0), 0) + 1;
         let changed = false;
         const annotations: Annotation[] = [];
         for (const a of item.annotations) {

@@ -23,7 +23,7 @@ export const transform: TransformPlugin = {
       let masks = 0, polygons = 0, small = 0, dropped = 0, holed = 0, holePixels = 0;
       return mapItems(dataset, (item) => {
         if (!item.annotations.some((a) => a.type === 'mask')) return item;
-        let nextGroup = Math.max(0, ...item.annotations.map((a) => a.group ?? 0)) + 1;
+        let nextGroup = item.annotations.reduce((max, a) => Math.max(max, a.group ?? 0), 0) + 1;
         let emptied = 0, itemHoles = 0;
         const annotations = item.annotations.flatMap((a): Annotation[] => {
           if (a.type !== 'mask') return [a];

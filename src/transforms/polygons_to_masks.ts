@@ -33,10 +33,10 @@ export const transform: TransformPlugin = {
           ctx.reporter.warn({ code: 'empty-polygon', item: item.id, message: `polygons_to_masks: ${empty} polygon(s) enclosing no pixel centre dropped` });
         }
         return { ...item, annotations };
-      }, () => ctx.reporter.info({
-        code: 'polygons-to-masks',
-        message: `polygons_to_masks: ${converted} polygon(s) converted to masks; ${dropped} dropped (no pixel inside)${normalized ? `; ${normalized} item(s) with normalized coordinates left alone` : ''}`,
-      }));
+      }, () => {
+        ctx.reporter.info({ code: 'polygons-to-masks', message: `polygons_to_masks: ${converted} polygon(s) converted to masks; ${dropped} dropped (no pixel centre inside)` });
+        if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `polygons_to_masks: ${normalized} item(s) with normalized coordinates left alone (their polygons have no pixels)` });
+      });
     };
   },
 };

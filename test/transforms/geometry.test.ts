@@ -1,0 +1,343 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { collect, type Annotation, type Category, type Item, type MaskAnnotation } from '../../src/model.js';
+import { Reporter, UsageError, type Diagnostic } from '../../src/diagnostics.js';
+import { createContext } from '../../src/pipeline.js';
+import { parseTransform } from '../../src/transforms/index.js';
+import { maskToBitmap } from '../../src/geometry/mask.js';
+import { polygonArea } from '../../src/geometry/polygon.js';
+
+const CATEGORIES: Category[] = [{ name: 'car' }, { name: 'bus' }];
+
+async function run(spec: string, items: Item[], categories = CATEGORIES): Promise<{ items: Item[]; messages: Diagnostic[] }> {
+  const reporter = new Reporter();
+  const out = await parseTransform(spec)({ categories, items }, createContext({ reporter }));
+  return { items: (await collect(out)).items, messages: reporter.messages };
+}
+
+const item = (annotations: Annotation[], extra: Partial<Item> = {}): Item => ({ id: 'img', subset: 'train', annotations, ...extra });
+const sized = (annotations: Annotation[], width = 10, height = 10): Item => item(annotations, { image: { path: '/x/img.jpg', width, height } });
+
+/** The set pixels of a mask as image coordinates "x,y". */
+function pixels(m: Pick<MaskAnnotation, 'left' | 'top' | 'width' | 'height' | 'rle'>): string[] {
+  const b = maskToBitmap(m);
+  const out: string[] = [];
+  for (let y = 0; y < b.height; y++) for (let x = 0; x < b.width; x++) if (b.data[y * b.width + x]) out.push(`${m.left + x},${m.top + y}`);
+  return out;
+}
+
+/** Vertices of a flat polygon as sorted "x,y" strings (the clip may start anywhere on the ring). */
+const vertices = (points: number[]) => Array.from({ length: points.length / 2 }, (_, i) => `${points[2 * i]},${points[2 * i + 1]}`).sort();
+
+function info(messages: Diagnostic[], code: string): string {
+  const found = messages.find((m) => m.severity === 'info' && m.code === code);
+  expect(found, `info ${code}`).toBeDefined();
+  return found!.message;
+}
+
+describe('shapes_to_boxes', () => {
+  it('boxes every kind of shape by its bounds, keeping the fields, leaving labels, captions and axis-aligned boxes', async () => {
+    const fields = { label: 1, attributes: { color: 'red' }, occluded: true, zOrder: 2, id: 7 };
+    const { items, messages } = await run('shapes_to_boxes', [item([
+      { type: 'polygon', points: [1, 2, 5, 1, 4, 7], ...fields },
+      { type: 'polyline', points: [0, 0, 3, 4] },
+      { type: 'points', points: [2, 2, 100, 100, 6, 3], visibility: [2, 0, 1] },
+      // 4 x 3 at (10, 20): rows ..x. / .xx. / .... -> pixels (12,20) (11,21) (12,21)
+      { type: 'mask', left: 10, top: 20, width: 4, height: 3, rle: [2, 1, 2, 2, 5] },
+      { type: 'ellipse', cx: 10, cy: 10, rx: 4, ry: 2, rotation: 90 },
+      { type: 'bbox', x: 0, y: 0, w: 4, h: 2, rotation: 90, label: 0 },
+      { type: 'skeleton', points: [1, 1, 50, 50, 3, 9], visibility: [2, 0, 2], label: 0 },
+      { type: 'bbox', x: 1, y: 1, w: 2, h: 2 },
+      { type: 'label', label: 0 },
+      { type: 'caption', caption: 'a car' },
+    ])]);
+    const out = items[0].annotations;
+    expect(out.map((a) => a.type)).toEqual(['bbox', 'bbox', 'bbox', 'bbox', 'bbox', 'bbox', 'bbox', 'bbox', 'label', 'caption']);
+    expect(out[0]).toEqual({ type: 'bbox', x: 1, y: 1, w: 4, h: 6, ...fields });
+    expect(out[1]).toEqual({ type: 'bbox', x: 0, y: 0, w: 3, h: 4 });
+    expect(out[2]).toEqual({ type: 'bbox', x: 2, y: 2, w: 4, h: 1 }); // the absent point is not counted
+    expect(out[3]).toEqual({ type: 'bbox', x: 11, y: 20, w: 2, h: 2 });
+    const ellipse = out[4] as { x: number; y: number; w: number; h: number };
+    expect([ellipse.x, ellipse.y, ellipse.w, ellipse.h].map((v) => +v.toFixed(9))).toEqual([8, 6, 4, 8]);
+    const rotated = out[5] as { x: number; y: number; w: number; h: number; rotation?: number };
+    expect([rotated.x, rotated.y, rotated.w, rotated.h].map((v) => +v.toFixed(9))).toEqual([1, -1, 2, 4]);
+    expect(rotated.rotation).toBeUndefined();
+    expect(out[6]).toEqual({ type: 'bbox', x: 1, y: 1, w: 2, h: 8, label: 0 });
+    expect(out[7]).toBe(items[0].annotations[7]);
+    expect(info(messages, 'shapes-to-boxes')).toMatch(/7 shape\(s\) converted .*polygon 1.*; 0 of them merged.*; 0 empty/);
+  });
+
+  it('gives one box per object: an object that has a box keeps it, the shapes of one without merge', async () => {
+    const { items } = await run('shapes_to_boxes', [item([
+      { type: 'polygon', points: [2, 2, 10, 2, 10, 8], label: 0, group: 1, id: 1 },
+      { type: 'bbox', x: 2, y: 2, w: 8, h: 6, label: 0, group: 1, id: 1 },
+      { type: 'polygon', points: [0, 0, 2, 0, 2, 2], label: 1, group: 2 },
+      { type: 'polygon', points: [5, 5, 9, 5, 9, 6], label: 1, group: 2 },
+      // same group, other label: another object
+      { type: 'polygon', points: [20, 20, 21, 20, 21, 21], label: 0, group: 2 },
+    ])]);
+    expect(items[0].annotations).toEqual([
+      { type: 'bbox', x: 2, y: 2, w: 8, h: 6, label: 0, group: 1, id: 1 },
+      { type: 'bbox', x: 0, y: 0, w: 9, h: 6, label: 1, group: 2 },
+      { type: 'bbox', x: 20, y: 20, w: 1, h: 1, label: 0, group: 2 },
+    ]);
+  });
+
+  it('types= restricts the kinds converted; empty shapes are dropped with a warning; bad arguments are usage errors', async () => {
+    const { items, messages } = await run('shapes_to_boxes:types=mask', [item([
+      { type: 'polygon', points: [1, 2, 5, 1, 4, 7] },
+      { type: 'mask', left: 0, top: 0, width: 2, height: 2, rle: [4] },
+      { type: 'mask', left: 3, top: 3, width: 2, height: 1, rle: [0, 2] },
+    ])]);
+    expect(items[0].annotations).toEqual([
+      { type: 'polygon', points: [1, 2, 5, 1, 4, 7] },
+      { type: 'bbox', x: 3, y: 3, w: 2, h: 1 },
+    ]);
+    expect(messages.filter((m) => m.code === 'empty-shape')).toMatchObject([{ severity: 'warning', item: 'img' }]);
+    expect(() => parseTransform('shapes_to_boxes:types=circle')).toThrow(UsageError);
+    expect(() => parseTransform('shapes_to_boxes:types=circle')).toThrow(/'circle' is not a kind/);
+    expect(() => parseTransform('shapes_to_boxes:polygon')).toThrow(UsageError);
+    expect(() => parseTransform('shapes_to_boxes:;colour=red')).toThrow(/unknown parameter 'colour'/);
+  });
+
+  it('does not change its input items', async () => {
+    const polygon: Annotation = { type: 'polygon', points: [1, 2, 5, 1, 4, 7], group: 1, label: 0 };
+    const other: Annotation = { type: 'polygon', points: [0, 0, 1, 0, 1, 1], group: 1, label: 0 };
+    const input = item([polygon, other]);
+    const snapshot = JSON.stringify(input);
+    const { items } = await run('shapes_to_boxes', [input]);
+    expect(items[0].annotations).toEqual([{ type: 'bbox', x: 0, y: 0, w: 5, h: 7, group: 1, label: 0 }]);
+    expect(JSON.stringify(input)).toBe(snapshot);
+  });
+});
+
+describe('boxes_to_polygons', () => {
+  it('gives the four corners, clockwise from the top-left, of plain and rotated boxes', async () => {
+    const { items, messages } = await run('boxes_to_polygons', [item([
+      { type: 'bbox', x: 1, y: 2, w: 3, h: 4, label: 1, group: 3, id: 9, attributes: { a: 1 } },
+      { type: 'bbox', x: 0, y: 0, w: 4, h: 2, rotation: 90 },
+      { type: 'label', label: 0 },
+    ])]);
+    const [plain, rotated, label] = items[0].annotations;
+    expect(plain).toEqual({ type: 'polygon', points: [1, 2, 4, 2, 4, 6, 1, 6], label: 1, group: 3, id: 9, attributes: { a: 1 } });
+    expect(rotated.type).toBe('polygon');
+    // centre (2, 1); turned a quarter clockwise the top-left corner goes to the top-right
+    expect((rotated as { points: number[] }).points.map((v) => +v.toFixed(9))).toEqual([3, -1, 3, 3, 1, 3, 1, -1]);
+    expect('rotation' in rotated).toBe(false);
+    expect(label).toEqual({ type: 'label', label: 0 });
+    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 2 box(es) converted to polygons');
+    expect(() => parseTransform('boxes_to_polygons:x')).toThrow(UsageError);
+  });
+});
+
+describe('polygons_to_masks and masks_to_polygons', () => {
+  it('paints the pixels whose centre the polygon encloses, into a mask of those pixels only', async () => {
+    const { items, messages } = await run('polygons_to_masks', [item([
+      { type: 'polygon', points: [0, 0, 4, 0, 0, 4], label: 0, group: 2, attributes: { x: true } },
+      { type: 'polygon', points: [0.1, 0.1, 0.4, 0.1, 0.4, 0.4] }, // covers no pixel centre
+      { type: 'bbox', x: 0, y: 0, w: 1, h: 1 },
+    ])]);
+    // rows: x+y+1 < 4 -> 3, 2, 1 pixels
+    expect(items[0].annotations).toEqual([
+      { type: 'mask', left: 0, top: 0, width: 3, height: 3, rle: [0, 5, 1, 1, 2], label: 0, group: 2, attributes: { x: true } },
+      { type: 'bbox', x: 0, y: 0, w: 1, h: 1 },
+    ]);
+    expect(pixels(items[0].annotations[0] as MaskAnnotation)).toEqual(['0,0', '1,0', '2,0', '0,1', '1,1', '0,2']);
+    expect(messages.find((m) => m.code === 'empty-polygon')).toMatchObject({ severity: 'warning', item: 'img' });
+    expect(info(messages, 'polygons-to-masks')).toMatch(/1 polygon\(s\) converted to masks; 1 dropped/);
+  });
+
+  it('leaves items with normalized coordinates alone and says so', async () => {
+    const polygon: Annotation = { type: 'polygon', points: [0.1, 0.1, 0.9, 0.1, 0.9, 0.9] };
+    const { items, messages } = await run('polygons_to_masks', [item([polygon], { normalized: true })]);
+    expect(items[0].annotations).toEqual([polygon]);
+    expect(messages.find((m) => m.code === 'normalized-coordinates')?.message).toMatch(/1 item\(s\)/);
+  });
+
+  it('round-trips a rectangle and an L shape on pixel corners exactly', async () => {
+    const rectangle = [2, 3, 7, 3, 7, 8, 2, 8];
+    const lShape = [0, 0, 2, 0, 2, 3, 4, 3, 4, 5, 0, 5];
+    const masks = await run('polygons_to_masks', [item([
+      { type: 'polygon', points: rectangle, label: 0 },
+      { type: 'polygon', points: lShape, label: 1 },
+    ])]);
+    expect(masks.items[0].annotations[0]).toEqual({ type: 'mask', left: 2, top: 3, width: 5, height: 5, rle: [0, 25], label: 0 });
+    const l = masks.items[0].annotations[1] as MaskAnnotation;
+    expect([l.left, l.top, l.width, l.height]).toEqual([0, 0, 4, 5]);
+    expect(pixels(l).length).toBe(2 * 3 + 4 * 2);
+    const back = await run('masks_to_polygons', masks.items);
+    expect(back.items[0].annotations).toEqual([
+      { type: 'polygon', points: rectangle, label: 0 },
+      { type: 'polygon', points: lShape, label: 1 },
+    ]);
+  });
+
+  it('gives one polygon per 8-connected component, in one group, dropping those under min_area', async () => {
+    // 7 x 3:  x...x.. / .x..x.. / ......x : A = (0,0)+(1,1) diagonal, B = (4,0)-(4,1), C = (6,2)
+    const bits = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    const rle: number[] = [];
+    let current = 0, length = 0;
+    for (const b of bits) { if (b !== current) { rle.push(length); length = 0; current = b; } length++; }
+    rle.push(length);
+    const mask: MaskAnnotation = { type: 'mask', left: 10, top: 20, width: 7, height: 3, rle, label: 1, id: 4, attributes: { kind: 'x' } };
+    const all = await run('masks_to_polygons', [item([{ type: 'bbox', x: 0, y: 0, w: 1, h: 1, group: 3 }, mask])]);
+    const polygons = all.items[0].annotations.slice(1);
+    expect(polygons.map((p) => (p as { points: number[] }).points)).toEqual([
+      [10, 20, 11, 20, 11, 21, 12, 21, 12, 22, 11, 22, 11, 21, 10, 21], // through the shared corner (11, 21)
+      [14, 20, 15, 20, 15, 22, 14, 22],
+      [16, 22, 17, 22, 17, 23, 16, 23],
+    ]);
+    // no group before: a new one, unique in the item (3 is taken)
+    for (const p of polygons) expect(p).toMatchObject({ type: 'polygon', label: 1, id: 4, attributes: { kind: 'x' }, group: 4 });
+    expect(info(all.messages, 'masks-to-polygons')).toMatch(/1 mask\(s\) gave 3 polygon\(s\); 0 component/);
+
+    const big = await run('masks_to_polygons:min_area=2', [item([{ ...mask, group: 8 }])]);
+    expect(big.items[0].annotations.map((p) => [(p as { points: number[] }).points.length, p.group])).toEqual([[16, 8], [8, 8]]);
+    expect(info(big.messages, 'masks-to-polygons')).toMatch(/1 component\(s\) under 2 pixel\(s\) dropped/);
+
+    const none = await run('masks_to_polygons:;min_area=5', [item([mask])]);
+    expect(none.items[0].annotations).toEqual([]);
+    expect(none.messages.find((m) => m.code === 'empty-mask')).toMatchObject({ severity: 'warning', item: 'img' });
+    expect(() => parseTransform('masks_to_polygons:min_area=big')).toThrow(/min_area must be a number; got 'big'/);
+    expect(() => parseTransform('masks_to_polygons:min_area=-1')).toThrow(UsageError);
+  });
+
+  it('counts and warns about the holes it fills in; a single polygon keeps no group', async () => {
+    // 3 x 3 ring with a one-pixel hole
+    const ring: MaskAnnotation = { type: 'mask', left: 0, top: 0, width: 3, height: 3, rle: [0, 4, 1, 4] };
+    const { items, messages } = await run('masks_to_polygons', [item([ring])]);
+    expect(items[0].annotations).toEqual([{ type: 'polygon', points: [0, 0, 3, 0, 3, 3, 0, 3] }]);
+    expect(messages.find((m) => m.code === 'mask-holes-filled')).toMatchObject({ severity: 'warning', item: 'img' });
+    expect(info(messages, 'masks-to-polygons')).toMatch(/1 mask\(s\) had holes \(1 pixel\(s\) filled in\)/);
+  });
+});
+
+describe('merge_instance_segments', () => {
+  const a: MaskAnnotation = { type: 'mask', left: 0, top: 0, width: 2, height: 1, rle: [0, 2], label: 0, group: 1, id: 1 };
+  const b: MaskAnnotation = { type: 'mask', left: 3, top: 1, width: 1, height: 1, rle: [0, 1], label: 0, group: 1, id: 2, attributes: { small: true } };
+  const otherLabel: MaskAnnotation = { type: 'mask', left: 5, top: 5, width: 1, height: 1, rle: [0, 1], label: 1, group: 1 };
+  const polygon: Annotation = { type: 'polygon', points: [0, 2, 1, 2, 1, 3, 0, 3], label: 0, group: 1, id: 3 };
+  const loose: Annotation = { type: 'polygon', points: [6, 0, 7, 0, 7, 1, 6, 1], label: 1 };
+
+  it('unites the masks of one instance into one mask with the largest one\'s fields; polygons stay by default', async () => {
+    const { items, messages } = await run('merge_instance_segments', [item([{ type: 'label', label: 0 }, b, polygon, otherLabel, a, loose])]);
+    expect(items[0].annotations).toEqual([
+      { type: 'label', label: 0 },
+      // rows: xx.. / ...x ; in the place of the instance's first segment, fields of the larger (a)
+      { type: 'mask', left: 0, top: 0, width: 4, height: 2, rle: [0, 2, 5, 1], label: 0, group: 1, id: 1 },
+      polygon, otherLabel, loose,
+    ]);
+    expect(info(messages, 'merge-instance-segments')).toMatch(/1 instance\(s\) merged from 2 segment\(s\); 0 polygon/);
+  });
+
+  it('include_polygons=true paints the instance\'s polygons in, and turns lone polygons into masks', async () => {
+    const { items, messages } = await run('merge_instance_segments:include_polygons=true', [item([b, polygon, a, loose])]);
+    const [merged, lone] = items[0].annotations as MaskAnnotation[];
+    expect(items[0].annotations).toHaveLength(2);
+    expect(merged).toMatchObject({ type: 'mask', label: 0, group: 1, id: 1, left: 0, top: 0, width: 4, height: 3 });
+    expect(pixels(merged)).toEqual(['0,0', '1,0', '3,1', '0,2']);
+    expect(lone).toEqual({ type: 'mask', left: 6, top: 0, width: 1, height: 1, rle: [0, 1], label: 1 });
+    expect(info(messages, 'merge-instance-segments')).toMatch(/1 instance\(s\) merged from 3 segment\(s\); 2 polygon\(s\) painted/);
+    expect(() => parseTransform('merge_instance_segments:include_polygons=yes')).toThrow(/include_polygons must be one of false, true/);
+  });
+});
+
+describe('crop_to_image', () => {
+  it('clips every kind of shape to a 10 x 10 image and drops what falls outside', async () => {
+    const { items, messages } = await run('crop_to_image', [sized([
+      { type: 'bbox', x: -2, y: 3, w: 5, h: 20, label: 0, id: 1 },
+      { type: 'bbox', x: 12, y: 0, w: 3, h: 3 }, // outside
+      { type: 'bbox', x: 10, y: 0, w: 5, h: 5 }, // only its left edge touches: zero area
+      { type: 'bbox', x: 1, y: 1, w: 2, h: 2 }, // inside
+      { type: 'polygon', points: [-2, -2, 4, -2, 4, 4, -2, 4], label: 1 },
+      { type: 'polygon', points: [5, 5, 15, 5, 5, 15] },
+      { type: 'polygon', points: [11, 11, 15, 11, 15, 15] }, // outside
+      { type: 'polyline', points: [-5, 5, 5, 5, 5, 15] },
+      { type: 'polyline', points: [2, 2, 2, 15, 8, 15, 8, 2] }, // leaves and comes back
+      { type: 'points', points: [5, 5, 12, 5, 3, 3] },
+      { type: 'skeleton', points: [11, 1, 12, 2], visibility: [2, 1] }, // all outside
+      { type: 'skeleton', points: [1, 1, 12, 2], visibility: [2, 1] },
+      { type: 'mask', left: 8, top: 8, width: 4, height: 4, rle: [0, 16] },
+      { type: 'mask', left: 10, top: 0, width: 2, height: 2, rle: [0, 4] }, // outside
+      { type: 'ellipse', cx: 9, cy: 5, rx: 3, ry: 1 }, // crosses, centre inside
+      { type: 'ellipse', cx: 11, cy: 5, rx: 3, ry: 1 }, // centre outside
+      { type: 'bbox', x: 7, y: 4, w: 4, h: 2, rotation: 30 }, // crosses, centre inside
+      { type: 'label', label: 1 },
+    ])]);
+    const out = items[0].annotations;
+    expect(out[0]).toEqual({ type: 'bbox', x: 0, y: 3, w: 3, h: 7, label: 0, id: 1 });
+    expect(out[1]).toEqual({ type: 'bbox', x: 1, y: 1, w: 2, h: 2 });
+    const square = out[2] as { type: string; points: number[]; label: number };
+    expect([square.type, square.label]).toEqual(['polygon', 1]);
+    expect(vertices(square.points)).toEqual(['0,0', '0,4', '4,0', '4,4']);
+    const corner = out[3] as { points: number[] };
+    expect(vertices(corner.points)).toEqual(['10,10', '10,5', '5,10', '5,5']);
+    expect(polygonArea(corner.points)).toBe(25);
+    expect(out[4]).toEqual({ type: 'polyline', points: [0, 5, 5, 5, 5, 10] });
+    expect(out[5]).toEqual({ type: 'polyline', points: [2, 2, 2, 10], group: 1 });
+    expect(out[6]).toEqual({ type: 'polyline', points: [8, 10, 8, 2], group: 1 });
+    expect(out[7]).toEqual({ type: 'points', points: [5, 5, 12, 5, 3, 3], visibility: [2, 0, 2] });
+    expect(out[8]).toEqual({ type: 'skeleton', points: [1, 1, 12, 2], visibility: [2, 0] });
+    expect(out[9]).toEqual({ type: 'mask', left: 8, top: 8, width: 2, height: 2, rle: [0, 4] });
+    expect(out[10]).toEqual({ type: 'ellipse', cx: 9, cy: 5, rx: 3, ry: 1 });
+    expect(out[11]).toMatchObject({ type: 'bbox', rotation: 30 });
+    expect(out[12]).toEqual({ type: 'label', label: 1 });
+    expect(out).toHaveLength(13);
+    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 8 shape(s) clipped, 6 dropped (outside the image or left empty); '
+      + '2 ellipse(s)/rotated box(es) crossing the border kept whole; 0 item(s) without an image size left alone');
+  });
+
+  it('uses [0, 1] for normalized items, leaves items without a size alone and warns once with their count', async () => {
+    const inside = sized([{ type: 'bbox', x: 1, y: 1, w: 2, h: 2 }]);
+    const { items, messages } = await run('crop_to_image', [
+      item([{ type: 'bbox', x: 0.5, y: -0.25, w: 1, h: 0.5 }], { normalized: true }),
+      item([{ type: 'bbox', x: -5, y: -5, w: 50, h: 50 }], { id: 'nosize1' }),
+      item([{ type: 'polygon', points: [-1, -1, 5, -1, 5, 5] }], { id: 'nosize2', image: { path: '/x/b.jpg' } }),
+      inside,
+    ]);
+    expect(items[0].annotations).toEqual([{ type: 'bbox', x: 0.5, y: 0, w: 0.5, h: 0.25 }]);
+    expect(items[1].annotations).toEqual([{ type: 'bbox', x: -5, y: -5, w: 50, h: 50 }]);
+    expect(items[2].annotations).toEqual([{ type: 'polygon', points: [-1, -1, 5, -1, 5, 5] }]);
+    expect(items[3]).toBe(inside);
+    const warnings = messages.filter((m) => m.code === 'no-image-size');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toMatch(/2 item\(s\) have no image width and height/);
+    expect(info(messages, 'crop-to-image')).toMatch(/1 shape\(s\) clipped, 0 dropped.*2 item\(s\) without an image size/);
+  });
+});
+
+describe('datum transform with a geometry transform', () => {
+  const dirs: string[] = [];
+  afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+  it('shapes_to_boxes on a COCO dataset writes one box per object', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'datum-geometry-'));
+    dirs.push(root);
+    fs.mkdirSync(path.join(root, 'in', 'annotations'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'in', 'annotations', 'instances_default.json'), JSON.stringify({
+      images: [{ id: 1, file_name: 'a.jpg', width: 20, height: 20 }],
+      categories: [{ id: 1, name: 'car' }, { id: 2, name: 'bus' }],
+      annotations: [
+        // polygon and its bbox: one object, its box kept
+        { id: 1, image_id: 1, category_id: 1, segmentation: [[2, 2, 10, 2, 10, 8]], bbox: [2, 2, 8, 6], area: 24, iscrowd: 0 },
+        // a segmentation without a bbox: boxed by its bounds
+        { id: 2, image_id: 1, category_id: 2, segmentation: [[1, 11, 5, 11, 5, 19, 1, 19]], area: 32, iscrowd: 0 },
+      ],
+    }));
+    const out = path.join(root, 'out');
+    const r = await runCli('transform', '-i', path.join(root, 'in'), '-f', 'coco', '-o', out, '-t', 'shapes_to_boxes', '--json');
+    expect(r.code, r.err).toBe(0);
+    const result = JSON.parse(r.out);
+    expect(result.items).toBe(1);
+    expect(result.messages.find((m: Diagnostic) => m.code === 'shapes-to-boxes').message).toMatch(/2 shape\(s\) converted \(polygon 2\); 1 of them merged/);
+    const written = JSON.parse(fs.readFileSync(path.join(out, 'annotations', 'instances_default.json'), 'utf8'));
+    const anns = written.annotations as { category_id: number; bbox: number[]; segmentation?: unknown }[];
+    const name = (id: number) => written.categories.find((c: { id: number }) => c.id === id).name;
+    expect(anns.map((a) => [name(a.category_id), a.bbox])).toEqual([['car', [2, 2, 8, 6]], ['bus', [1, 11, 4, 8]]]);
+    // boxes only: no polygon was written
+    for (const a of anns) expect(Array.isArray(a.segmentation) ? a.segmentation.flat() : []).toEqual([]);
+  });
+});
