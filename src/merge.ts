@@ -4,7 +4,7 @@
  * ids (same subset and id) renamed, refused or skipped.
  */
 import path from 'node:path';
-import type { AttributeSpec, Category, Dataset, Item, SkeletonAnnotation, Visibility } from './model.js';
+import type { Annotation, AttributeSpec, Category, Dataset, Item, SkeletonAnnotation, Visibility } from './model.js';
 import type { Context, ExportSummary, Options, Transform } from './plugin.js';
 import { DatumError, UsageError } from './diagnostics.js';
 import { getFormat } from './registry.js';
@@ -35,6 +35,7 @@ export interface MergedLabels {
   labelMaps: number[][];
 }
 
+const itemName = (item: Item) => (item.subset ? `${item.subset}/${item.id}` : item.id);
 const categoryKey = (c: Category) => JSON.stringify([c.parent ?? null, c.name]);
 
 /**
@@ -126,20 +127,23 @@ export function mergeDatasets(sources: readonly MergeSource[], options: { onConf
   // A source whose labels keep their indices (the first, usually) passes its items through as they are.
   const unchanged = labelMaps.map((map, s) => !reorders[s].size && map.every((to, from) => to === from));
   const relabel = (item: Item, s: number): Item => {
-    if (unchanged[s]) return item;
     const map = labelMaps[s];
-    const reorder = reorders[s];
-    return {
-      ...item,
-      annotations: item.annotations.map((a) => {
-        if (a.label === undefined) return a;
-        const order = a.type === 'skeleton' ? reorder.get(a.label) : undefined;
-        const moved = order ? reorderSkeleton(a as SkeletonAnnotation, order) : a;
-        const label = map[a.label];
-        // An index past the source's label list stays as it was: the exporter reports it.
-        return label === undefined || label === a.label ? moved : { ...moved, label };
-      }),
-    };
+    const known = (a: Annotation) => a.label === undefined || map[a.label] !== undefined;
+    if (unchanged[s] && item.annotations.every(known)) return item;
+    const annotations: Annotation[] = [];
+    for (const a of item.annotations) {
+      if (a.label === undefined) { annotations.push(a); continue; }
+      const label = map[a.label];
+      if (label === undefined) {
+        // Its index would name another source's label in the merged list.
+        ctx.reporter.warn({ code: 'unknown-label', file: names[s], item: itemName(item), message: `merge: ${a.type} annotation dropped: its label index ${a.label} is not one of the source's ${map.length} labels` });
+        continue;
+      }
+      const order = a.type === 'skeleton' ? reorders[s].get(a.label) : undefined;
+      const moved = order ? reorderSkeleton(a as SkeletonAnnotation, order) : a;
+      annotations.push(label === a.label ? moved : { ...moved, label });
+    }
+    return { ...item, annotations };
   };
 
   const firstSource = new Map<string, number>();
@@ -155,7 +159,7 @@ export function mergeDatasets(sources: readonly MergeSource[], options: { onConf
           continue;
         }
         counts.collisions++;
-        const shown = item.subset ? `${item.subset}/${item.id}` : item.id;
+        const shown = itemName(item);
         const also = first === s ? `another item of ${names[s]}` : `an item of ${names[first]}`;
         if (onConflict === 'error') {
           throw new DatumError({

@@ -170,6 +170,19 @@ describe('datum merge', () => {
     expect(fs.readdirSync(root).sort()).toEqual(['a', 'b']);
   });
 
+  test('a source read after the next one was imported is still checked for symlinks leading outside (importDataset forgets cached paths)', async () => {
+    const root = temp();
+    const { a, b } = writeSources(root);
+    fs.mkdirSync(path.join(root, 'elsewhere'));
+    fs.writeFileSync(path.join(root, 'elsewhere', 'img1.jpg'), 'x');
+    fs.symlinkSync(path.join(root, 'elsewhere'), path.join(b, 'images'));
+    // b is imported first, a second (its import empties the path cache); b's items stream after that
+    const r = await runCli('merge', b, a, '-o', path.join(root, 'out'), '-f', 'coco', '--', '--save-media');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${path.join(b, 'images')}: path 'images' leads outside the dataset folder through a symlink`);
+    expect(fs.existsSync(path.join(root, 'out'))).toBe(false);
+  });
+
   test('the library merge() gives the same result as the CLI', async () => {
     const root = temp();
     const { a, b } = writeSources(root);
@@ -229,6 +242,19 @@ describe('mergeDatasets', () => {
     expect(merged.annotations[0]).toMatchObject({ points: [1, 2, 0, 0, 5, 6], visibility: [1, 0, 2] });
     expect(reporter.messages.map((m) => [m.code, m.file])).toEqual([['keypoints-differ', 'B']]);
     expect(reporter.messages[0].message).toContain('without tail');
+  });
+
+  test('an annotation whose label index is outside its source\'s labels is dropped with a warning, never given another source\'s label', async () => {
+    const reporter = new Reporter();
+    const itemA: Item = { id: 'a', subset: '', annotations: [{ type: 'label', label: 1 }, { type: 'label', label: 0 }] };
+    const itemB: Item = { id: 'b', subset: '', annotations: [{ type: 'label', label: 7 }, { type: 'label', label: 0 }] };
+    const { dataset } = mergeDatasets([source([{ name: 'x' }], [itemA], 'A'), source([{ name: 'y' }], [itemB], 'B')], {}, createContext({ reporter }));
+    const [a, b] = await all(dataset.items);
+    expect(dataset.categories.map((c) => c.name)).toEqual(['x', 'y']);
+    expect(a.annotations).toEqual([{ type: 'label', label: 0 }]);
+    expect(b.annotations).toEqual([{ type: 'label', label: 1 }]);
+    expect(reporter.messages.map((m) => [m.code, m.file, m.item])).toEqual([['unknown-label', 'A', 'a'], ['unknown-label', 'B', 'b']]);
+    expect(itemA.annotations).toHaveLength(2);
   });
 
   test('rename is deterministic: first keeps its id, <id>-<N> by source position, -2 when that is taken too; subsets apart never collide', async () => {

@@ -31,7 +31,7 @@ export function registerMerge(program: Command, env: CommandEnv, pluginArgs: rea
     .requiredOption('-o, --output <path>', 'output folder (written atomically)')
     .requiredOption('-f, --output-format <format>', 'output format')
     .addOption(new Option('--input-format <format>', 'format of every source without its own @FORMAT; also written -if (default: detect each)'))
-    .addOption(new Option('--on-conflict <mode>', 'an item whose subset and id an earlier source has: rename to <id>-<N> (N: the source\'s position), error (write nothing), skip').choices(ON_CONFLICT).default('rename'))
+    .addOption(new Option('--on-conflict <mode>', 'an item whose subset and id an earlier item has: rename to <id>-<N> (N: the source\'s position), error (write nothing), skip').choices(ON_CONFLICT).default('rename'))
     .option('--overwrite', 'replace a non-empty output folder')
     .option('-t, --transform <spec>', 'transform to apply to the merged dataset as name:args, repeatable, applied in order', collectRepeated, [] as string[])
     .option('--json', 'print the result as one JSON object on stdout')
