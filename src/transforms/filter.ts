@@ -44,7 +44,7 @@ export const transform: TransformPlugin = {
     return (dataset, ctx) => {
       const names = new Set(dataset.categories.map((c) => c.name));
       for (const name of new Set(expression.values.get('label') ?? [])) {
-        if (!names.has(name)) ctx.reporter.warn({ code: 'unknown-label', message: `filter: the dataset has no label '${name}'` });
+        if (name && !names.has(name)) ctx.reporter.warn({ code: 'unknown-label', message: `filter: the dataset has no label '${name}'` });
       }
       let items = 0, keptItems = 0, annotations = 0, keptAnnotations = 0, normalized = 0;
       const measures = expression.fields.some((f) => f === 'area' || f === 'width' || f === 'height');

@@ -90,7 +90,9 @@ describe('filter: annotation-level expressions', () => {
     expect(annotationIds((await run('filter:attr.pose != left and label == person')).items)).toEqual({ a: [], b: [4], c: [], d: [] });
     expect(annotationIds((await run('filter:attr.truncated == true;level=annotation')).items)).toEqual({ a: [], b: [4], c: [], d: [] });
     // label of an unlabeled annotation is ''.
-    expect(annotationIds((await run("filter:label == ''")).items)).toEqual({ a: [], b: [], c: [], d: ['caption'] });
+    const unlabeled = await run("filter:label == ''");
+    expect(annotationIds(unlabeled.items)).toEqual({ a: [], b: [], c: [], d: ['caption'] });
+    expect(unlabeled.messages.filter((m) => m.severity === 'warning')).toEqual([]); // '' is no label to warn about
   });
 
   it('drops with not (...)', async () => {
