@@ -1,5 +1,126 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../diagnostics.js';
+import { parsePluginOptions } from '../options.js';
+import { convert } from '../pipeline.js';
+import type { OptionSpec } from '../plugin.js';
+import { DEFAULT_RATIOS, parseRatios, SPLIT_TASKS, splitTransform, type SplitReport } from '../transforms/split.js';
+import { outputFormat, printConversion } from './convert.js';
 import type { CommandEnv } from './env.js';
 
-// Placeholder: `datum split` is being written (issue 9).
-export function registerSplit(_program: Command, _env: CommandEnv, _pluginArgs: readonly string[]): void {}
+/** split's own options; the issue writes them after `--`, so they are accepted there too. */
+const SPLIT_OPTIONS: readonly OptionSpec[] = [
+  { name: 'ratios', type: 'string', description: `subset=share,... adding up to 1 (default ${DEFAULT_RATIOS})` },
+  { name: 'seed', type: 'number', description: 'integer seed of the hash that orders the items (default 0)' },
+  { name: 'task', type: 'string', choices: SPLIT_TASKS, description: 'what to balance (default: detection when there are labeled shapes, else classification)' },
+  { name: 'group', type: 'string', description: 'item attribute whose value keeps items together' },
+  { name: 'group-regex', type: 'string', description: 'regex on item ids whose match (or first capture group) keeps items together' },
+  { name: 'keep-subset', type: 'string', description: 'subset left as it is; the others are split' },
+];
+
+const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** `datum split`: import, replace the subsets by a stratified split, export (-f defaults to the input's format). */
+export function registerSplit(program: Command, env: CommandEnv, pluginArgs: readonly string[]): void {
+  program.command('split')
+    .description('split a dataset into subsets by ratios, stratified by label, reproducibly (and write it)')
+    .requiredOption('-i, --input <path>', 'input dataset folder (or annotation file)')
+    .addOption(new Option('--input-format <format>', 'input format; also written -if (default: detect)'))
+    .requiredOption('-o, --output <path>', 'output folder (written atomically)')
+    .option('-f, --output-format <format>', 'output format (default: the input format)')
+    .option('--ratios <list>', `subset=share,... adding up to 1 (default ${DEFAULT_RATIOS})`)
+    .option('--seed <n>', 'integer seed (default 0); the same seed gives the same split in any item order')
+    .addOption(new Option('--task <task>', 'what to balance: classes of items, or label shares of annotations (default: detection when there are labeled shapes)').choices(SPLIT_TASKS))
+    .option('--group <attribute>', 'items with the same value of this item attribute stay together')
+    .option('--group-regex <regex>', 'items whose ids give the same match (first capture group if any) stay together')
+    .option('--keep-subset <name>', 'leave this subset as it is and split the other items')
+    .option('--overwrite', 'replace a non-empty output folder')
+    .option('--json', 'print the result and the split report as one JSON object on stdout')
+    .addHelpText('after', [
+      '',
+      "split's options may also go after -- (as `datum split ... -- --ratios train=0.7,val=0.3`), mixed with the output format's;",
+      'there, --task goes to split when its value is one of split\'s tasks and to the exporter otherwise.',
+      'Existing subsets are replaced. Detection and segmentation balance every label\'s share of annotations',
+      '(segmentation counts polygons, masks and ellipses only); classification splits every class exactly (±1 item).',
+      '',
+      'Example:',
+      '  datum split -i coco_dataset -o coco_split --ratios train=0.8,val=0.1,test=0.1 --seed 7 --group-regex "^(.+)_frame"',
+    ].join('\n'))
+    .action(async (opts) => {
+      env.setInput(opts.input);
+      const exporter = await outputFormat(opts.outputFormat, opts.input, opts.inputFormat);
+      const { own, rest } = partitionArgs(pluginArgs, SPLIT_OPTIONS, exporter.exportOptions ?? [], `exporter '${exporter.name}'`);
+      const after = parsePluginOptions(own, SPLIT_OPTIONS, 'datum split');
+      const exportOptions = parsePluginOptions(rest, exporter.exportOptions, `exporter '${exporter.name}'`);
+      const option = (name: string): string | undefined => {
+        const before = opts[camel(name)] as string | undefined;
+        const later = after[name];
+        if (before !== undefined && later !== undefined) throw new UsageError(`datum split: --${name} is given both before and after --; give it once`);
+        return later === undefined ? before : String(later);
+      };
+      const keep = option('keep-subset');
+      const seedText = option('seed');
+      const seed = seedText === undefined ? 0 : Number(seedText);
+      if (seedText !== undefined && (!seedText.trim() || !Number.isSafeInteger(seed))) throw new UsageError(`datum split: --seed must be an integer; got '${seedText}'`);
+      const groupRegex = option('group-regex');
+      if (groupRegex !== undefined) {
+        try { new RegExp(groupRegex); } catch (error) { throw new UsageError(`datum split: --group-regex '${groupRegex}' is not a valid regular expression (${(error as Error).message})`); }
+      }
+      const group = option('group');
+      if (group !== undefined && groupRegex !== undefined) throw new UsageError('datum split: give --group or --group-regex, not both');
+      let report: SplitReport | undefined;
+      const transform = splitTransform({
+        ratios: parseRatios(option('ratios') ?? DEFAULT_RATIOS, 'datum split', keep),
+        seed, task: option('task') as SplitReport['task'] | undefined, group, groupRegex, keep,
+      }, (r) => { report = r; });
+      const result = await convert({
+        input: opts.input, inputFormat: opts.inputFormat, output: opts.output, outputFormat: exporter.name,
+        overwrite: Boolean(opts.overwrite), transforms: [transform], exportOptions,
+      }, env.ctx);
+      const done = report!;
+      printConversion(env, result, `split ${done.items} items (${done.task}, seed ${done.seed}) and wrote ${result.items} items as ${result.outputFormat}: ${result.output}`, { split: done });
+      if (!env.isJson()) for (const line of splitTable(done)) env.print(line);
+    });
+}
+
+/** The report as a table: items, share against the ratio, the largest label-share deviation. */
+export function splitTable(report: SplitReport): string[] {
+  const what = report.task === 'classification' ? 'class share of items' : 'label share of annotations';
+  const rows = [['subset', 'items', 'share', 'ratio', `max deviation of a ${what}`]];
+  for (const s of report.subsets) {
+    rows.push([
+      s.name, String(s.items), `${(s.share * 100).toFixed(1)}%`, s.ratio === null ? 'kept' : `${(s.ratio * 100).toFixed(1)}%`,
+      s.maxDeviation === null ? '-' : `${s.maxDeviation.toFixed(2)} pp (${s.label})`,
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const lines = rows.map((r) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  const notes = [`${report.changed} items changed subset; ${report.balanced} of ${report.units} units moved by the balancing`];
+  if (report.groups || report.ungrouped) notes.push(`${report.groups} groups of several items${report.ungrouped ? `, ${report.ungrouped} items without a group key split alone` : ''}`);
+  return [...lines, ...notes];
+}
+
+/**
+ * Splits the words after `--` between split's options and the exporter's. A name both declare
+ * (`--task` of yolo_ultralytics) goes to split when its value is one of split's choices.
+ */
+export function partitionArgs(args: readonly string[], own: readonly OptionSpec[], other: readonly OptionSpec[], otherOwner: string): { own: string[]; rest: string[] } {
+  const mine = new Map(own.map((s) => [s.name, s]));
+  const theirs = new Map(other.map((s) => [s.name, s]));
+  const out = { own: [] as string[], rest: [] as string[] };
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--(no-)?([a-z0-9][a-z0-9-_]*)(?:=(.*))?$/i.exec(args[i]);
+    if (!match) { out.rest.push(args[i]); continue; }
+    const [, negated, name, inline] = match;
+    const a = mine.get(name), b = theirs.get(name);
+    if (!a && !b) {
+      const list = (specs: readonly OptionSpec[]) => specs.map((s) => `--${s.name}`).join(', ') || 'none';
+      throw new UsageError(`unknown option '--${name}' after --; split takes ${list(own)}; ${otherOwner} takes ${list(other)}`);
+    }
+    const value = inline ?? args[i + 1];
+    const spec = a && (!b || (a.choices?.includes(value) ?? false)) ? a : b!;
+    const target = spec === a ? out.own : out.rest;
+    target.push(args[i]);
+    if (spec.type !== 'boolean' && inline === undefined && !negated && i + 1 < args.length) target.push(args[++i]);
+  }
+  return out;
+}

@@ -1,11 +1,69 @@
 import { UsageError } from '../diagnostics.js';
-import type { TransformPlugin } from '../plugin.js';
+import type { Context, Transform, TransformPlugin } from '../plugin.js';
+import { choiceParam, numberParam, parseArgs } from './args.js';
+import { mapAllItems } from './items.js';
+import { checkRatios, SPLIT_TASKS, splitDataset, type SplitOptions, type SplitReport } from './split/algorithm.js';
 
-// Placeholder: being written (issue 9).
+export { splitDataset, checkRatios, inferTask, SPLIT_TASKS } from './split/algorithm.js';
+export type { SplitOptions, SplitReport, SplitResult, SplitTask, SubsetReport } from './split/algorithm.js';
+
+export const DEFAULT_RATIOS = 'train=0.8,val=0.1,test=0.1';
+
+/** `train=0.8,val=0.1,test=0.1` -> [['train', 0.8], ...], checked (see checkRatios). */
+export function parseRatios(text: string, owner = "transform 'split'", keep?: string): [string, number][] {
+  const pairs = text.split(',').map((pair): [string, number] => {
+    const eq = pair.indexOf('=');
+    const value = pair.slice(eq + 1).trim();
+    if (eq <= 0 || !value || !Number.isFinite(Number(value))) {
+      throw new UsageError(`${owner}: '${pair.trim()}' is not subset=ratio; give the ratios as ${DEFAULT_RATIOS}`);
+    }
+    return [pair.slice(0, eq).trim(), Number(value)];
+  });
+  return checkRatios(pairs, keep, owner);
+}
+
+/** The split as a pipeline step; `onReport` gets the report once the items are split. */
+export function splitTransform(options: Omit<SplitOptions, 'categories'>, onReport?: (report: SplitReport) => void): Transform {
+  splitDataset([], options); // refuses bad options now, not after reading the dataset
+  return (dataset, ctx: Context) => mapAllItems(dataset, (items) => {
+    const { items: out, report } = splitDataset(items, { ...options, categories: dataset.categories });
+    ctx.reporter.info({ code: 'split', message: `split: ${describeSplit(report)}` });
+    if (report.ungrouped) {
+      ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
+    }
+    onReport?.(report);
+    return out;
+  });
+}
+
+/** One line: `10000 items (detection, seed 0): train 8000 (max label deviation 0.21 pp, car), ...`. */
+export function describeSplit(report: SplitReport): string {
+  const parts = report.subsets.map((s) => s.kept
+    ? `${s.name} ${s.items} kept`
+    : `${s.name} ${s.items}${s.maxDeviation === null ? '' : ` (max label deviation ${s.maxDeviation.toFixed(2)} pp, ${s.label})`}`);
+  return `${report.items} items (${report.task}, seed ${report.seed}, ${report.changed} changed subset): ${parts.join(', ')}`;
+}
+
 export const transform: TransformPlugin = {
   name: 'split',
-  description: 'not implemented yet',
-  args: '',
-  example: 'split',
-  create() { throw new UsageError("transform 'split' is not implemented yet"); },
+  description: 'replace the subsets by a reproducible stratified split: classes exact per class (classification), '
+    + 'label shares matched (detection, segmentation); group=ATTR or group_regex=RE keeps groups together; keep=SUBSET leaves one subset alone',
+  args: `[${DEFAULT_RATIOS}][;seed=N][;task=classification|detection|segmentation][;group=ATTR|;group_regex=RE][;keep=SUBSET]`,
+  example: 'split:train=0.8,val=0.1,test=0.1;seed=7;group=video',
+  holdsDataset: true,
+  create(text) {
+    const args = parseArgs(text, 'split', ['seed', 'task', 'group', 'group_regex', 'keep']);
+    const keep = args.params.get('keep');
+    if (keep === '') throw new UsageError("transform 'split': keep needs a subset name");
+    const options: Omit<SplitOptions, 'categories'> = {
+      ratios: parseRatios(args.main || DEFAULT_RATIOS, "transform 'split'", keep),
+      seed: numberParam(args, 'seed', 0, 'split', true),
+      task: args.params.has('task') ? choiceParam(args, 'task', SPLIT_TASKS, 'detection', 'split') : undefined,
+      group: args.params.get('group'),
+      groupRegex: args.params.get('group_regex'),
+      keep,
+    };
+    if (options.group === '') throw new UsageError("transform 'split': group needs an attribute name");
+    return splitTransform(options);
+  },
 };
