@@ -60,42 +60,67 @@ export function paintPolygon(target: Uint8Array, width: number, height: number, 
 /** A bitmap placed in the image: its pixel (0, 0) is image pixel (left, top). */
 export interface PlacedBitmap { bitmap: Bitmap; left: number; top: number }
 
-/** The bitmap of a polygon's bounds (whole pixels) with the pixels the polygon covers set. */
-export function polygonBitmap(points: readonly number[]): PlacedBitmap {
+/**
+ * The most pixels a shape is painted into (a 11585 x 11585 bitmap): larger bounds come from bad
+ * coordinates, and the functions below give null for them instead of running out of memory.
+ */
+export const MAX_RASTER_PIXELS = 2 ** 27;
+
+/**
+ * The bitmap of a polygon's bounds (whole pixels) with the pixels the polygon covers set; null when
+ * its bounds are not finite or larger than MAX_RASTER_PIXELS.
+ */
+export function polygonBitmap(points: readonly number[]): PlacedBitmap | null {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
   for (let i = 0; i + 1 < points.length; i += 2) {
     x0 = Math.min(x0, points[i]); x1 = Math.max(x1, points[i]);
     y0 = Math.min(y0, points[i + 1]); y1 = Math.max(y1, points[i + 1]);
   }
-  if (!(x1 > x0 && y1 > y0)) return { bitmap: { width: 0, height: 0, data: new Uint8Array(0) }, left: 0, top: 0 };
+  if (![x0, y0, x1, y1].every(Number.isFinite)) return points.length >= 2 ? null : empty();
+  if (!(x1 > x0 && y1 > y0)) return empty();
   const left = Math.floor(x0), top = Math.floor(y0);
   const width = Math.ceil(x1) - left, height = Math.ceil(y1) - top;
+  if (width * height > MAX_RASTER_PIXELS) return null;
   const data = new Uint8Array(width * height);
   const shifted = points.map((v, i) => (i % 2 === 0 ? v - left : v - top));
   paintPolygon(data, width, height, shifted, 1);
   return { bitmap: { width, height, data }, left, top };
 }
 
-/** A polygon as a mask cropped to the pixels it covers (0 x 0 when it covers no pixel centre). */
-export function polygonToMask(points: readonly number[]): MaskGeometry {
-  const { bitmap, left, top } = polygonBitmap(points);
-  return bitmapToMask(bitmap, left, top);
+const empty = (): PlacedBitmap => ({ bitmap: { width: 0, height: 0, data: new Uint8Array(0) }, left: 0, top: 0 });
+
+/**
+ * A polygon as a mask cropped to the pixels it covers (0 x 0 when it covers no pixel centre); null
+ * when it is too large to paint (see polygonBitmap).
+ */
+export function polygonToMask(points: readonly number[]): MaskGeometry | null {
+  const placed = polygonBitmap(points);
+  return placed && bitmapToMask(placed.bitmap, placed.left, placed.top);
+}
+
+/**
+ * A mask's set pixels as a bitmap of their bounds only (a mask's rectangle may be much larger than
+ * what it covers); null when those bounds exceed MAX_RASTER_PIXELS.
+ */
+export function maskBitmap(mask: MaskGeometry): PlacedBitmap | null {
+  const cropped = cropMask(mask, -Infinity, -Infinity, Infinity, Infinity);
+  return cropped && { bitmap: maskToBitmap(cropped), left: cropped.left, top: cropped.top };
 }
 
 /**
  * The union of masks and polygons as one mask (cropped to its set pixels): the pixels any of them
- * covers. Painted into one bitmap spanning all their bounds.
+ * covers, painted into one bitmap spanning all their bounds; null when that is too large.
  */
-export function unionMask(masks: readonly MaskGeometry[], polygons: readonly (readonly number[])[] = []): MaskGeometry {
-  const placed: PlacedBitmap[] = [
-    ...masks.map((m) => ({ bitmap: maskToBitmap(m), left: m.left, top: m.top })),
-    ...polygons.map((p) => polygonBitmap(p)),
-  ].filter((p) => p.bitmap.width > 0 && p.bitmap.height > 0);
+export function unionMask(masks: readonly MaskGeometry[], polygons: readonly (readonly number[])[] = []): MaskGeometry | null {
+  const all = [...masks.map(maskBitmap), ...polygons.map(polygonBitmap)];
+  if (all.some((p) => p === null)) return null;
+  const placed = (all as PlacedBitmap[]).filter((p) => p.bitmap.width > 0 && p.bitmap.height > 0);
   if (!placed.length) return { left: 0, top: 0, width: 0, height: 0, rle: [] };
-  const left = Math.min(...placed.map((p) => p.left));
-  const top = Math.min(...placed.map((p) => p.top));
-  const width = Math.max(...placed.map((p) => p.left + p.bitmap.width)) - left;
-  const height = Math.max(...placed.map((p) => p.top + p.bitmap.height)) - top;
+  const left = placed.reduce((m, p) => Math.min(m, p.left), Infinity);
+  const top = placed.reduce((m, p) => Math.min(m, p.top), Infinity);
+  const width = placed.reduce((m, p) => Math.max(m, p.left + p.bitmap.width), -Infinity) - left;
+  const height = placed.reduce((m, p) => Math.max(m, p.top + p.bitmap.height), -Infinity) - top;
+  if (width * height > MAX_RASTER_PIXELS) return null;
   const data = new Uint8Array(width * height);
   for (const p of placed) {
     for (let y = 0; y < p.bitmap.height; y++) {
@@ -108,22 +133,35 @@ export function unionMask(masks: readonly MaskGeometry[], polygons: readonly (re
 
 /**
  * A mask cut to the image pixels [x0, x1) x [y0, y1) (whole pixels), cropped to its set pixels;
- * 0 x 0 when nothing is left.
+ * 0 x 0 when nothing is left, null when what is left spans more than MAX_RASTER_PIXELS. Reads the
+ * runs directly: only the kept rectangle is allocated.
  */
-export function cropMask(mask: MaskGeometry, x0: number, y0: number, x1: number, y1: number): MaskGeometry {
-  const left = Math.max(mask.left, x0), top = Math.max(mask.top, y0);
-  const right = Math.min(mask.left + mask.width, x1), bottom = Math.min(mask.top + mask.height, y1);
-  if (right <= left || bottom <= top) return { left, top, width: 0, height: 0, rle: [] };
-  const source = maskToBitmap(mask);
+export function cropMask(mask: MaskGeometry, x0: number, y0: number, x1: number, y1: number): MaskGeometry | null {
+  const set = maskPixelBounds(mask);
+  const left = Math.max(set?.x0 ?? 0, x0), top = Math.max(set?.y0 ?? 0, y0);
+  const right = Math.min(set?.x1 ?? 0, x1), bottom = Math.min(set?.y1 ?? 0, y1);
+  if (!set || right <= left || bottom <= top) return { left: Math.max(mask.left, x0), top: Math.max(mask.top, y0), width: 0, height: 0, rle: [] };
   const width = right - left, height = bottom - top;
+  if (width * height > MAX_RASTER_PIXELS) return null;
   const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const from = (top - mask.top + y) * mask.width + left - mask.left;
-    data.set(source.data.subarray(from, from + width), y * width);
+  // The kept rectangle in the mask's own rows and columns.
+  const c0 = left - mask.left, c1 = right - mask.left, r0 = top - mask.top, r1 = bottom - mask.top;
+  const total = mask.width * mask.height;
+  let pos = 0;
+  for (let i = 0; i < mask.rle.length && pos < total; i++) {
+    const end = Math.min(pos + mask.rle[i], total);
+    if (i % 2 === 1 && end > pos) {
+      const firstRow = Math.floor(pos / mask.width), lastRow = Math.floor((end - 1) / mask.width);
+      for (let row = Math.max(firstRow, r0); row <= Math.min(lastRow, r1 - 1); row++) {
+        const from = Math.max(row === firstRow ? pos % mask.width : 0, c0);
+        const to = Math.min(row === lastRow ? ((end - 1) % mask.width) + 1 : mask.width, c1);
+        if (to > from) data.fill(1, (row - r0) * width + from - c0, (row - r0) * width + to - c0);
+      }
+    }
+    pos = end;
   }
   return bitmapToMask({ width, height, data }, left, top);
 }
-
 /** Bounds of a mask's set pixels in pixel corners (x1, y1 exclusive); null when it has none. */
 export function maskPixelBounds(mask: MaskGeometry): { x0: number; y0: number; x1: number; y1: number } | null {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;

@@ -106,6 +106,8 @@ function clip(a: Annotation, r: Bounds, normalized: boolean, newGroup: () => num
       if (normalized) return { kind: 'kept' };
       if (within({ x0: a.left, y0: a.top, x1: a.left + a.width, y1: a.top + a.height }, r)) return { kind: 'kept' };
       const geometry = cropMask(a, Math.ceil(r.x0), Math.ceil(r.y0), Math.floor(r.x1), Math.floor(r.y1));
+      // What is left spans more pixels than can be held (a bogus size): left alone.
+      if (!geometry) return { kind: 'kept' };
       if (!geometry.width) return { kind: 'dropped' };
       return { kind: 'clipped', annotations: [{ ...a, ...geometry }] };
     }

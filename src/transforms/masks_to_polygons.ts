@@ -2,8 +2,8 @@ import { UsageError } from '../diagnostics.js';
 import type { Annotation, PolygonAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
 import { traceOuterContours } from '../geometry/contour.js';
-import { maskToBitmap } from '../geometry/mask.js';
 import { polygonArea } from '../geometry/polygon.js';
+import { MAX_RASTER_PIXELS, maskBitmap } from '../geometry/raster.js';
 import { numberParam, parseArgs } from './args.js';
 import { mapItems } from './items.js';
 
@@ -24,12 +24,15 @@ export const transform: TransformPlugin = {
       return mapItems(dataset, (item) => {
         if (!item.annotations.some((a) => a.type === 'mask')) return item;
         let nextGroup = item.annotations.reduce((max, a) => Math.max(max, a.group ?? 0), 0) + 1;
-        let emptied = 0, itemHoles = 0;
+        let emptied = 0, itemHoles = 0, tooLarge = 0;
         const annotations = item.annotations.flatMap((a): Annotation[] => {
           if (a.type !== 'mask') return [a];
           masks++;
-          const { left, top, width: _w, height: _h, rle: _rle, ...base } = a;
-          const contours = traceOuterContours(maskToBitmap(a), left, top);
+          const { left: _l, top: _t, width: _w, height: _h, rle: _rle, ...base } = a;
+          // Traced in the bounds of its set pixels: a mask's rectangle may be much larger.
+          const placed = maskBitmap(a);
+          if (!placed) { tooLarge++; return [a]; }
+          const contours = traceOuterContours(placed.bitmap, placed.left, placed.top);
           const kept = contours.filter((c) => c.area >= minArea);
           small += contours.length - kept.length;
           if (!kept.length) { emptied++; return []; }
@@ -43,6 +46,9 @@ export const transform: TransformPlugin = {
         if (emptied) {
           dropped += emptied;
           ctx.reporter.warn({ code: 'empty-mask', item: item.id, message: `masks_to_polygons: ${emptied} mask(s) with no component of at least ${minArea} pixel(s) dropped` });
+        }
+        if (tooLarge) {
+          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `masks_to_polygons: ${tooLarge} mask(s) whose pixels span over ${MAX_RASTER_PIXELS} pixels left as masks` });
         }
         if (itemHoles) {
           ctx.reporter.warn({ code: 'mask-holes-filled', item: item.id, message: `masks_to_polygons: polygons have no holes; ${itemHoles} hole pixel(s) of this item's masks are now inside a polygon` });

@@ -3,7 +3,7 @@ import type { Annotation, AnnotationBase, MaskAnnotation, PolygonAnnotation } fr
 import type { TransformPlugin } from '../plugin.js';
 import { maskArea } from '../geometry/mask.js';
 import { polygonArea } from '../geometry/polygon.js';
-import { unionMask } from '../geometry/raster.js';
+import { MAX_RASTER_PIXELS, unionMask } from '../geometry/raster.js';
 import { choiceParam, parseArgs } from './args.js';
 import { mapItems } from './items.js';
 
@@ -35,13 +35,14 @@ export const transform: TransformPlugin = {
         }
         // Each instance's mask takes the place of its first segment; the others go.
         const replacement = new Map<Annotation, MaskAnnotation | null>();
-        let empty = 0;
+        let empty = 0, tooLarge = 0;
         for (const segments of instances.values()) {
           if (segments.length === 1 && segments[0].type === 'mask') continue;
           const masks = segments.filter((s): s is MaskAnnotation => s.type === 'mask');
           const polygons = segments.filter((s): s is PolygonAnnotation => s.type === 'polygon');
           const union = unionMask(masks, polygons.map((p) => p.points));
           const base = fieldsOf(leader(segments));
+          if (!union) { tooLarge++; continue; }
           if (union.width === 0) { empty++; segments.forEach((s) => replacement.set(s, null)); continue; }
           if (segments.length > 1) { merged++; parts += segments.length; }
           converted += polygons.length;
@@ -50,6 +51,9 @@ export const transform: TransformPlugin = {
         if (empty) {
           dropped += empty;
           ctx.reporter.warn({ code: 'empty-instance', item: item.id, message: `merge_instance_segments: ${empty} instance(s) covering no pixel dropped` });
+        }
+        if (tooLarge) {
+          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `merge_instance_segments: ${tooLarge} instance(s) spanning over ${MAX_RASTER_PIXELS} pixels (or with coordinates not finite) left unmerged` });
         }
         const annotations = item.annotations.flatMap((a) => {
           const r = replacement.get(a);

@@ -91,10 +91,13 @@ describe('shapes_to_boxes', () => {
       { type: 'polygon', points: [1, 2, 5, 1, 4, 7] },
       { type: 'mask', left: 0, top: 0, width: 2, height: 2, rle: [4] },
       { type: 'mask', left: 3, top: 3, width: 2, height: 1, rle: [0, 2] },
+      // 3 wide: ..x / x.. / ... : one run across the row break
+      { type: 'mask', left: 0, top: 0, width: 3, height: 3, rle: [2, 2, 5] },
     ])]);
     expect(items[0].annotations).toEqual([
       { type: 'polygon', points: [1, 2, 5, 1, 4, 7] },
       { type: 'bbox', x: 3, y: 3, w: 2, h: 1 },
+      { type: 'bbox', x: 0, y: 0, w: 3, h: 2 },
     ]);
     expect(messages.filter((m) => m.code === 'empty-shape')).toMatchObject([{ severity: 'warning', item: 'img' }]);
     expect(() => parseTransform('shapes_to_boxes:types=circle')).toThrow(UsageError);
@@ -205,6 +208,20 @@ describe('polygons_to_masks and masks_to_polygons', () => {
     expect(() => parseTransform('masks_to_polygons:min_area=-1')).toThrow(UsageError);
   });
 
+  it('works in the bounds of a mask\'s pixels and leaves shapes too large to paint as they are, with a warning', async () => {
+    // A 1e6 x 1e6 rectangle holding one pixel at (5, 0): traced without a bitmap of the rectangle.
+    const sparse: MaskAnnotation = { type: 'mask', left: 0, top: 0, width: 1e6, height: 1e6, rle: [5, 1, 1e12 - 6] };
+    const traced = await run('masks_to_polygons', [item([sparse])]);
+    expect(traced.items[0].annotations).toEqual([{ type: 'polygon', points: [5, 0, 6, 0, 6, 1, 5, 1] }]);
+    const huge: Annotation = { type: 'polygon', points: [0, 0, 1e6, 0, 1e6, 1e6] };
+    const painted = await run('polygons_to_masks', [item([huge])]);
+    expect(painted.items[0].annotations).toEqual([huge]);
+    expect(painted.messages.find((m) => m.code === 'shape-too-large')).toMatchObject({ severity: 'warning', item: 'img' });
+    const merged = await run('merge_instance_segments:include_polygons=true', [item([{ ...huge, group: 1 }, { ...sparse, group: 1 }])]);
+    expect(merged.items[0].annotations).toEqual([{ ...huge, group: 1 }, { ...sparse, group: 1 }]);
+    expect(merged.messages.find((m) => m.code === 'shape-too-large')).toMatchObject({ severity: 'warning', item: 'img' });
+  });
+
   it('counts and warns about the holes it fills in; a single polygon keeps no group', async () => {
     // 3 x 3 ring with a one-pixel hole
     const ring: MaskAnnotation = { type: 'mask', left: 0, top: 0, width: 3, height: 3, rle: [0, 4, 1, 4] };
@@ -262,6 +279,8 @@ describe('crop_to_image', () => {
       { type: 'skeleton', points: [1, 1, 12, 2], visibility: [2, 1] },
       { type: 'mask', left: 8, top: 8, width: 4, height: 4, rle: [0, 16] },
       { type: 'mask', left: 10, top: 0, width: 2, height: 2, rle: [0, 4] }, // outside
+      // 3 x 2 at (-1, -1): .xx / x.x -> (0,-1) (1,-1) (-1,0) (1,0); inside: (1, 0) only
+      { type: 'mask', left: -1, top: -1, width: 3, height: 2, rle: [1, 3, 1, 1] },
       { type: 'ellipse', cx: 9, cy: 5, rx: 3, ry: 1 }, // crosses, centre inside
       { type: 'ellipse', cx: 11, cy: 5, rx: 3, ry: 1 }, // centre outside
       { type: 'bbox', x: 7, y: 4, w: 4, h: 2, rotation: 30 }, // crosses, centre inside
@@ -282,11 +301,12 @@ describe('crop_to_image', () => {
     expect(out[7]).toEqual({ type: 'points', points: [5, 5, 12, 5, 3, 3], visibility: [2, 0, 2] });
     expect(out[8]).toEqual({ type: 'skeleton', points: [1, 1, 12, 2], visibility: [2, 0] });
     expect(out[9]).toEqual({ type: 'mask', left: 8, top: 8, width: 2, height: 2, rle: [0, 4] });
-    expect(out[10]).toEqual({ type: 'ellipse', cx: 9, cy: 5, rx: 3, ry: 1 });
-    expect(out[11]).toMatchObject({ type: 'bbox', rotation: 30 });
-    expect(out[12]).toEqual({ type: 'label', label: 1 });
-    expect(out).toHaveLength(13);
-    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 8 shape(s) clipped, 6 dropped (outside the image or left empty); '
+    expect(out[10]).toEqual({ type: 'mask', left: 1, top: 0, width: 1, height: 1, rle: [0, 1] });
+    expect(out[11]).toEqual({ type: 'ellipse', cx: 9, cy: 5, rx: 3, ry: 1 });
+    expect(out[12]).toMatchObject({ type: 'bbox', rotation: 30 });
+    expect(out[13]).toEqual({ type: 'label', label: 1 });
+    expect(out).toHaveLength(14);
+    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 9 shape(s) clipped, 6 dropped (outside the image or left empty); '
       + '2 ellipse(s)/rotated box(es) crossing the border kept whole; 0 item(s) without an image size left alone');
   });
 
