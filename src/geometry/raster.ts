@@ -90,15 +90,6 @@ export function polygonBitmap(points: readonly number[]): PlacedBitmap | null {
 const empty = (): PlacedBitmap => ({ bitmap: { width: 0, height: 0, data: new Uint8Array(0) }, left: 0, top: 0 });
 
 /**
- * A polygon as a mask cropped to the pixels it covers (0 x 0 when it covers no pixel centre); null
- * when it is too large to paint (see polygonBitmap).
- */
-export function polygonToMask(points: readonly number[]): MaskGeometry | null {
-  const placed = polygonBitmap(points);
-  return placed && bitmapToMask(placed.bitmap, placed.left, placed.top);
-}
-
-/**
  * A mask's set pixels as a bitmap of their bounds only (a mask's rectangle may be much larger than
  * what it covers); null when those bounds exceed MAX_RASTER_PIXELS.
  */

@@ -6,17 +6,21 @@ import { mapItems } from './items.js';
 
 export const transform: TransformPlugin = {
   name: 'boxes_to_polygons',
-  description: 'every box (rotated ones too) becomes a 4-point polygon of its corners, clockwise from its top-left, keeping label, attributes, group and id',
+  description: 'every box (rotated ones too) becomes a 4-point polygon of its corners, clockwise from its top-left, keeping label, attributes, group and id; '
+    + 'the box of an object that has a polygon or mask (same label and non-zero group, as COCO gives) stays its box',
   args: '',
   example: 'boxes_to_polygons',
   create(text) {
     if (text.trim()) throw new UsageError(`transform 'boxes_to_polygons' takes no arguments; got '${text}'`);
     return (dataset, ctx) => {
-      let converted = 0;
+      let converted = 0, objectBoxes = 0;
       return mapItems(dataset, (item) => {
         if (!item.annotations.some((a) => a.type === 'bbox')) return item;
+        // A second outline for an object that has one would make it two objects on export.
+        const outlined = new Set(item.annotations.filter((a) => a.group && (a.type === 'polygon' || a.type === 'mask')).map((a) => `${a.group}:${a.label}`));
         const annotations = item.annotations.map((a): Annotation => {
           if (a.type !== 'bbox') return a;
+          if (a.group && outlined.has(`${a.group}:${a.label}`)) { objectBoxes++; return a; }
           converted++;
           const { x, y, w, h, rotation, ...base } = a;
           // Unrotated boxes get exact corners (rotatedBoxCorners would go through the centre).
@@ -25,7 +29,10 @@ export const transform: TransformPlugin = {
           return polygon;
         });
         return { ...item, annotations };
-      }, () => ctx.reporter.info({ code: 'boxes-to-polygons', message: `boxes_to_polygons: ${converted} box(es) converted to polygons` }));
+      }, () => ctx.reporter.info({
+        code: 'boxes-to-polygons',
+        message: `boxes_to_polygons: ${converted} box(es) converted to polygons; ${objectBoxes} box(es) of objects that have a polygon or mask kept as boxes`,
+      }));
     };
   },
 };

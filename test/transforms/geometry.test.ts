@@ -131,8 +131,20 @@ describe('boxes_to_polygons', () => {
     expect((rotated as { points: number[] }).points.map((v) => +v.toFixed(9))).toEqual([3, -1, 3, 3, 1, 3, 1, -1]);
     expect('rotation' in rotated).toBe(false);
     expect(label).toEqual({ type: 'label', label: 0 });
-    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 2 box(es) converted to polygons');
+    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 2 box(es) converted to polygons; 0 box(es) of objects that have a polygon or mask kept as boxes');
     expect(() => parseTransform('boxes_to_polygons:x')).toThrow(UsageError);
+  });
+
+  it('keeps the box of an object that has a polygon or mask (COCO gives both) as its box', async () => {
+    const box: Annotation = { type: 'bbox', x: 2, y: 2, w: 8, h: 6, label: 0, group: 1 };
+    const { items, messages } = await run('boxes_to_polygons', [item([
+      box,
+      { type: 'polygon', points: [2, 2, 10, 2, 10, 8], label: 0, group: 1 },
+      { type: 'bbox', x: 0, y: 0, w: 1, h: 1, label: 1, group: 1 }, // another label: its own object
+    ])]);
+    expect(items[0].annotations[0]).toBe(box);
+    expect(items[0].annotations[2]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 1, 0, 1], label: 1, group: 1 });
+    expect(info(messages, 'boxes-to-polygons')).toMatch(/1 box\(es\) converted.*; 1 box\(es\) of objects/);
   });
 });
 
@@ -150,7 +162,23 @@ describe('polygons_to_masks and masks_to_polygons', () => {
     ]);
     expect(pixels(items[0].annotations[0] as MaskAnnotation)).toEqual(['0,0', '1,0', '2,0', '0,1', '1,1', '0,2']);
     expect(messages.find((m) => m.code === 'empty-polygon')).toMatchObject({ severity: 'warning', item: 'img' });
-    expect(info(messages, 'polygons-to-masks')).toMatch(/1 polygon\(s\) converted to masks; 1 dropped/);
+    expect(info(messages, 'polygons-to-masks')).toMatch(/1 polygon\(s\) converted into 1 mask\(s\); 1 dropped/);
+  });
+
+  it('gives one mask for the polygon parts of one object (same label and group)', async () => {
+    const { items, messages } = await run('polygons_to_masks', [item([
+      { type: 'bbox', x: 0, y: 0, w: 6, h: 2, label: 0, group: 1 },
+      { type: 'polygon', points: [0, 0, 2, 0, 2, 2, 0, 2], label: 0, group: 1, id: 5 },
+      { type: 'polygon', points: [4, 1, 6, 1, 6, 2, 4, 2], label: 0, group: 1, id: 5 },
+      { type: 'polygon', points: [8, 0, 9, 0, 9, 1, 8, 1], label: 1, group: 1 },
+    ])]);
+    expect(items[0].annotations).toEqual([
+      { type: 'bbox', x: 0, y: 0, w: 6, h: 2, label: 0, group: 1 },
+      // rows: xx.... / xx..xx
+      { type: 'mask', left: 0, top: 0, width: 6, height: 2, rle: [0, 2, 4, 2, 2, 2], label: 0, group: 1, id: 5 },
+      { type: 'mask', left: 8, top: 0, width: 1, height: 1, rle: [0, 1], label: 1, group: 1 },
+    ]);
+    expect(info(messages, 'polygons-to-masks')).toMatch(/3 polygon\(s\) converted into 2 mask\(s\); 0 dropped/);
   });
 
   it('leaves items with normalized coordinates alone and says so', async () => {
@@ -343,8 +371,8 @@ describe('datum transform with a geometry transform', () => {
       annotations: [
         // polygon and its bbox: one object, its box kept
         { id: 1, image_id: 1, category_id: 1, segmentation: [[2, 2, 10, 2, 10, 8]], bbox: [2, 2, 8, 6], area: 24, iscrowd: 0 },
-        // a segmentation without a bbox: boxed by its bounds
-        { id: 2, image_id: 1, category_id: 2, segmentation: [[1, 11, 5, 11, 5, 19, 1, 19]], area: 32, iscrowd: 0 },
+        // a segmentation without a bbox, crossing the right border: boxed by its bounds
+        { id: 2, image_id: 1, category_id: 2, segmentation: [[1, 11, 25, 11, 25, 19, 1, 19]], area: 192, iscrowd: 0 },
       ],
     }));
     const out = path.join(root, 'out');
@@ -356,8 +384,18 @@ describe('datum transform with a geometry transform', () => {
     const written = JSON.parse(fs.readFileSync(path.join(out, 'annotations', 'instances_default.json'), 'utf8'));
     const anns = written.annotations as { category_id: number; bbox: number[]; segmentation?: unknown }[];
     const name = (id: number) => written.categories.find((c: { id: number }) => c.id === id).name;
-    expect(anns.map((a) => [name(a.category_id), a.bbox])).toEqual([['car', [2, 2, 8, 6]], ['bus', [1, 11, 4, 8]]]);
+    expect(anns.map((a) => [name(a.category_id), a.bbox])).toEqual([['car', [2, 2, 8, 6]], ['bus', [1, 11, 24, 8]]]);
     // boxes only: no polygon was written
     for (const a of anns) expect(Array.isArray(a.segmentation) ? a.segmentation.flat() : []).toEqual([]);
+
+    // crop then boxes_to_polygons: each object once, its polygon clipped to the 20 x 20 image
+    const cropped = path.join(root, 'cropped');
+    const c = await runCli('transform', '-i', path.join(root, 'in'), '-o', cropped, '-t', 'crop_to_image', '-t', 'boxes_to_polygons', '--json');
+    expect(c.code, c.err).toBe(0);
+    const quads = JSON.parse(fs.readFileSync(path.join(cropped, 'annotations', 'instances_default.json'), 'utf8')).annotations as { bbox: number[]; segmentation: number[][] }[];
+    expect(quads.map((a) => [a.bbox, a.segmentation])).toEqual([
+      [[2, 2, 8, 6], [[2, 2, 10, 2, 10, 8]]],
+      [[1, 11, 19, 8], [[1, 11, 20, 11, 20, 19, 1, 19]]],
+    ]);
   });
 });
