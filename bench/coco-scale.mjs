@@ -2,7 +2,7 @@
 // label file per image). Generates bench/out/coco-scale/annotations/instances_train.json once (fixed
 // seed: 118,287 images, ~810k polygons, ~370 MB; key order as in the official files, categories last),
 // then runs under `/usr/bin/time -v`: the floor, datum's import alone, and `datum convert`.
-// usage: npm run build && node bench/coco-scale.mjs [--regenerate] [--annotations N] [--images N] [--runs N] [--validate]
+// usage: npm run build && node bench/coco-scale.mjs [--regenerate] [--annotations N] [--images N] [--runs N] [--validate] [--generate-only]
 // (--annotations 1300000 makes a ~600 MB file, beyond V8's 512 MiB string limit: the floor then fails.)
 // --validate also times `datum validate` on the same file and gives its time and peak RSS as a ratio
 // against the fastest `datum convert` of the same invocation (issue 8: validating costs at most what
@@ -81,6 +81,8 @@ if (process.argv.includes('--regenerate') || !fs.existsSync(file)) {
 }
 const size = fs.statSync(file).size;
 console.log(`COCO instances file: ${IMAGES} images, ${ANNOTATIONS} polygons, ${(size / 1e6).toFixed(0)} MB`);
+// --generate-only: write (or keep) the file and stop; bench/split.mjs times other commands on it.
+if (process.argv.includes('--generate-only')) process.exit(0);
 
 const node = process.execPath;
 const floorOut = path.join(here, 'out', 'coco-scale-floor');

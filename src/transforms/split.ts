@@ -1,7 +1,7 @@
 import { UsageError } from '../diagnostics.js';
+import type { Item } from '../model.js';
 import type { Context, Transform, TransformPlugin } from '../plugin.js';
 import { choiceParam, numberParam, parseArgs } from './args.js';
-import { mapAllItems } from './items.js';
 import { checkRatios, SPLIT_TASKS, splitDataset, type SplitOptions, type SplitReport } from './split/algorithm.js';
 
 export { splitDataset, checkRatios, inferTask, SPLIT_TASKS } from './split/algorithm.js';
@@ -25,14 +25,29 @@ export function parseRatios(text: string, owner = "transform 'split'", keep?: st
 /** The split as a pipeline step; `onReport` gets the report once the items are split. */
 export function splitTransform(options: Omit<SplitOptions, 'categories'>, onReport?: (report: SplitReport) => void): Transform {
   splitDataset([], options); // refuses bad options now, not after reading the dataset
-  return (dataset, ctx: Context) => mapAllItems(dataset, (items) => {
-    const { items: out, report } = splitDataset(items, { ...options, categories: dataset.categories });
-    ctx.reporter.info({ code: 'split', message: `split: ${describeSplit(report)}` });
-    if (report.ungrouped) {
-      ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
-    }
-    onReport?.(report);
-    return out;
+  return (dataset, ctx: Context) => ({
+    ...dataset,
+    // Like mapAllItems, but each item is let go once handed on: an exporter that writes as items come
+    // (COCO, YOLO) then frees the dataset as it goes, as it does in a plain convert.
+    items: (async function* () {
+      let source: Item[] = [];
+      for await (const item of dataset.items) source.push(item);
+      const { items: out, report } = splitDataset(source, { ...options, categories: dataset.categories });
+      source = [];
+      ctx.reporter.info({ code: 'split', message: `split: ${describeSplit(report)}` });
+      if (report.ungrouped) {
+        ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
+      }
+      if (report.sharedIds) {
+        ctx.reporter.warn({ code: 'split-shared-id', message: `split: ${report.sharedIds} item ids occur in more than one subset; the items of one id were kept together in one subset, where their ids collide` });
+      }
+      onReport?.(report);
+      for (let i = 0; i < out.length; i++) {
+        const item = out[i];
+        (out as (Item | undefined)[])[i] = undefined;
+        yield item;
+      }
+    })(),
   });
 }
 

@@ -88,6 +88,12 @@ describe('splitDataset: detection, 10,000 images, 80/10/10', () => {
     expect(first.items.filter((i) => other.get(i.id) !== i.subset).length).toBeGreaterThan(1_000);
   });
 
+  it('splitting its own output again changes nothing', () => {
+    const again = splitDataset(first.items, { ratios: RATIOS, seed: 3 });
+    expect(again.report.changed).toBe(0);
+    expect(again.items.every((item, i) => item === first.items[i])).toBe(true);
+  });
+
   it('moves under 2% of the old items when the dataset grows by 10%', () => {
     const grown = subsetOf(splitDataset([...items, ...detectionSet(1_000, 2, 'new')], { ratios: RATIOS, seed: 3 }).items);
     const moved = first.items.filter((i) => grown.get(i.id) !== i.subset).length;
@@ -202,6 +208,16 @@ describe('split transform', () => {
     expect(info.message).toMatch(/^split: 500 items \(detection, seed 7, 500 changed subset\): train 300 \(max label deviation \d\.\d\d pp, l\d+\), val 200/);
   });
 
+  it('keeps items sharing an id together and warns about it', async () => {
+    const ctx = createContext();
+    const items: Item[] = [...detectionSet(50, 5), { ...detectionSet(1, 6)[0], id: 'img3', subset: 'other' }];
+    const out = await applyTransforms({ categories: [], items }, [parseTransform('split:a=0.5,b=0.5')], ctx);
+    const written: Item[] = [];
+    for await (const item of out.items) written.push(item);
+    expect(new Set(written.filter((i) => i.id === 'img3').map((i) => i.subset)).size).toBe(1);
+    expect(ctx.reporter.messages.filter((m) => m.code === 'split-shared-id').map((m) => m.message)).toEqual([expect.stringMatching(/^split: 1 item ids occur in more than one subset/)]);
+  });
+
   it('refuses bad arguments when created', () => {
     for (const [args, message] of [
       ['train=0.5,val=0.6', /add up to 1/], ['train=half', /'train=half' is not subset=ratio/], ['train=1;seed=x', /seed must be an integer/],
@@ -276,6 +292,11 @@ describe('datum split', () => {
     expect(b.split.subsets).toEqual(a.split.subsets);
     expect(fs.readFileSync(path.join(root, 'b', 'annotations', 'instances_val.json'), 'utf8'))
       .toBe(fs.readFileSync(path.join(root, 'a', 'annotations', 'instances_val.json'), 'utf8'));
+    // yolo_ultralytics has a --task of its own: each goes where its value belongs.
+    const yolo = await run('split', '-i', input, '-o', path.join(root, 'y'), '-f', 'yolo_ultralytics', '--json', '--', '--task', 'segmentation', '--task', 'detect', '--ratios', 'train=0.5,val=0.5');
+    expect(yolo.code).toBe(0);
+    expect(JSON.parse(yolo.out)).toMatchObject({ outputFormat: 'yolo_ultralytics', split: { task: 'segmentation' } });
+    expect(fs.readdirSync(path.join(root, 'y', 'labels')).sort()).toEqual(['train', 'val']);
     const twice = await run('split', '-i', input, '-o', path.join(root, 'c'), '--seed', '1', '--', '--seed', '2');
     expect(twice.code).toBe(2);
     expect(twice.err).toMatch(/--seed is given both before and after --/);

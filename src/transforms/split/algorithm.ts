@@ -65,6 +65,8 @@ export interface SplitReport {
   groups: number;
   /** With group/groupRegex: items without the attribute or not matching, split on their own. */
   ungrouped: number;
+  /** Item ids outside groups that more than one item has (in different subsets): each such set is kept together. */
+  sharedIds: number;
   /** Units the balancing swapped away from where their hash and stratum put them. */
   balanced: number;
   /** Items whose subset differs from the one they came with. */
@@ -151,6 +153,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   let ungrouped = 0;
   const byKey = new Map<string, number>();
   const keys: string[] = [];
+  const shared = new Set<string>();
   const unitOf = new Int32Array(items.length).fill(-1);
   for (const i of rest) {
     const item = items[i];
@@ -164,10 +167,10 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
     }
     if (key === undefined) {
       if (options.group !== undefined || regex) ungrouped++;
-      key = `i:${item.id}`;
+      key = `i:${item.id}`; // not the subset: splitting a split again must give the same split
     }
     let k = byKey.get(key);
-    if (k === undefined) { byKey.set(key, k = keys.length); keys.push(key); }
+    if (k === undefined) { byKey.set(key, k = keys.length); keys.push(key); } else if (key.startsWith('i:')) shared.add(key);
     unitOf[i] = k;
   }
   // Renumber the units in (u, key) order: from here on nothing depends on the input order.
@@ -300,7 +303,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   }
   let groups = 0;
   for (let k = 0; k < U; k++) if (weight[k] > 1) groups++;
-  return { items: out, report: { task, seed, items: rest.length, units: U, groups, ungrouped, balanced, changed, subsets } };
+  return { items: out, report: { task, seed, items: rest.length, units: U, groups, ungrouped, sharedIds: shared.size, balanced, changed, subsets } };
 }
 
 function compile(source: string): RegExp {
