@@ -139,7 +139,8 @@ function assignIds(rows: Row[], categories: Category[]): { classId: Map<number, 
   return { classId, superId: new Map(used.map((label) => [label, superIds.get(superOf.get(label)!)!])) };
 }
 
-function numberKeys<K>(keys: K[], preferred: (key: K) => number | undefined): Map<K, number> {
+/** Ids for `keys`: `preferred` where positive, whole and not taken by an earlier key, else numbers after the largest. */
+export function numberKeys<K>(keys: K[], preferred: (key: K) => number | undefined): Map<K, number> {
   const ids = new Map<K, number>();
   const taken = new Set<number>();
   for (const key of keys) {
