@@ -16,3 +16,6 @@ export type { DatasetLocation, DetectReport, Candidate, Rejection, DatasetFound 
 export { validateDataset } from './validate/index.js';
 export type { ValidateOptions, ValidationResult, ValidationTask } from './validate/index.js';
 export { schemaFile, schemaValidator, schemaFindings } from './schemas.js';
+export { applyTransforms, exportDataset, assertOutputApart } from './pipeline.js';
+export { merge, mergeDatasets, mergeCategories, ON_CONFLICT } from './merge.js';
+export type { OnConflict, MergeSource, MergeCounts, MergedLabels, MergeInput, MergeRequest, MergeResult } from './merge.js';
