@@ -31,9 +31,13 @@ export function parseLine(raw: string): SopLine | { error: string; code: string 
   return { imageId: Number(fields[0]), classId: Number(fields[1]), superId: Number(fields[2]), path: fields[3].replace(/\\/g, '/') };
 }
 
-/** Whether the first line of a list is a header: anything that is not a data line (a header may be malformed). */
+/**
+ * Whether the first line of a list is its header: anything but 4 fields with numeric first three (a
+ * header may be malformed; a data line with a bad value is warned about, not skipped as a header).
+ */
 export function isHeader(firstLine: string): boolean {
-  return 'error' in parseLine(firstLine);
+  const fields = splitFields(firstLine);
+  return fields.length !== 4 || !fields.slice(0, 3).every((f) => /^\d+$/.test(f));
 }
 
 /** `bicycle_final/1.JPG` -> `bicycle`; a path without a folder has no super-class name. */

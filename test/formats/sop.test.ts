@@ -109,6 +109,8 @@ describe('sop import', () => {
     ].join('\r\n'));
     // no header: the first line is data
     write(dir, 'Ebay_test.txt', '1 3 2 chair_final/f.JPG\n2 2 2 bicycle_final/g.JPG\n3 4 1 chair_final/h.JPG\n');
+    // a first line of the data shape with a bad id is a bad line, not a header
+    write(dir, 'Ebay_info.txt', '0 1 1 bicycle_final/z.JPG\n');
     const { dataset, warnings } = await load(dir);
     expect(where(warnings)).toEqual([
       ['bad-field-count', 'Ebay_train.txt:3'],
@@ -116,12 +118,13 @@ describe('sop import', () => {
       ['not-a-number', 'Ebay_train.txt:5'],
       ['duplicate-item', 'Ebay_train.txt:7'],
       ['bad-field-count', 'Ebay_train.txt:8'],
+      ['not-a-number', 'Ebay_info.txt:1'],
       ['superclass-folder-mismatch', 'Ebay_test.txt:2'],
       ['class-superclass-mismatch', 'Ebay_test.txt:2'],
       ['superclass-folder-mismatch', 'Ebay_test.txt:3'],
     ]);
     expect(warnings[1].message).toContain("class_id 'x' is not a positive integer");
-    expect(warnings[6].message).toContain('class_id 2 is in super-class 1 (its first image) but this line says 2');
+    expect(warnings[7].message).toContain('class_id 2 is in super-class 1 (its first image) but this line says 2');
     expect(summary(dataset)).toEqual([
       ['train', 'bicycle_final/a', '1', 'bicycle'],
       ['train', 'bicycle_final/e', '2', 'bicycle'],
