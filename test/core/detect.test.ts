@@ -6,7 +6,7 @@ import { detectDataset } from '../../src/index.js';
 import { fixture, tempDir } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
 
-const FORMATS = ['coco', 'cvat', 'voc', 'yolo', 'yolo_ultralytics'];
+const FORMATS = ['coco', 'cub', 'cvat', 'sop', 'voc', 'yolo', 'yolo_ultralytics'];
 
 /** A copy of a fixture dataset at `parts` under a fresh folder; returns that folder. */
 function nest(source: string, ...parts: string[]): string {
