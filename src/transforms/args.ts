@@ -9,9 +9,18 @@ export interface TransformArgs {
   params: Map<string, string>;
 }
 
-/** Splits `MAIN;a=1;b=2`, refusing parameters the transform does not know. */
-export function parseArgs(text: string, transform: string, known: readonly string[] = []): TransformArgs {
-  const [main, ...rest] = text.split(';');
+/**
+ * Splits `MAIN;a=1;b=2`, refusing parameters the transform does not know and repeated ones. A MAIN
+ * that itself starts with a known parameter (`shapes_to_boxes:types=mask`) is that parameter, with
+ * MAIN left empty, unless `mainIsPairs` (remap_labels' `default=background` names a label).
+ */
+export function parseArgs(text: string, transform: string, known: readonly string[] = [], mainIsPairs = false): TransformArgs {
+  let [main, ...rest] = text.split(';');
+  const leading = /^\s*([\w-]+)\s*=/.exec(main);
+  if (!mainIsPairs && leading && known.includes(leading[1])) {
+    rest = [main, ...rest];
+    main = '';
+  }
   const params = new Map<string, string>();
   for (const part of rest) {
     if (!part.trim()) continue;
@@ -21,6 +30,7 @@ export function parseArgs(text: string, transform: string, known: readonly strin
       throw new UsageError(`transform '${transform}': unknown parameter '${name}'${known.length ? `; it takes ${known.map((k) => `;${k}=...`).join(' ')}` : '; it takes none'}`);
     }
     if (eq < 0) throw new UsageError(`transform '${transform}': parameter '${name}' needs a value (;${name}=...)`);
+    if (params.has(name)) throw new UsageError(`transform '${transform}': parameter '${name}' is given twice`);
     params.set(name, part.slice(eq + 1).trim());
   }
   return { main: main.trim(), params };
@@ -65,6 +75,7 @@ export function numberParam(args: TransformArgs, name: string, fallback: number,
 
 /** A regular expression from the user, with the error said as a usage error. */
 export function parseRegex(source: string, transform: string, flags = ''): RegExp {
+  if (!source) throw new UsageError(`transform '${transform}': an empty regular expression`);
   try {
     return new RegExp(source, flags);
   } catch (error) {

@@ -8,7 +8,7 @@ export const transform: TransformPlugin = {
   args: 'OLD=NEW,...[;default=keep|delete]',
   example: 'remap_labels:cat=animal,dog=animal,person=;default=keep',
   create(text) {
-    const args = parseArgs(text, 'remap_labels', ['default']);
+    const args = parseArgs(text, 'remap_labels', ['default'], true);
     const mapping = new Map(parsePairs(args.main, 'remap_labels', 'cat=animal,dog='));
     const fallback = choiceParam(args, 'default', ['keep', 'delete'] as const, 'keep', 'remap_labels');
     return (dataset, ctx) => {

@@ -15,7 +15,7 @@ export const transform: TransformPlugin = {
     if (parts.length !== 3 || parts[2] !== '' || !parts[0]) {
       throw new UsageError(`transform 'rename' needs |PATTERN|REPLACEMENT| (any separator character, e.g. rename:|^img_|| or rename:#(.*)#train/\\1#); got '${text}'`);
     }
-    const pattern = parseRegex(parts[0], 'rename');
+    const pattern = parseRegex(parts[0], 'rename', 'g'); // every match, as Python's re.sub in Datumaro
     // Python's \1 (Datumaro's syntax) as JavaScript's $1 (which works too; $$ is a literal $).
     const replacement = parts[1].replace(/\\(\d+)/g, '$$$1');
     return (dataset, ctx) => {
