@@ -49,27 +49,27 @@ export function registerSplit(program: Command, env: CommandEnv, pluginArgs: rea
       env.setInput(opts.input);
       const exporter = await outputFormat(opts.outputFormat, opts.input, opts.inputFormat);
       const { own, rest } = partitionArgs(pluginArgs, SPLIT_OPTIONS, exporter.exportOptions ?? [], `exporter '${exporter.name}'`);
-      const after = parsePluginOptions(own, SPLIT_OPTIONS, 'datum split');
+      const after = parsePluginOptions(own, SPLIT_OPTIONS, 'split');
       const exportOptions = parsePluginOptions(rest, exporter.exportOptions, `exporter '${exporter.name}'`);
       const option = (name: string): string | undefined => {
         const before = opts[camel(name)] as string | undefined;
         const later = after[name];
-        if (before !== undefined && later !== undefined) throw new UsageError(`datum split: --${name} is given both before and after --; give it once`);
+        if (before !== undefined && later !== undefined) throw new UsageError(`split: --${name} is given both before and after --; give it once`);
         return later === undefined ? before : String(later);
       };
       const keep = option('keep-subset');
       const seedText = option('seed');
       const seed = seedText === undefined ? 0 : Number(seedText);
-      if (seedText !== undefined && (!seedText.trim() || !Number.isSafeInteger(seed))) throw new UsageError(`datum split: --seed must be an integer; got '${seedText}'`);
+      if (seedText !== undefined && (!seedText.trim() || !Number.isSafeInteger(seed))) throw new UsageError(`split: --seed must be an integer; got '${seedText}'`);
       const groupRegex = option('group-regex');
       if (groupRegex !== undefined) {
-        try { new RegExp(groupRegex); } catch (error) { throw new UsageError(`datum split: --group-regex '${groupRegex}' is not a valid regular expression (${(error as Error).message})`); }
+        try { new RegExp(groupRegex); } catch (error) { throw new UsageError(`split: --group-regex '${groupRegex}' is not a valid regular expression (${(error as Error).message})`); }
       }
       const group = option('group');
-      if (group !== undefined && groupRegex !== undefined) throw new UsageError('datum split: give --group or --group-regex, not both');
+      if (group !== undefined && groupRegex !== undefined) throw new UsageError('split: give --group or --group-regex, not both');
       let report: SplitReport | undefined;
       const transform = splitTransform({
-        ratios: parseRatios(option('ratios') ?? DEFAULT_RATIOS, 'datum split', keep),
+        ratios: parseRatios(option('ratios') ?? DEFAULT_RATIOS, 'split', keep),
         seed, task: option('task') as SplitReport['task'] | undefined, group, groupRegex, keep,
       }, (r) => { report = r; });
       const result = await convert({

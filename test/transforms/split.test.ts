@@ -311,7 +311,7 @@ describe('datum split', () => {
     for (const ratios of ['train=0.8,val=0.3', 'train=0.8,val=x', 'train=1.2,val=-0.2']) {
       const r = await run('split', '-i', input, '-o', output, '--ratios', ratios);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/^datum: datum split: /);
+      expect(r.err).toMatch(/^datum: split: /);
     }
     expect((await run('split', '-i', input, '-o', output, '--', '--ratios', 'a=0.5')).code).toBe(2);
     expect((await run('split', '-i', input, '-o', output, '--seed', 'soon')).code).toBe(2);
