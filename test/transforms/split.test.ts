@@ -229,6 +229,14 @@ describe('split transform', () => {
     }
     expect(() => parseTransform('split')).not.toThrow(); // default 0.8/0.1/0.1
   });
+
+  it('takes the default ratios when only parameters are given', async () => {
+    const out = await applyTransforms({ categories: [], items: detectionSet(100, 8) }, [parseTransform('split:seed=7')], createContext());
+    const items: Item[] = [];
+    for await (const item of out.items) items.push(item);
+    expect(items.map((i) => i.subset)).toEqual(splitDataset(detectionSet(100, 8), { ratios: RATIOS, seed: 7 }).items.map((i) => i.subset));
+    expect(Object.fromEntries([...bySubset(items)].map(([s, l]) => [s, l.length]))).toEqual({ train: 80, val: 10, test: 10 });
+  });
 });
 
 describe('datum split', () => {
