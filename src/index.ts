@@ -19,3 +19,5 @@ export { schemaFile, schemaValidator, schemaFindings } from './schemas.js';
 export { applyTransforms, exportDataset, assertOutputApart } from './pipeline.js';
 export { merge, mergeDatasets, mergeCategories, ON_CONFLICT } from './merge.js';
 export type { OnConflict, MergeSource, MergeCounts, MergedLabels, MergeInput, MergeRequest, MergeResult } from './merge.js';
+export { splitDataset, splitTransform, parseRatios } from './transforms/split.js';
+export type { SplitOptions, SplitReport, SplitResult, SplitTask, SubsetReport } from './transforms/split.js';

@@ -4,10 +4,11 @@
  * ids (same subset and id) renamed, refused or skipped.
  */
 import path from 'node:path';
-import type { Annotation, AttributeSpec, Category, Dataset, Item, SkeletonAnnotation, Visibility } from './model.js';
+import { uniteAttributeSpecs, type Annotation, type Category, type Dataset, type Item, type SkeletonAnnotation, type Visibility } from './model.js';
 import type { Context, ExportSummary, Options, Transform } from './plugin.js';
 import { DatumError, UsageError } from './diagnostics.js';
 import { getFormat } from './registry.js';
+import { categoryKey as categoryKeyOf } from './transforms/labels.js';
 import { applyTransforms, assertOutputApart, createContext, exportDataset, importDataset } from './pipeline.js';
 
 export type OnConflict = 'rename' | 'error' | 'skip';
@@ -36,7 +37,7 @@ export interface MergedLabels {
 }
 
 const itemName = (item: Item) => (item.subset ? `${item.subset}/${item.id}` : item.id);
-const categoryKey = (c: Category) => JSON.stringify([c.parent ?? null, c.name]);
+const categoryKey = (c: Category) => categoryKeyOf(c.name, c.parent);
 
 /**
  * Unites label lists: a category is the same as an earlier one when its name and parent are; the
@@ -54,21 +55,10 @@ export function mergeCategories(lists: readonly (readonly Category[])[]): Merged
       categories.push({ ...category });
       return categories.length - 1;
     }
-    categories[i] = mergeAttributes(categories[i], category);
+    categories[i] = uniteAttributeSpecs(categories[i], category);
     return i;
   }));
   return { categories, labelMaps };
-}
-
-function mergeAttributes(into: Category, from: Category): Category {
-  if (!from.attributes?.length) return into;
-  const attributes: AttributeSpec[] = [...(into.attributes ?? [])];
-  for (const spec of from.attributes) {
-    const same = attributes.findIndex((a) => a.name === spec.name);
-    if (same < 0) attributes.push(spec);
-    else if (spec.values) attributes[same] = { ...attributes[same], values: [...new Set([...(attributes[same].values ?? []), ...spec.values])] };
-  }
-  return { ...into, attributes };
 }
 
 /**

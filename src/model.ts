@@ -162,6 +162,21 @@ export function hasFiniteNumbers(a: Annotation): boolean {
   }
 }
 
+/**
+ * `into` with `from`'s attribute specs added: specs of one name are one, their values united in
+ * first-seen order. Used where two categories become one (merge, remap_labels).
+ */
+export function uniteAttributeSpecs(into: Category, from: Category): Category {
+  if (!from.attributes?.length) return into;
+  const attributes: AttributeSpec[] = [...(into.attributes ?? [])];
+  for (const spec of from.attributes) {
+    const same = attributes.findIndex((a) => a.name === spec.name);
+    if (same < 0) attributes.push(spec);
+    else if (spec.values) attributes[same] = { ...attributes[same], values: [...new Set([...(attributes[same].values ?? []), ...spec.values])] };
+  }
+  return { ...into, attributes };
+}
+
 export function categoryIndex(categories: Category[]): Map<string, number> {
   return new Map(categories.map((c, i) => [c.name, i]));
 }

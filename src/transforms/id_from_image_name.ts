@@ -12,14 +12,17 @@ export const transform: TransformPlugin = {
     if (text.trim()) throw new UsageError(`transform 'id_from_image_name' takes no arguments; got '${text}'`);
     return (dataset, ctx) => {
       const ids = uniqueIds('id_from_image_name', ctx);
-      let withoutImage = 0;
+      let withoutImage = 0, renamed = 0;
       return mapItems(dataset, (item) => {
         if (!item.image) { withoutImage++; return { ...item, id: ids.unique(item.subset, item.id, item.id) }; }
         const base = item.image.path.slice(item.image.path.lastIndexOf('/') + 1);
         const dot = base.lastIndexOf('.');
         const name = dot > 0 ? base.slice(0, dot) : base;
-        return { ...item, id: ids.unique(item.subset, name, item.id) };
+        const id = ids.unique(item.subset, name, item.id);
+        if (id !== item.id) renamed++;
+        return { ...item, id };
       }, () => {
+        ctx.reporter.info({ code: 'id-from-image-name', message: `id_from_image_name: ${renamed} item id${renamed === 1 ? '' : 's'} changed` });
         if (withoutImage) ctx.reporter.warn({ code: 'no-image', message: `id_from_image_name: ${withoutImage} item${withoutImage === 1 ? ' has' : 's have'} no image and kept ${withoutImage === 1 ? 'its id' : 'their ids'}` });
       });
     };

@@ -12,10 +12,18 @@ export const transform: TransformPlugin = {
     const mapping = new Map(parsePairs(args, 'map_subsets', 'Train=train,Validation=val'));
     return (dataset, ctx) => {
       const ids = uniqueIds('map_subsets', ctx);
+      const seen = new Set<string>();
+      let moved = 0;
       return mapItems(dataset, (item) => {
+        seen.add(item.subset);
         const subset = mapping.get(item.subset) ?? item.subset;
         const id = ids.unique(subset, item.id, item.id);
+        if (subset !== item.subset) moved++;
         return subset === item.subset && id === item.id ? item : { ...item, subset, id };
+      }, () => {
+        const absent = [...mapping.keys()].filter((s) => !seen.has(s));
+        if (absent.length) ctx.reporter.warn({ code: 'unknown-subset', message: `map_subsets: the dataset has no subset ${absent.map((s) => `'${s}'`).join(', ')} (its subsets: ${[...seen].map((s) => `'${s}'`).join(', ') || 'none'})` });
+        ctx.reporter.info({ code: 'map-subsets', message: `map_subsets: ${moved} item${moved === 1 ? '' : 's'} moved to another subset, ${ids.renamed()} renamed to keep ids unique` });
       });
     };
   },

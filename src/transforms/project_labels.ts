@@ -15,7 +15,7 @@ export const transform: TransformPlugin = {
     return (dataset, ctx) => relabel(dataset, (category) => (order.includes(category.name) ? category.name : category.parent === undefined ? null : undefined), order, (dropped) => {
       const added = order.filter((name) => !dataset.categories.some((c) => c.name === name));
       ctx.reporter.info({
-        code: 'project_labels',
+        code: 'project-labels',
         message: `project_labels: dropped ${dropped} annotation${dropped === 1 ? '' : 's'} of labels not listed${added.length ? `; added labels the dataset lacks: ${added.join(', ')}` : ''}`,
       });
     });

@@ -10,9 +10,10 @@ export const transform: TransformPlugin = {
   create(text) {
     const start = text.trim() === '' ? 1 : Number(text);
     if (!Number.isSafeInteger(start) || start < 0) throw new UsageError(`transform 'reindex': the start must be a whole number >= 0; got '${text}'`);
-    return (dataset) => {
+    return (dataset, ctx) => {
       let next = start;
-      return mapItems(dataset, (item) => ({ ...item, id: String(next++) }));
+      return mapItems(dataset, (item) => ({ ...item, id: String(next++) }),
+        () => ctx.reporter.info({ code: 'reindex', message: `reindex: items numbered ${start} to ${next - 1}` }));
     };
   },
 };

@@ -23,7 +23,7 @@ export const transform: TransformPlugin = {
         // Sub-labels follow their parent unless named; with default=delete only named labels stay.
         return fallback === 'delete' && category.parent === undefined ? null : undefined;
       }, undefined, (dropped) => {
-        if (dropped) ctx.reporter.info({ code: 'remap_labels', message: `remap_labels: dropped ${dropped} annotation${dropped === 1 ? '' : 's'} of deleted labels` });
+        if (dropped) ctx.reporter.info({ code: 'remap-labels', message: `remap_labels: dropped ${dropped} annotation${dropped === 1 ? '' : 's'} of deleted labels` });
       });
     };
   },

@@ -130,7 +130,7 @@ describe('transforms', () => {
     expect(out.categories.map((c) => c.name)).toEqual(['animal']);
     expect(out.items[0].annotations).toEqual([{ type: 'label', label: 0 }]);
     expect(out.items[1].annotations).toEqual([{ type: 'label', label: 0 }, { type: 'caption', caption: 'x' }]);
-    expect(ctx.reporter.messages.map((m) => m.code)).toEqual(['unknown-label', 'remap_labels']);
+    expect(ctx.reporter.messages.map((m) => m.code)).toEqual(['unknown-label', 'remap-labels']);
   });
   it('rejects unknown transforms and malformed arguments', () => {
     expect(() => parseTransform('shuffle:1')).toThrow(/unknown transform 'shuffle'.*map_subsets/);

@@ -75,6 +75,63 @@ describe('label transforms', () => {
   });
 });
 
+describe('labels with sub-labels of one name under two parents', () => {
+  const skeletons = (): Dataset => ({
+    categories: [
+      { name: 'person', keypoints: ['head', 'hand'], skeleton: [[0, 1]] },
+      { name: 'head', parent: 'person' }, { name: 'hand', parent: 'person' },
+      { name: 'dog', keypoints: ['head'] }, { name: 'head', parent: 'dog' },
+      { name: 'hat' },
+    ],
+    items: [{ id: 'a', subset: '', annotations: [
+      { type: 'skeleton', label: 0, points: [1, 1, 2, 2], visibility: [2, 2] },
+      { type: 'points', label: 1, points: [1, 1] },
+      { type: 'points', label: 4, points: [5, 5] },
+      { type: 'bbox', label: 5, x: 0, y: 0, w: 1, h: 1 },
+    ] }],
+  });
+
+  it("dropping one parent keeps the other's sub-label of the same name", async () => {
+    const { out } = await run('remap_labels:dog=', skeletons());
+    expect(out.categories.map((c) => [c.name, c.parent])).toEqual([['person', undefined], ['head', 'person'], ['hand', 'person'], ['hat', undefined]]);
+    expect(out.items[0].annotations.map((a) => [a.type, a.label])).toEqual([['skeleton', 0], ['points', 1], ['bbox', 3]]);
+  });
+
+  it('project_labels keeps each sub-label under its own parent, and numbers the listed labels 1..N', async () => {
+    const { out } = await run('project_labels:dog,person', skeletons());
+    expect(out.categories.map((c) => [c.name, c.parent, c.id])).toEqual([
+      ['dog', undefined, 1], ['person', undefined, 2], ['head', 'person', undefined], ['hand', 'person', undefined], ['head', 'dog', undefined],
+    ]);
+    const labels = out.items[0].annotations.map((a) => out.categories[a.label!]);
+    expect(labels.map((c) => `${c.parent ?? ''}/${c.name}`)).toEqual(['/person', 'person/head', 'dog/head']);
+  });
+
+  it('a top-level label renamed to a sub-label name stays top-level; a renamed keypoint is renamed in its skeleton', async () => {
+    const { out } = await run('remap_labels:hat=head,hand=paw', skeletons());
+    const hat = out.categories.find((c) => c.name === 'head' && c.parent === undefined);
+    expect(hat).toBeDefined();
+    expect(out.categories.filter((c) => c.name === 'head')).toHaveLength(3);
+    expect(out.categories[0].keypoints).toEqual(['head', 'paw']);
+    expect(out.categories[3].keypoints).toEqual(['head']);
+  });
+});
+
+describe('transform arguments', () => {
+  it('a leading parameter needs no ;, a repeated one is refused, remap_labels may remap a label named default', async () => {
+    expect(() => parseTransform('remove_images:a;subset=x;subset=y')).toThrow(/parameter 'subset' is given twice/);
+    const { out } = await run('remap_labels:default=background', { categories: [{ name: 'default' }], items: [] });
+    expect(out.categories.map((c) => c.name)).toEqual(['background']);
+  });
+
+  it('map_subsets names a subset the dataset lacks and counts what it moved', async () => {
+    const { messages } = await run('map_subsets:Train=train,Tset=test');
+    expect(messages.map((m) => m.message)).toEqual([
+      expect.stringMatching(/no subset 'Tset' \(its subsets: 'Train', 'Validation'\)/),
+      'map_subsets: 2 items moved to another subset, 0 renamed to keep ids unique',
+    ]);
+  });
+});
+
 describe('id transforms', () => {
   it('reindex numbers items from the start across subsets, afresh each run', async () => {
     const transform = parseTransform('reindex:5');
@@ -92,13 +149,15 @@ describe('id transforms', () => {
     (input.items as Item[]).push({ id: 'z', subset: 'Train', image: { path: '/d/images/c/0001.jpeg' }, annotations: [] });
     const { out, messages } = await run('id_from_image_name', input);
     expect(out.items.map((i) => i.id)).toEqual(['0001', '0001', 'frame_0010', '0001_2']);
-    expect(messages.map((m) => m.code).sort()).toEqual(['duplicate-id', 'no-image']);
+    expect(messages.map((m) => m.code).sort()).toEqual(['duplicate-id', 'id-from-image-name', 'no-image']);
+    expect(messages.find((m) => m.code === 'id-from-image-name')?.message).toMatch(/3 item ids changed/);
     expect(messages.find((m) => m.code === 'duplicate-id')).toMatchObject({ item: 'z', message: expect.stringContaining("named '0001_2'") });
     expect(() => parseTransform('id_from_image_name:x')).toThrow(/takes no arguments/);
   });
 
   it("rename rewrites ids with Datumaro's |pattern|replacement| syntax, \\1 and $1 alike", async () => {
     expect((await run('rename:|^frame_0*(\\d+)$|\\1|')).out.items.map((i) => i.id)).toEqual(['1', '2', '10']);
+    expect((await run('rename:|_|-|', { categories: [], items: [{ id: 'a_b_c', subset: '', annotations: [] }] })).out.items[0].id).toBe('a-b-c');
     expect((await run('rename:#^frame_(.*)$#video/$1#')).out.items.map((i) => i.id)).toEqual(['video/0001', 'video/0002', 'video/0010']);
     const { out, messages } = await run('rename:|\\d+$|x|');
     expect(out.items.map((i) => i.id)).toEqual(['frame_x', 'frame_x', 'frame_x_2']); // Train has two
