@@ -2,6 +2,7 @@ import { UsageError } from '../diagnostics.js';
 import type { Item } from '../model.js';
 import type { Context, Transform, TransformPlugin } from '../plugin.js';
 import { choiceParam, numberParam, parseArgs } from './args.js';
+import { uniqueIds } from './ids.js';
 import { checkRatios, SPLIT_TASKS, splitDataset, type SplitOptions, type SplitReport } from './split/algorithm.js';
 
 export { splitDataset, checkRatios, inferTask, SPLIT_TASKS } from './split/algorithm.js';
@@ -38,14 +39,18 @@ export function splitTransform(options: Omit<SplitOptions, 'categories'>, onRepo
       if (report.ungrouped) {
         ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
       }
-      if (report.sharedIds) {
-        ctx.reporter.warn({ code: 'split-shared-id', message: `split: ${report.sharedIds} item ids occur in more than one subset; the items of one id were kept together in one subset, where their ids collide` });
+      if (report.straddlingGroups) {
+        ctx.reporter.warn({ code: 'split-group-straddles', message: `split: ${report.straddlingGroups} group${report.straddlingGroups === 1 ? ' has' : 's have'} items in the kept subset '${options.keep}' and others split into the other subsets` });
       }
       onReport?.(report);
+      // Items of one id in several subsets (CVAT's img0 in Train and in Validation) are one unit, so
+      // they land in one subset: there they get _2, _3 so that no exported file overwrites another.
+      const ids = uniqueIds('split', ctx);
       for (let i = 0; i < out.length; i++) {
         const item = out[i];
         (out as (Item | undefined)[])[i] = undefined;
-        yield item;
+        const id = ids.unique(item.subset, item.id, item.id);
+        yield id === item.id ? item : { ...item, id };
       }
     })(),
   });

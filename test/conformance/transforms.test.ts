@@ -34,4 +34,13 @@ conformance('transforms on the CVAT project export', () => {
     expect(fs.readdirSync(path.join(out, 'labels', 'train')).sort()).toEqual(['img0.txt', 'img0_2.txt', 'img1.txt', 'img1_2.txt']);
     expect(fs.readdirSync(path.join(out, 'images', 'train'))).toHaveLength(4);
   });
+
+  it('split writes every item of the project export, though its three subsets share the ids img0 and img1', async () => {
+    const out = path.join(tempDir(), 'yolo');
+    const r = await runCli('split', '-if', 'cvat', '-i', PROJECT(), '-f', 'yolo_ultralytics', '-o', out, '--ratios', 'train=0.5,val=0.5', '--json');
+    expect(r.code, r.err).toBe(0);
+    const labels = ['train', 'val'].flatMap((s) => fs.existsSync(path.join(out, 'labels', s)) ? fs.readdirSync(path.join(out, 'labels', s)) : []);
+    expect(labels).toHaveLength(6);
+    expect(JSON.parse(r.out).items).toBe(6);
+  });
 });

@@ -208,14 +208,25 @@ describe('split transform', () => {
     expect(info.message).toMatch(/^split: 500 items \(detection, seed 7, 500 changed subset\): train 300 \(max label deviation \d\.\d\d pp, l\d+\), val 200/);
   });
 
-  it('keeps items sharing an id together and warns about it', async () => {
+  it('keeps items sharing an id together, renaming the second so that no exported file overwrites another', async () => {
     const ctx = createContext();
     const items: Item[] = [...detectionSet(50, 5), { ...detectionSet(1, 6)[0], id: 'img3', subset: 'other' }];
     const out = await applyTransforms({ categories: [], items }, [parseTransform('split:a=0.5,b=0.5')], ctx);
     const written: Item[] = [];
     for await (const item of out.items) written.push(item);
-    expect(new Set(written.filter((i) => i.id === 'img3').map((i) => i.subset)).size).toBe(1);
-    expect(ctx.reporter.messages.filter((m) => m.code === 'split-shared-id').map((m) => m.message)).toEqual([expect.stringMatching(/^split: 1 item ids occur in more than one subset/)]);
+    expect(written).toHaveLength(51);
+    const pair = written.filter((i) => i.id === 'img3' || i.id === 'img3_2');
+    expect(pair.map((i) => i.id).sort()).toEqual(['img3', 'img3_2']);
+    expect(new Set(pair.map((i) => i.subset)).size).toBe(1);
+    expect(ctx.reporter.messages.filter((m) => m.code === 'duplicate-id')).toHaveLength(1);
+  });
+
+  it('warns when groups have items in the kept subset and others split elsewhere', async () => {
+    const ctx = createContext();
+    const items: Item[] = detectionSet(40, 8).map((item, i) => ({ ...item, subset: i < 4 ? 'test' : '', attributes: { video: i % 10 } }));
+    const out = await applyTransforms({ categories: [], items }, [parseTransform('split:train=0.5,val=0.5;group=video;keep=test')], ctx);
+    for await (const item of out.items) void item;
+    expect(ctx.reporter.messages.find((m) => m.code === 'split-group-straddles')?.message).toMatch(/^split: 4 groups have items in the kept subset 'test'/);
   });
 
   it('refuses bad arguments when created', () => {

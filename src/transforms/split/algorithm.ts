@@ -67,6 +67,8 @@ export interface SplitReport {
   ungrouped: number;
   /** Item ids outside groups that more than one item has (in different subsets): each such set is kept together. */
   sharedIds: number;
+  /** With keep and group/groupRegex: groups that have items in the kept subset and others split elsewhere. */
+  straddlingGroups: number;
   /** Units the balancing swapped away from where their hash and stratum put them. */
   balanced: number;
   /** Items whose subset differs from the one they came with. */
@@ -149,6 +151,15 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   const S = ratios.length;
   const r = ratios.map(([, x]) => x);
 
+  const groupKey = (item: Item): string | undefined => {
+    if (options.group !== undefined) {
+      const value = item.attributes?.[options.group];
+      return value === undefined ? undefined : `g:${String(value)}`; // video 5 from COCO and "5" from CVAT are one
+    }
+    const m = regex?.exec(item.id);
+    return m ? `g:${m[1] ?? m[0]}` : undefined;
+  };
+
   // Units, keyed so that an item alone never shares a key with a group.
   let ungrouped = 0;
   const byKey = new Map<string, number>();
@@ -157,14 +168,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   const unitOf = new Int32Array(items.length).fill(-1);
   for (const i of rest) {
     const item = items[i];
-    let key: string | undefined;
-    if (options.group !== undefined) {
-      const value = item.attributes?.[options.group];
-      if (value !== undefined) key = `g${typeof value}:${String(value)}`;
-    } else if (regex) {
-      const m = regex.exec(item.id);
-      if (m) key = `g:${m[1] ?? m[0]}`;
-    }
+    let key = groupKey(item);
     if (key === undefined) {
       if (options.group !== undefined || regex) ungrouped++;
       key = `i:${item.id}`; // not the subset: splitting a split again must give the same split
@@ -172,6 +176,14 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
     let k = byKey.get(key);
     if (k === undefined) { byKey.set(key, k = keys.length); keys.push(key); } else if (key.startsWith('i:')) shared.add(key);
     unitOf[i] = k;
+  }
+  // Groups the kept subset has a part of: their other items are split all the same (leaving the kept
+  // subset alone is the promise), but the caller is told.
+  let straddlingGroups = 0;
+  if (keep !== undefined && (options.group !== undefined || regex)) {
+    const kept = new Set<string>();
+    items.forEach((item) => { if (item.subset === keep) { const g = groupKey(item); if (g !== undefined) kept.add(g); } });
+    for (const key of keys) if (kept.has(key)) straddlingGroups++;
   }
   // Renumber the units in (u, key) order: from here on nothing depends on the input order.
   const u = keys.map((key) => unitHash(key, seed));
@@ -303,7 +315,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   }
   let groups = 0;
   for (let k = 0; k < U; k++) if (weight[k] > 1) groups++;
-  return { items: out, report: { task, seed, items: rest.length, units: U, groups, ungrouped, sharedIds: shared.size, balanced, changed, subsets } };
+  return { items: out, report: { task, seed, items: rest.length, units: U, groups, ungrouped, sharedIds: shared.size, straddlingGroups, balanced, changed, subsets } };
 }
 
 function compile(source: string): RegExp {
