@@ -71,9 +71,17 @@ export async function loadPluginModule(specifier: string): Promise<void> {
   const exported = mod.default ?? mod.plugin;
   const plugins: unknown[] = Array.isArray(exported) ? exported : [exported];
   for (const p of plugins) {
-    if (!p || typeof (p as { name?: unknown }).name !== 'string') throw new UsageError(`plugin module '${specifier}' does not export a format or transform plugin`);
-    if (typeof (p as TransformPlugin).create === 'function') registerTransform(p as TransformPlugin);
-    else registerFormat(p as FormatPlugin);
+    const plugin = p as Partial<TransformPlugin & FormatPlugin> | undefined;
+    if (!plugin || typeof plugin.name !== 'string') throw new UsageError(`plugin module '${specifier}' does not export a format or transform plugin (an object with a name)`);
+    const isTransform = typeof plugin.create === 'function';
+    const missing = (isTransform ? ['description', 'args', 'example'] : ['description']).filter((k) => typeof plugin[k as keyof typeof plugin] !== 'string');
+    if (missing.length) throw new UsageError(`plugin module '${specifier}': ${isTransform ? 'transform' : 'format'} '${plugin.name}' has no ${missing.join(', ')} (a string each)`);
+    try {
+      if (isTransform) registerTransform(plugin as TransformPlugin);
+      else registerFormat(plugin as FormatPlugin);
+    } catch (error) {
+      throw error instanceof UsageError ? new UsageError(`plugin module '${specifier}': ${error.message}`) : error;
+    }
   }
 }
 

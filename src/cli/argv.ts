@@ -14,3 +14,6 @@ export function splitArgv(argv: readonly string[]): { args: string[]; pluginArgs
   });
   return { args, pluginArgs };
 }
+
+/** commander's accumulator for an option that may be given several times (`-t a -t b`). */
+export const repeatable = (value: string, all: string[]): string[] => [...all, value];

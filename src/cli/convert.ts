@@ -8,8 +8,8 @@ import { getFormat } from '../registry.js';
 import { parsePluginOptions } from '../options.js';
 import { parseTransform, transformUsage } from '../transforms/index.js';
 import type { CommandEnv } from './env.js';
+import { repeatable } from './argv.js';
 
-const collectRepeated = (v: string, all: string[]) => [...all, v];
 
 /** `datum convert` (-f required) and `datum transform` (-f defaults to the input's format). */
 export function registerConvert(program: Command, env: CommandEnv, pluginArgs: readonly string[]): void {
@@ -25,7 +25,7 @@ export function registerConvert(program: Command, env: CommandEnv, pluginArgs: r
     else command.option('-f, --output-format <format>', 'output format (default: the input format)');
     command
       .option('--overwrite', 'replace a non-empty output folder')
-      .option('-t, --transform <spec>', `transform to apply as name:args, repeatable, applied in order${name === 'transform' ? ' (at least one)' : ''}`, collectRepeated, [] as string[])
+      .option('-t, --transform <spec>', `transform to apply as name:args, repeatable, applied in order${name === 'transform' ? ' (at least one)' : ''}`, repeatable, [] as string[])
       .option('--json', 'print the result as one JSON object on stdout')
       .addHelpText('after', () => [
         '',

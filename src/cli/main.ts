@@ -6,7 +6,7 @@ import { loadPluginModule } from '../registry.js';
 import { importDataset } from '../pipeline.js';
 import '../transforms/index.js';
 import { computeStats } from '../stats.js';
-import { splitArgv } from './argv.js';
+import { repeatable, splitArgv } from './argv.js';
 import { createPrintingReporter, createProgress } from './output.js';
 import type { Context } from '../plugin.js';
 import type { CommandEnv } from './env.js';
@@ -44,7 +44,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('Convert computer-vision annotation datasets between formats')
     .version(packageVersion(), '-V, --version')
     .option('--verbose', 'print stack traces for errors')
-    .option('--plugin <module>', 'load a third-party format or transform plugin module (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--plugin <module>', 'load a third-party format or transform plugin module (repeatable)', repeatable, [] as string[])
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');

@@ -6,9 +6,9 @@ import { parsePluginOptions } from '../options.js';
 import { getFormat } from '../registry.js';
 import { parseTransform } from '../transforms/index.js';
 import type { CommandEnv } from './env.js';
+import { repeatable } from './argv.js';
 import { printConversion } from './convert.js';
 
-const collectRepeated = (v: string, all: string[]) => [...all, v];
 
 /**
  * A source as written: `PATH` or `PATH@FORMAT`. A path that exists is taken whole (a folder named
@@ -33,7 +33,7 @@ export function registerMerge(program: Command, env: CommandEnv, pluginArgs: rea
     .addOption(new Option('--input-format <format>', 'format of every source without its own @FORMAT; also written -if (default: detect each)'))
     .addOption(new Option('--on-conflict <mode>', 'an item whose subset and id an earlier item has: rename to <id>-<N> (N: the source\'s position), error (write nothing), skip').choices(ON_CONFLICT).default('rename'))
     .option('--overwrite', 'replace a non-empty output folder')
-    .option('-t, --transform <spec>', 'transform to apply to the merged dataset as name:args, repeatable, applied in order', collectRepeated, [] as string[])
+    .option('-t, --transform <spec>', 'transform to apply to the merged dataset as name:args, repeatable, applied in order', repeatable, [] as string[])
     .option('--json', 'print the result as one JSON object on stdout')
     .addHelpText('after', [
       '',

@@ -62,9 +62,6 @@ export function registerSplit(program: Command, env: CommandEnv, pluginArgs: rea
       const seed = seedText === undefined ? 0 : Number(seedText);
       if (seedText !== undefined && (!seedText.trim() || !Number.isSafeInteger(seed))) throw new UsageError(`split: --seed must be an integer; got '${seedText}'`);
       const groupRegex = option('group-regex');
-      if (groupRegex !== undefined) {
-        try { new RegExp(groupRegex); } catch (error) { throw new UsageError(`split: --group-regex '${groupRegex}' is not a valid regular expression (${(error as Error).message})`); }
-      }
       const group = option('group');
       if (group !== undefined && groupRegex !== undefined) throw new UsageError('split: give --group or --group-regex, not both');
       let report: SplitReport | undefined;

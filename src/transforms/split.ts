@@ -72,8 +72,9 @@ export const transform: TransformPlugin = {
   example: 'split:train=0.8,val=0.1,test=0.1;seed=7;group=video',
   holdsDataset: true,
   create(text) {
-    const args = parseArgs(text, 'split', ['seed', 'task', 'group', 'group_regex', 'keep']);
-    const keep = args.params.get('keep');
+    const args = parseArgs(text, 'split', ['seed', 'task', 'group', 'group_regex', 'keep', 'keep_subset']);
+    if (args.params.has('keep') && args.params.has('keep_subset')) throw new UsageError("transform 'split': give keep or keep_subset (the same), not both");
+    const keep = args.params.get('keep') ?? args.params.get('keep_subset');
     if (keep === '') throw new UsageError("transform 'split': keep needs a subset name");
     const options: Omit<SplitOptions, 'categories'> = {
       ratios: parseRatios(args.main || DEFAULT_RATIOS, "transform 'split'", keep),

@@ -28,7 +28,7 @@ describe('datum convert', () => {
     writeDataset(path.join(root, 'in'));
     const r = await runCli('convert', '-if', 'test_json', '-i', path.join(root, 'in'), '-f', 'test_json', '-o', path.join(root, 'out'),
       '-t', 'map_subsets:Train=train,Validation=val', '--json', '--', '--pretty');
-    expect(r.err).toBe('');
+    expect(r.err).toBe('info: map_subsets: 3 items moved to another subset, 0 renamed to keep ids unique [map-subsets]\n');
     expect(r.code).toBe(0);
     const result = JSON.parse(r.out);
     expect(result).toMatchObject({ inputFormat: 'test_json', outputFormat: 'test_json', items: 3, warnings: 0 });

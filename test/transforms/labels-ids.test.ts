@@ -222,3 +222,20 @@ describe('datum transform and datum transforms', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 });
+
+describe('transform plugins from --plugin', () => {
+  it('refuses a transform without its description, arguments or example, and names the module on a name clash', async () => {
+    const root = tempDir();
+    const bare = path.join(root, 'bare.mjs');
+    fs.writeFileSync(bare, `export default { name: 'bare', create: () => (d) => d };`);
+    const r = await runCli('--plugin', bare, 'transforms');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`plugin module '${bare}': transform 'bare' has no description, args, example`);
+    const clash = path.join(root, 'clash.mjs');
+    fs.writeFileSync(clash, `export default { name: 'filter', description: 'x', args: '', example: 'filter', create: () => (d) => d };`);
+    const c = await runCli('--plugin', clash, 'transforms');
+    expect(c.code).toBe(2);
+    expect(c.err).toContain(`plugin module '${clash}': transform name 'filter' is already registered by 'filter'`);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+});

@@ -14,6 +14,7 @@
  * plus the swaps, which are few because step 3 starts close.
  */
 import { UsageError } from '../../diagnostics.js';
+import { parseRegex } from '../args.js';
 import type { Annotation, Category, Item } from '../../model.js';
 import { unitHash } from './hash.js';
 
@@ -144,7 +145,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new UsageError(`transform 'split': seed must be an integer; got '${seed}'`);
   if (options.group !== undefined && options.groupRegex !== undefined) throw new UsageError("transform 'split': give group (an attribute) or group_regex (on ids), not both");
-  const regex = typeof options.groupRegex === 'string' ? compile(options.groupRegex) : options.groupRegex;
+  const regex = typeof options.groupRegex === 'string' ? parseRegex(options.groupRegex, 'split') : options.groupRegex;
   const rest: number[] = [];
   items.forEach((item, i) => { if (keep === undefined || item.subset !== keep) rest.push(i); });
   const task = options.task ?? inferTask(rest.map((i) => items[i]));
@@ -316,14 +317,6 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
   let groups = 0;
   for (let k = 0; k < U; k++) if (weight[k] > 1) groups++;
   return { items: out, report: { task, seed, items: rest.length, units: U, groups, ungrouped, sharedIds: shared.size, straddlingGroups, balanced, changed, subsets } };
-}
-
-function compile(source: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (error) {
-    throw new UsageError(`transform 'split': '${source}' is not a valid regular expression (${(error as Error).message})`);
-  }
 }
 
 /**
