@@ -112,3 +112,8 @@ export function fieldCount(line: string): number {
   }
   return count;
 }
+
+/** `3 boxes`, `1 box`: a count with its noun, singular for exactly one (`plural` when adding 's' is wrong). */
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
+  return `${n} ${n === 1 ? word : pluralWord}`;
+}

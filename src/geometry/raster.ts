@@ -66,11 +66,14 @@ export interface PlacedBitmap { bitmap: Bitmap; left: number; top: number }
  */
 export const MAX_RASTER_PIXELS = 2 ** 27;
 
+/** A rectangle of whole image pixels [x0, x1) x [y0, y1) that painting is limited to (the image). */
+export interface PixelRect { x0: number; y0: number; x1: number; y1: number }
+
 /**
- * The bitmap of a polygon's bounds (whole pixels) with the pixels the polygon covers set; null when
- * its bounds are not finite or larger than MAX_RASTER_PIXELS.
+ * The bitmap of a polygon's bounds (whole pixels, within `clip` when given) with the pixels the
+ * polygon covers set; null when its bounds are not finite or larger than MAX_RASTER_PIXELS.
  */
-export function polygonBitmap(points: readonly number[]): PlacedBitmap | null {
+export function polygonBitmap(points: readonly number[], clip?: PixelRect): PlacedBitmap | null {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
   for (let i = 0; i + 1 < points.length; i += 2) {
     x0 = Math.min(x0, points[i]); x1 = Math.max(x1, points[i]);
@@ -78,8 +81,9 @@ export function polygonBitmap(points: readonly number[]): PlacedBitmap | null {
   }
   if (![x0, y0, x1, y1].every(Number.isFinite)) return points.length >= 2 ? null : empty();
   if (!(x1 > x0 && y1 > y0)) return empty();
-  const left = Math.floor(x0), top = Math.floor(y0);
-  const width = Math.ceil(x1) - left, height = Math.ceil(y1) - top;
+  const left = Math.max(Math.floor(x0), clip?.x0 ?? -Infinity), top = Math.max(Math.floor(y0), clip?.y0 ?? -Infinity);
+  const width = Math.min(Math.ceil(x1), clip?.x1 ?? Infinity) - left, height = Math.min(Math.ceil(y1), clip?.y1 ?? Infinity) - top;
+  if (width <= 0 || height <= 0) return empty();
   if (width * height > MAX_RASTER_PIXELS) return null;
   const data = new Uint8Array(width * height);
   const shifted = points.map((v, i) => (i % 2 === 0 ? v - left : v - top));
@@ -90,20 +94,21 @@ export function polygonBitmap(points: readonly number[]): PlacedBitmap | null {
 const empty = (): PlacedBitmap => ({ bitmap: { width: 0, height: 0, data: new Uint8Array(0) }, left: 0, top: 0 });
 
 /**
- * A mask's set pixels as a bitmap of their bounds only (a mask's rectangle may be much larger than
- * what it covers); null when those bounds exceed MAX_RASTER_PIXELS.
+ * A mask's set pixels (within `clip` when given) as a bitmap of their bounds only (a mask's rectangle
+ * may be much larger than what it covers); null when those bounds exceed MAX_RASTER_PIXELS.
  */
-export function maskBitmap(mask: MaskGeometry): PlacedBitmap | null {
-  const cropped = cropMask(mask, -Infinity, -Infinity, Infinity, Infinity);
+export function maskBitmap(mask: MaskGeometry, clip?: PixelRect): PlacedBitmap | null {
+  const cropped = cropMask(mask, clip?.x0 ?? -Infinity, clip?.y0 ?? -Infinity, clip?.x1 ?? Infinity, clip?.y1 ?? Infinity);
   return cropped && { bitmap: maskToBitmap(cropped), left: cropped.left, top: cropped.top };
 }
 
 /**
  * The union of masks and polygons as one mask (cropped to its set pixels): the pixels any of them
- * covers, painted into one bitmap spanning all their bounds; null when that is too large.
+ * covers (within `clip`, the image, when given), painted into one bitmap spanning all their bounds;
+ * null when that is too large.
  */
-export function unionMask(masks: readonly MaskGeometry[], polygons: readonly (readonly number[])[] = []): MaskGeometry | null {
-  const all = [...masks.map(maskBitmap), ...polygons.map(polygonBitmap)];
+export function unionMask(masks: readonly MaskGeometry[], polygons: readonly (readonly number[])[] = [], clip?: PixelRect): MaskGeometry | null {
+  const all = [...masks.map((m) => maskBitmap(m, clip)), ...polygons.map((p) => polygonBitmap(p, clip))];
   if (all.some((p) => p === null)) return null;
   const placed = (all as PlacedBitmap[]).filter((p) => p.bitmap.width > 0 && p.bitmap.height > 0);
   if (!placed.length) return { left: 0, top: 0, width: 0, height: 0, rle: [] };

@@ -1,7 +1,9 @@
 import { UsageError } from '../diagnostics.js';
-import type { Annotation, PolygonAnnotation } from '../model.js';
+import { hasFiniteNumbers, type Annotation, type PolygonAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
+import { objectKey } from '../geometry/bounds.js';
 import { rotatedBoxCorners } from '../geometry/polygon.js';
+import { plural } from '../text.js';
 import { mapItems } from './items.js';
 
 export const transform: TransformPlugin = {
@@ -13,14 +15,16 @@ export const transform: TransformPlugin = {
   create(text) {
     if (text.trim()) throw new UsageError(`transform 'boxes_to_polygons' takes no arguments; got '${text}'`);
     return (dataset, ctx) => {
-      let converted = 0, objectBoxes = 0;
+      let converted = 0, objectBoxes = 0, notFinite = 0;
       return mapItems(dataset, (item) => {
         if (!item.annotations.some((a) => a.type === 'bbox')) return item;
         // A second outline for an object that has one would make it two objects on export.
-        const outlined = new Set(item.annotations.filter((a) => a.group && (a.type === 'polygon' || a.type === 'mask')).map((a) => `${a.group}:${a.label}`));
+        const outlined = new Set(item.annotations.filter((a) => a.group && (a.type === 'polygon' || a.type === 'mask')).map(objectKey));
         const annotations = item.annotations.map((a): Annotation => {
           if (a.type !== 'bbox') return a;
-          if (a.group && outlined.has(`${a.group}:${a.label}`)) { objectBoxes++; return a; }
+          if (a.group && outlined.has(objectKey(a))) { objectBoxes++; return a; }
+          // NaN or Infinity from the source: left for the exporter to report, not turned into NaN corners.
+          if (!hasFiniteNumbers(a)) { notFinite++; return a; }
           converted++;
           const { x, y, w, h, rotation, ...base } = a;
           // Unrotated boxes get exact corners (rotatedBoxCorners would go through the centre).
@@ -31,7 +35,8 @@ export const transform: TransformPlugin = {
         return { ...item, annotations };
       }, () => ctx.reporter.info({
         code: 'boxes-to-polygons',
-        message: `boxes_to_polygons: ${converted} box(es) converted to polygons; ${objectBoxes} box(es) of objects that have a polygon or mask kept as boxes`,
+        message: `boxes_to_polygons: ${plural(converted, 'box', 'boxes')} converted to polygons; ${plural(objectBoxes, 'box', 'boxes')} of objects that have a polygon or mask kept as boxes`
+          + (notFinite ? `; ${plural(notFinite, 'box', 'boxes')} with coordinates not finite left as ${notFinite === 1 ? 'it was' : 'they were'}` : ''),
       }));
     };
   },

@@ -1,8 +1,9 @@
 import { UsageError } from '../diagnostics.js';
-import type { Annotation, Item, Visibility } from '../model.js';
+import { hasFiniteNumbers, type Annotation, type Item, type Visibility } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
 import { boxBounds, clipPolygonToRect, clipPolylineToRect, ellipseBounds, polygonArea, type Bounds } from '../geometry/polygon.js';
 import { cropMask } from '../geometry/raster.js';
+import { plural } from '../text.js';
 import { mapItems } from './items.js';
 
 /** What happened to one annotation: kept as it was, replaced (clipped), or dropped. */
@@ -18,7 +19,7 @@ export const transform: TransformPlugin = {
   create(text) {
     if (text.trim()) throw new UsageError(`transform 'crop_to_image' takes no arguments; got '${text}'`);
     return (dataset, ctx) => {
-      let clipped = 0, dropped = 0, crossing = 0, noSize = 0;
+      let clipped = 0, dropped = 0, crossing = 0, noSize = 0, notFinite = 0;
       return mapItems(dataset, (item) => {
         if (!item.annotations.some((a) => a.type !== 'label' && a.type !== 'caption')) return item;
         const rect = imageRect(item);
@@ -27,6 +28,8 @@ export const transform: TransformPlugin = {
         let changed = false;
         const annotations: Annotation[] = [];
         for (const a of item.annotations) {
+          // NaN or Infinity from the source: left for the exporter to report, not clipped into NaN.
+          if (!hasFiniteNumbers(a)) { notFinite++; annotations.push(a); continue; }
           const outcome = clip(a, rect, Boolean(item.normalized), () => nextGroup++);
           if (outcome.kind === 'kept' || outcome.kind === 'crossing') {
             if (outcome.kind === 'crossing') crossing++;
@@ -42,10 +45,13 @@ export const transform: TransformPlugin = {
       }, () => {
         ctx.reporter.info({
           code: 'crop-to-image',
-          message: `crop_to_image: ${clipped} shape(s) clipped, ${dropped} dropped (outside the image or left empty); `
-            + `${crossing} ellipse(s)/rotated box(es) crossing the border kept whole; ${noSize} item(s) without an image size left alone`,
+          message: `crop_to_image: ${plural(clipped, 'shape')} clipped, ${dropped} dropped (outside the image or left empty); `
+            + `${plural(crossing, 'ellipse or rotated box', 'ellipses or rotated boxes')} crossing the border kept whole; ${plural(noSize, 'item')} without an image size left alone`
+            + (notFinite ? `; ${plural(notFinite, 'shape')} with coordinates not finite left as ${notFinite === 1 ? 'it was' : 'they were'}` : ''),
         });
-        if (noSize) ctx.reporter.warn({ code: 'no-image-size', message: `crop_to_image: ${noSize} item(s) have no image width and height; their shapes were not clipped` });
+        if (noSize) {
+          ctx.reporter.warn({ code: 'no-image-size', message: `crop_to_image: ${plural(noSize, 'item')} ${noSize === 1 ? 'has' : 'have'} no image width and height; ${noSize === 1 ? 'its' : 'their'} shapes were not clipped` });
+        }
       });
     };
   },

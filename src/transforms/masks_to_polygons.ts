@@ -4,6 +4,7 @@ import type { TransformPlugin } from '../plugin.js';
 import { traceOuterContours } from '../geometry/contour.js';
 import { polygonArea } from '../geometry/polygon.js';
 import { MAX_RASTER_PIXELS, maskBitmap } from '../geometry/raster.js';
+import { plural } from '../text.js';
 import { numberParam, parseArgs } from './args.js';
 import { mapItems } from './items.js';
 
@@ -14,8 +15,7 @@ export const transform: TransformPlugin = {
   args: '[min_area=N]',
   example: 'masks_to_polygons:min_area=4',
   create(text) {
-    // `min_area=N` is also accepted as the main argument: the transform has no other.
-    const args = parseArgs(text.trim().startsWith('min_area=') ? `;${text}` : text, 'masks_to_polygons', ['min_area']);
+    const args = parseArgs(text, 'masks_to_polygons', ['min_area']);
     if (args.main) throw new UsageError(`transform 'masks_to_polygons' takes only ;min_area=N; got '${args.main}'`);
     const minArea = numberParam(args, 'min_area', 1, 'masks_to_polygons');
     if (minArea < 0) throw new UsageError(`transform 'masks_to_polygons': min_area must be >= 0; got ${minArea}`);
@@ -45,19 +45,19 @@ export const transform: TransformPlugin = {
         });
         if (emptied) {
           dropped += emptied;
-          ctx.reporter.warn({ code: 'empty-mask', item: item.id, message: `masks_to_polygons: ${emptied} mask(s) with no component of at least ${minArea} pixel(s) dropped` });
+          ctx.reporter.warn({ code: 'empty-mask', item: item.id, message: `masks_to_polygons: ${plural(emptied, 'mask')} with no component of at least ${plural(minArea, 'pixel')} dropped` });
         }
         if (tooLarge) {
-          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `masks_to_polygons: ${tooLarge} mask(s) whose pixels span over ${MAX_RASTER_PIXELS} pixels left as masks` });
+          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `masks_to_polygons: ${plural(tooLarge, 'mask')} whose pixels span over ${MAX_RASTER_PIXELS} pixels left as masks` });
         }
         if (itemHoles) {
-          ctx.reporter.warn({ code: 'mask-holes-filled', item: item.id, message: `masks_to_polygons: polygons have no holes; ${itemHoles} hole pixel(s) of this item's masks are now inside a polygon` });
+          ctx.reporter.warn({ code: 'mask-holes-filled', item: item.id, message: `masks_to_polygons: polygons have no holes; ${plural(itemHoles, 'hole pixel')} of this item's masks are now inside a polygon` });
         }
         return { ...item, annotations };
       }, () => ctx.reporter.info({
         code: 'masks-to-polygons',
-        message: `masks_to_polygons: ${masks} mask(s) gave ${polygons} polygon(s); ${small} component(s) under ${minArea} pixel(s) dropped, `
-          + `${dropped} mask(s) left with none dropped; ${holed} mask(s) had holes (${holePixels} pixel(s) filled in)`,
+        message: `masks_to_polygons: ${plural(masks, 'mask')} gave ${plural(polygons, 'polygon')}; ${plural(small, 'component')} under ${plural(minArea, 'pixel')} dropped, `
+          + `${plural(dropped, 'mask')} left with none dropped; ${plural(holed, 'mask')} had holes (${plural(holePixels, 'pixel')} filled in)`,
       }));
     };
   },

@@ -3,7 +3,9 @@ import type { Annotation, AnnotationBase, MaskAnnotation, PolygonAnnotation } fr
 import type { TransformPlugin } from '../plugin.js';
 import { maskArea } from '../geometry/mask.js';
 import { polygonArea } from '../geometry/polygon.js';
+import { applyReplacements, groupObjects, imagePixels, replaceObject } from '../geometry/bounds.js';
 import { MAX_RASTER_PIXELS, unionMask } from '../geometry/raster.js';
+import { plural } from '../text.js';
 import { choiceParam, parseArgs } from './args.js';
 import { mapItems } from './items.js';
 
@@ -12,11 +14,11 @@ type Segment = MaskAnnotation | PolygonAnnotation;
 export const transform: TransformPlugin = {
   name: 'merge_instance_segments',
   description: 'the masks of one instance (same label and non-zero group; an ungrouped segment is an instance of its own) become one mask, their union, '
-    + 'with the fields of the largest; include_polygons=true merges its polygons in too (every polygon then becomes a mask)',
+    + 'with the fields of the largest, within the image when its size is known; include_polygons=true merges its polygons in too (every polygon then becomes a mask)',
   args: '[include_polygons=false|true]',
   example: 'merge_instance_segments:include_polygons=true',
   create(text) {
-    const args = parseArgs(text.trim().startsWith('include_polygons=') ? `;${text}` : text, 'merge_instance_segments', ['include_polygons']);
+    const args = parseArgs(text, 'merge_instance_segments', ['include_polygons']);
     if (args.main) throw new UsageError(`transform 'merge_instance_segments' takes only ;include_polygons=true|false; got '${args.main}'`);
     const includePolygons = choiceParam(args, 'include_polygons', ['false', 'true'] as const, 'false', 'merge_instance_segments') === 'true';
     return (dataset, ctx) => {
@@ -26,46 +28,37 @@ export const transform: TransformPlugin = {
         if (!item.annotations.some(isSegment)) return item;
         // Polygons in [0, 1] have no pixels: such items keep their polygons.
         if (item.normalized && includePolygons && item.annotations.some((a) => a.type === 'polygon')) { normalized++; return item; }
-        const instances = new Map<string | Segment, Segment[]>();
-        for (const a of item.annotations) {
-          if (!isSegment(a)) continue;
-          const key = a.group ? `${a.group}:${a.label}` : a;
-          const list = instances.get(key);
-          if (list) list.push(a); else instances.set(key, [a]);
-        }
+        // A mask holds image pixels: what lies outside the image is not painted.
+        const clip = imagePixels(item);
         // Each instance's mask takes the place of its first segment; the others go.
-        const replacement = new Map<Annotation, MaskAnnotation | null>();
+        const replacement = new Map<Annotation, Annotation | null>();
         let empty = 0, tooLarge = 0;
-        for (const segments of instances.values()) {
+        for (const segments of groupObjects(item.annotations.filter(isSegment))) {
           if (segments.length === 1 && segments[0].type === 'mask') continue;
           const masks = segments.filter((s): s is MaskAnnotation => s.type === 'mask');
           const polygons = segments.filter((s): s is PolygonAnnotation => s.type === 'polygon');
-          const union = unionMask(masks, polygons.map((p) => p.points));
-          const base = fieldsOf(leader(segments));
+          const union = unionMask(masks, polygons.map((p) => p.points), clip);
           if (!union) { tooLarge++; continue; }
-          if (union.width === 0) { empty++; segments.forEach((s) => replacement.set(s, null)); continue; }
+          if (union.width === 0) { empty++; replaceObject(replacement, segments, null); continue; }
           if (segments.length > 1) { merged++; parts += segments.length; }
           converted += polygons.length;
-          segments.forEach((s, i) => replacement.set(s, i === 0 ? { ...base, type: 'mask', ...union } : null));
+          const mask: MaskAnnotation = { ...fieldsOf(leader(segments)), type: 'mask', ...union };
+          replaceObject(replacement, segments, mask);
         }
         if (empty) {
           dropped += empty;
-          ctx.reporter.warn({ code: 'empty-instance', item: item.id, message: `merge_instance_segments: ${empty} instance(s) covering no pixel dropped` });
+          ctx.reporter.warn({ code: 'empty-instance', item: item.id, message: `merge_instance_segments: ${plural(empty, 'instance')} covering no pixel${clip ? ' of the image' : ''} dropped` });
         }
         if (tooLarge) {
-          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `merge_instance_segments: ${tooLarge} instance(s) spanning over ${MAX_RASTER_PIXELS} pixels (or with coordinates not finite) left unmerged` });
+          ctx.reporter.warn({ code: 'shape-too-large', item: item.id, message: `merge_instance_segments: ${plural(tooLarge, 'instance')} spanning over ${MAX_RASTER_PIXELS} pixels (or with coordinates not finite) left unmerged` });
         }
-        const annotations = item.annotations.flatMap((a) => {
-          const r = replacement.get(a);
-          return r === undefined ? [a] : r === null ? [] : [r];
-        });
-        return { ...item, annotations };
+        return { ...item, annotations: applyReplacements(item.annotations, replacement) };
       }, () => {
         ctx.reporter.info({
           code: 'merge-instance-segments',
-          message: `merge_instance_segments: ${merged} instance(s) merged from ${parts} segment(s); ${converted} polygon(s) painted into masks; ${dropped} empty instance(s) dropped`,
+          message: `merge_instance_segments: ${plural(merged, 'instance')} merged from ${plural(parts, 'segment')}; ${plural(converted, 'polygon')} painted into masks; ${plural(dropped, 'empty instance')} dropped`,
         });
-        if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `merge_instance_segments: ${normalized} item(s) with normalized coordinates left alone (their polygons have no pixels)` });
+        if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `merge_instance_segments: ${plural(normalized, 'item')} with normalized coordinates left alone (their polygons have no pixels)` });
       });
     };
   },

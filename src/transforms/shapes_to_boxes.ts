@@ -1,8 +1,9 @@
 import { UsageError } from '../diagnostics.js';
-import type { Annotation, BboxAnnotation } from '../model.js';
+import { hasFiniteNumbers, type Annotation, type BboxAnnotation } from '../model.js';
 import type { TransformPlugin } from '../plugin.js';
-import { boxBounds, ellipseBounds, pointBounds, type Bounds } from '../geometry/polygon.js';
-import { maskPixelBounds } from '../geometry/raster.js';
+import { annotationBounds, objectKey, type Shape } from '../geometry/bounds.js';
+import type { Bounds } from '../geometry/polygon.js';
+import { plural } from '../text.js';
 import { parseArgs, parseList } from './args.js';
 import { mapItems } from './items.js';
 
@@ -15,8 +16,7 @@ export const transform: TransformPlugin = {
   args: '[types=KIND,...]',
   example: 'shapes_to_boxes:types=polygon,mask',
   create(text) {
-    // `types=...` is also accepted as the main argument: the transform has no other.
-    const args = parseArgs(text.trim().startsWith('types=') ? `;${text}` : text, 'shapes_to_boxes', ['types']);
+    const args = parseArgs(text, 'shapes_to_boxes', ['types']);
     if (args.main) throw new UsageError(`transform 'shapes_to_boxes' takes only ;types=KIND,...; got '${args.main}'`);
     const given = args.params.get('types');
     const types = new Set<string>(given === undefined ? KINDS : parseList(given, 'shapes_to_boxes', 'annotation kinds'));
@@ -25,9 +25,8 @@ export const transform: TransformPlugin = {
     }
     return (dataset, ctx) => {
       const converted: Record<string, number> = {};
-      let absorbed = 0, dropped = 0;
-      const convertible = (a: Annotation): a is Exclude<Annotation, { type: 'label' | 'caption' }> =>
-        types.has(a.type) && (a.type !== 'bbox' || Boolean(a.rotation));
+      let absorbed = 0, dropped = 0, notFinite = 0;
+      const convertible = (a: Annotation): a is Shape => types.has(a.type) && (a.type !== 'bbox' || Boolean(a.rotation));
       return mapItems(dataset, (item) => {
         if (!item.annotations.some(convertible)) return item;
         // An object's axis-aligned box (COCO gives one beside every polygon) stands for its other shapes.
@@ -37,7 +36,9 @@ export const transform: TransformPlugin = {
         let emptied = 0;
         for (const a of item.annotations) {
           if (!convertible(a)) { annotations.push(a); continue; }
-          const bounds = boundsOf(a);
+          // NaN or Infinity from the source: left for the exporter to report, not boxed into NaN.
+          if (!hasFiniteNumbers(a)) { notFinite++; annotations.push(a); continue; }
+          const bounds = annotationBounds(a);
           if (!bounds) { emptied++; continue; }
           converted[a.type] = (converted[a.type] ?? 0) + 1;
           const key = a.group ? objectKey(a) : null;
@@ -57,7 +58,7 @@ export const transform: TransformPlugin = {
         }
         if (emptied) {
           dropped += emptied;
-          ctx.reporter.warn({ code: 'empty-shape', item: item.id, message: `shapes_to_boxes: ${emptied} shape(s) with no points or pixels dropped` });
+          ctx.reporter.warn({ code: 'empty-shape', item: item.id, message: `shapes_to_boxes: ${plural(emptied, 'shape')} with no points or pixels dropped` });
         }
         return { ...item, annotations };
       }, () => {
@@ -65,32 +66,16 @@ export const transform: TransformPlugin = {
         const total = Object.values(converted).reduce((s, n) => s + n, 0);
         ctx.reporter.info({
           code: 'shapes-to-boxes',
-          message: `shapes_to_boxes: ${total} shape(s) converted${kinds ? ` (${kinds})` : ''}; ${absorbed} of them merged into their object's box; ${dropped} empty shape(s) dropped`,
+          message: `shapes_to_boxes: ${plural(total, 'shape')} converted${kinds ? ` (${kinds})` : ''}; ${absorbed} of them merged into their object's box; ${plural(dropped, 'empty shape')} dropped`
+            + (notFinite ? `; ${plural(notFinite, 'shape')} with coordinates not finite left as ${notFinite === 1 ? 'it was' : 'they were'}` : ''),
         });
       });
     };
   },
 };
 
-const objectKey = (a: Annotation) => `${a.group}:${a.label}`;
-
-/** Axis-aligned bounds of a shape; null when it has nothing to bound (no points present, no pixels). */
-function boundsOf(a: Exclude<Annotation, { type: 'label' | 'caption' }>): Bounds | null {
-  switch (a.type) {
-    case 'bbox': return boxBounds(a);
-    case 'polygon': case 'polyline': return a.points.length >= 2 ? pointBounds(a.points) : null;
-    case 'points': case 'skeleton': {
-      // Absent points (visibility 0) have meaningless coordinates; hidden ones (1) still count.
-      const present = a.points.filter((_, i) => a.visibility?.[i >> 1] !== 0);
-      return present.length >= 2 ? pointBounds(present) : null;
-    }
-    case 'mask': return maskPixelBounds(a);
-    case 'ellipse': return ellipseBounds(a);
-  }
-}
-
 /** The box of `bounds`, with the shape's label, attributes, group, id, z order... */
-function toBox(a: Exclude<Annotation, { type: 'label' | 'caption' }>, b: Bounds): BboxAnnotation {
+function toBox(a: Shape, b: Bounds): BboxAnnotation {
   const geometry = { type: 'bbox' as const, x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 };
   switch (a.type) {
     case 'bbox': { const { rotation: _r, x: _x, y: _y, w: _w, h: _h, ...base } = a; return { ...base, ...geometry }; }

@@ -69,13 +69,13 @@ describe('filter: annotation-level expressions', () => {
   it('keeps the matching annotations and every item', async () => {
     const r = await run('filter:"label in (car,bus) and area >= 100"');
     expect(annotationIds(r.items)).toEqual({ a: [1], b: [], c: [], d: [] });
-    expect(r.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 1 of 6 annotations (5 dropped)');
+    expect(r.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 1 of 6 annotations (5 dropped, 2 of them labels or captions, which have no size)');
   });
 
   it('drops the items whose annotations were all filtered out with drop_empty=true; items empty before stay', async () => {
     const r = await run('filter:type == bbox and width >= 10 and height >= 10;drop_empty=true');
     expect(annotationIds(r.items)).toEqual({ a: [1], c: [] });
-    expect(r.messages.at(-1)?.message).toBe('filter: kept 2 of 4 items (2 dropped), 1 of 6 annotations (5 dropped)');
+    expect(r.messages.at(-1)?.message).toBe('filter: kept 2 of 4 items (2 dropped), 1 of 6 annotations (5 dropped, 2 of them labels or captions, which have no size)');
     expect(ids((await run('filter:type == bbox and width >= 10;drop_empty=false')).items)).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -97,8 +97,8 @@ describe('filter: annotation-level expressions', () => {
 
   it('drops with not (...)', async () => {
     const r = await run('filter:"not (label == person or area < 50)"');
-    // A label or caption has area 0, so area < 50 drops it too.
-    expect(annotationIds(r.items)).toEqual({ a: [1], b: [], c: [], d: [] });
+    // A label or caption has no area: area < 50 is false for it, so not (...) keeps it.
+    expect(annotationIds(r.items)).toEqual({ a: [1], b: [], c: [], d: ['label', 'caption'] });
     expect(annotationIds((await run('filter:not (label == person)')).items)).toEqual({ a: [1, 2], b: [], c: [], d: ['label', 'caption'] });
   });
 
@@ -115,6 +115,7 @@ describe('filter: annotation-level expressions', () => {
       { type: 'points', points: [1, 1, 3, 6], id: 8 }, // 0, 2 x 5
       { type: 'skeleton', points: [0, 0, 2, 2, 100, 100], visibility: [2, 1, 0], id: 9 }, // invisible point ignored: 2 x 2
       { type: 'label', id: 10 },
+      { type: 'points', points: [2, 2, 100, 100, 6, 3], visibility: [2, 0, 1], id: 11 }, // 4 x 1 without the absent point
     ];
     const source: Dataset = { categories: [], items: [{ id: 'x', subset: '', annotations: shapes }] };
     const pick = async (expression: string) => (await run(`filter:${expression}`, source)).items[0].annotations.map((a) => a.id);
@@ -122,7 +123,9 @@ describe('filter: annotation-level expressions', () => {
     expect(await pick('area == 8')).toEqual([2]);
     expect(await pick('area == 6')).toEqual([3, 4]);
     expect(await pick(`area > 6.28 and area < 6.29`)).toEqual([5, 6]);
-    expect(await pick('area == 0')).toEqual([7, 8, 9, 10]);
+    // Lines and points have no area; a label has none at all (missing: every comparison is false).
+    expect(await pick('area == 0')).toEqual([7, 8, 9, 11]);
+    expect(await pick('not (area > 0)')).toEqual([7, 8, 9, 10, 11]);
     expect(await pick('width == 4 and height == 3')).toEqual([1, 3]);
     expect(await pick('width > 1.999 and width < 2.001 and height > 3.999 and height < 4.001')).toEqual([2, 6]);
     expect(await pick('width == 3 and height == 2')).toEqual([4]);
@@ -130,7 +133,10 @@ describe('filter: annotation-level expressions', () => {
     expect(await pick('width == 7 and height == 1')).toEqual([7]);
     expect(await pick('width == 2 and height == 5')).toEqual([8]);
     expect(await pick('type == skeleton and width == 2 and height == 2')).toEqual([9]);
-    expect(await pick('width == 0 and height == 0')).toEqual([10]);
+    // Only the points not absent count, for points as for skeletons (shapes_to_boxes boxes the same).
+    expect(await pick('type == points and width == 4 and height == 1')).toEqual([11]);
+    expect(await pick('width == 0 or height == 0')).toEqual([]);
+    expect(await pick('width >= 0')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
   });
 
   it('warns when sizes are compared on items with normalized coordinates', async () => {
@@ -147,6 +153,62 @@ describe('filter: annotation-level expressions', () => {
   it('warns about a label the dataset lacks', async () => {
     const r = await run('filter:label in (car, truck)');
     expect(r.messages.filter((m) => m.severity === 'warning')).toEqual([expect.objectContaining({ code: 'unknown-label', message: "filter: the dataset has no label 'truck'" })]);
+  });
+});
+
+describe('filter: review fixes', () => {
+  const warnings = (messages: { severity: string; code: string; message: string }[]) =>
+    messages.filter((m) => m.severity === 'warning').map((m) => `${m.code}: ${m.message}`);
+
+  it('attr.NAME at annotation level falls back to the item\'s attribute when the annotation lacks it', async () => {
+    const r = await run('filter:attr.weather == rain and label == car');
+    expect(annotationIds(r.items)).toEqual({ a: [1], b: [], c: [], d: [] });
+    expect(warnings(r.messages)).toEqual([]);
+    // The annotation's own attribute comes first: b's person has pose right, its item has none.
+    const both: Dataset = { categories: CATEGORIES, items: [{ id: 'x', subset: '', attributes: { pose: 'left' }, annotations: [
+      { type: 'bbox', label: PERSON, x: 0, y: 0, w: 1, h: 1, id: 1, attributes: { pose: 'right' } },
+      { type: 'bbox', label: PERSON, x: 0, y: 0, w: 1, h: 1, id: 2 },
+    ] }] };
+    expect(annotationIds((await run('filter:attr.pose == left;level=annotation', both)).items)).toEqual({ x: [2] });
+  });
+
+  it('warns about an attr. field no item has (annotations may) or that nothing has', async () => {
+    const onAnnotations = await run('filter:attr.pose == right');
+    expect(ids(onAnnotations.items)).toEqual([]);
+    expect(warnings(onAnnotations.messages)).toEqual(["unknown-attribute: filter: no item has an attribute 'pose', but annotations do: an expression of item fields only keeps or drops items; add ;level=annotation to filter the annotations by attr.pose"]);
+    const nowhere = await run('filter:attr.colour == red and label == car');
+    expect(warnings(nowhere.messages)).toEqual(["unknown-attribute: filter: no item or annotation has an attribute 'colour'"]);
+    expect(warnings((await run('filter:attr.colour == red')).messages)).toEqual(["unknown-attribute: filter: no item or annotation has an attribute 'colour'"]);
+    expect(warnings((await run('filter:attr.weather == sun')).messages)).toEqual([]);
+    expect(warnings((await run('filter:attr.pose == right;level=annotation')).messages)).toEqual([]);
+  });
+
+  it('reads a quoted expression followed by parameters', async () => {
+    expect(annotationIds((await run('filter:"label == car";drop_empty=true')).items)).toEqual({ a: [1], c: [], d: ['label'] });
+    expect(annotationIds((await run("filter:'label == car' ; drop_empty=true")).items)).toEqual({ a: [1], c: [], d: ['label'] });
+    expect(annotationIds((await run(`filter:"attr.pose == 'a;b'";level=annotation`)).items)).toEqual({ a: [], b: [], c: [], d: [] });
+  });
+
+  it('parameters alone are parameters: the expression is missing', () => {
+    expect(() => parseTransform('filter:level=annotation')).toThrow(/needs an expression/);
+    expect(() => parseTransform('filter:drop_empty=true')).toThrow(/needs an expression/);
+  });
+
+  it('labels and captions have no size: comparing one drops them, counted and warned with the way to keep them', async () => {
+    const r = await run('filter:area >= 100');
+    expect(annotationIds(r.items)).toEqual({ a: [1, 3], b: [], c: [], d: [] });
+    expect(warnings(r.messages)).toEqual(['no-size: filter: 2 label and caption annotations dropped: they have no area, width or height, so every comparison of those is false for them; write "type in (label, caption) or (...)" to keep them']);
+    const kept = await run('filter:type in (label, caption) or area >= 100');
+    expect(annotationIds(kept.items)).toEqual({ a: [1, 3], b: [], c: [], d: ['label', 'caption'] });
+    expect(warnings(kept.messages)).toEqual([]);
+    expect(kept.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 4 of 6 annotations (2 dropped)');
+    // Without a size field, dropping labels is what was asked: no count, no warning.
+    const byLabel = await run('filter:label == person');
+    expect(byLabel.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 2 of 6 annotations (4 dropped)');
+    const one: Dataset = { categories: CATEGORIES, items: [{ id: 'x', subset: '', annotations: [{ type: 'caption', caption: 'c' }] }] };
+    const single = await run('filter:width > 1', one);
+    expect(warnings(single.messages)[0]).toMatch(/^no-size: filter: 1 label or caption annotation dropped/);
+    expect(single.messages.at(-1)?.message).toBe('filter: kept 1 of 1 item (0 dropped), 0 of 1 annotation (1 dropped, 1 of them labels or captions, which have no size)');
   });
 });
 

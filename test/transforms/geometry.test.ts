@@ -67,7 +67,7 @@ describe('shapes_to_boxes', () => {
     expect(rotated.rotation).toBeUndefined();
     expect(out[6]).toEqual({ type: 'bbox', x: 1, y: 1, w: 2, h: 8, label: 0 });
     expect(out[7]).toBe(items[0].annotations[7]);
-    expect(info(messages, 'shapes-to-boxes')).toMatch(/7 shape\(s\) converted .*polygon 1.*; 0 of them merged.*; 0 empty/);
+    expect(info(messages, 'shapes-to-boxes')).toMatch(/^shapes_to_boxes: 7 shapes converted .*polygon 1.*; 0 of them merged into their object's box; 0 empty shapes dropped$/);
   });
 
   it('gives one box per object: an object that has a box keeps it, the shapes of one without merge', async () => {
@@ -131,7 +131,7 @@ describe('boxes_to_polygons', () => {
     expect((rotated as { points: number[] }).points.map((v) => +v.toFixed(9))).toEqual([3, -1, 3, 3, 1, 3, 1, -1]);
     expect('rotation' in rotated).toBe(false);
     expect(label).toEqual({ type: 'label', label: 0 });
-    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 2 box(es) converted to polygons; 0 box(es) of objects that have a polygon or mask kept as boxes');
+    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 2 boxes converted to polygons; 0 boxes of objects that have a polygon or mask kept as boxes');
     expect(() => parseTransform('boxes_to_polygons:x')).toThrow(UsageError);
   });
 
@@ -144,7 +144,7 @@ describe('boxes_to_polygons', () => {
     ])]);
     expect(items[0].annotations[0]).toBe(box);
     expect(items[0].annotations[2]).toEqual({ type: 'polygon', points: [0, 0, 1, 0, 1, 1, 0, 1], label: 1, group: 1 });
-    expect(info(messages, 'boxes-to-polygons')).toMatch(/1 box\(es\) converted.*; 1 box\(es\) of objects/);
+    expect(info(messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 1 box converted to polygons; 1 box of objects that have a polygon or mask kept as boxes');
   });
 });
 
@@ -162,7 +162,7 @@ describe('polygons_to_masks and masks_to_polygons', () => {
     ]);
     expect(pixels(items[0].annotations[0] as MaskAnnotation)).toEqual(['0,0', '1,0', '2,0', '0,1', '1,1', '0,2']);
     expect(messages.find((m) => m.code === 'empty-polygon')).toMatchObject({ severity: 'warning', item: 'img' });
-    expect(info(messages, 'polygons-to-masks')).toMatch(/1 polygon\(s\) converted into 1 mask\(s\); 1 dropped/);
+    expect(info(messages, 'polygons-to-masks')).toBe('polygons_to_masks: 1 polygon converted into 1 mask; 1 dropped (no pixel centre inside)');
   });
 
   it('gives one mask for the polygon parts of one object (same label and group)', async () => {
@@ -178,14 +178,14 @@ describe('polygons_to_masks and masks_to_polygons', () => {
       { type: 'mask', left: 0, top: 0, width: 6, height: 2, rle: [0, 2, 4, 2, 2, 2], label: 0, group: 1, id: 5 },
       { type: 'mask', left: 8, top: 0, width: 1, height: 1, rle: [0, 1], label: 1, group: 1 },
     ]);
-    expect(info(messages, 'polygons-to-masks')).toMatch(/3 polygon\(s\) converted into 2 mask\(s\); 0 dropped/);
+    expect(info(messages, 'polygons-to-masks')).toBe('polygons_to_masks: 3 polygons converted into 2 masks; 0 dropped (no pixel centre inside)');
   });
 
   it('leaves items with normalized coordinates alone and says so', async () => {
     const polygon: Annotation = { type: 'polygon', points: [0.1, 0.1, 0.9, 0.1, 0.9, 0.9] };
     const { items, messages } = await run('polygons_to_masks', [item([polygon], { normalized: true })]);
     expect(items[0].annotations).toEqual([polygon]);
-    expect(messages.find((m) => m.code === 'normalized-coordinates')?.message).toMatch(/1 item\(s\)/);
+    expect(messages.find((m) => m.code === 'normalized-coordinates')?.message).toBe('polygons_to_masks: 1 item with normalized coordinates left alone (their polygons have no pixels)');
   });
 
   it('round-trips a rectangle and an L shape on pixel corners exactly', async () => {
@@ -223,11 +223,11 @@ describe('polygons_to_masks and masks_to_polygons', () => {
     ]);
     // no group before: a new one, unique in the item (3 is taken)
     for (const p of polygons) expect(p).toMatchObject({ type: 'polygon', label: 1, id: 4, attributes: { kind: 'x' }, group: 4 });
-    expect(info(all.messages, 'masks-to-polygons')).toMatch(/1 mask\(s\) gave 3 polygon\(s\); 0 component/);
+    expect(info(all.messages, 'masks-to-polygons')).toMatch(/^masks_to_polygons: 1 mask gave 3 polygons; 0 components under 1 pixel dropped, 0 masks left/);
 
     const big = await run('masks_to_polygons:min_area=2', [item([{ ...mask, group: 8 }])]);
     expect(big.items[0].annotations.map((p) => [(p as { points: number[] }).points.length, p.group])).toEqual([[16, 8], [8, 8]]);
-    expect(info(big.messages, 'masks-to-polygons')).toMatch(/1 component\(s\) under 2 pixel\(s\) dropped/);
+    expect(info(big.messages, 'masks-to-polygons')).toMatch(/1 component under 2 pixels dropped/);
 
     const none = await run('masks_to_polygons:;min_area=5', [item([mask])]);
     expect(none.items[0].annotations).toEqual([]);
@@ -256,7 +256,7 @@ describe('polygons_to_masks and masks_to_polygons', () => {
     const { items, messages } = await run('masks_to_polygons', [item([ring])]);
     expect(items[0].annotations).toEqual([{ type: 'polygon', points: [0, 0, 3, 0, 3, 3, 0, 3] }]);
     expect(messages.find((m) => m.code === 'mask-holes-filled')).toMatchObject({ severity: 'warning', item: 'img' });
-    expect(info(messages, 'masks-to-polygons')).toMatch(/1 mask\(s\) had holes \(1 pixel\(s\) filled in\)/);
+    expect(info(messages, 'masks-to-polygons')).toBe('masks_to_polygons: 1 mask gave 1 polygon; 0 components under 1 pixel dropped, 0 masks left with none dropped; 1 mask had holes (1 pixel filled in)');
   });
 });
 
@@ -275,7 +275,7 @@ describe('merge_instance_segments', () => {
       { type: 'mask', left: 0, top: 0, width: 4, height: 2, rle: [0, 2, 5, 1], label: 0, group: 1, id: 1 },
       polygon, otherLabel, loose,
     ]);
-    expect(info(messages, 'merge-instance-segments')).toMatch(/1 instance\(s\) merged from 2 segment\(s\); 0 polygon/);
+    expect(info(messages, 'merge-instance-segments')).toBe('merge_instance_segments: 1 instance merged from 2 segments; 0 polygons painted into masks; 0 empty instances dropped');
   });
 
   it('include_polygons=true paints the instance\'s polygons in, and turns lone polygons into masks', async () => {
@@ -285,7 +285,7 @@ describe('merge_instance_segments', () => {
     expect(merged).toMatchObject({ type: 'mask', label: 0, group: 1, id: 1, left: 0, top: 0, width: 4, height: 3 });
     expect(pixels(merged)).toEqual(['0,0', '1,0', '3,1', '0,2']);
     expect(lone).toEqual({ type: 'mask', left: 6, top: 0, width: 1, height: 1, rle: [0, 1], label: 1 });
-    expect(info(messages, 'merge-instance-segments')).toMatch(/1 instance\(s\) merged from 3 segment\(s\); 2 polygon\(s\) painted/);
+    expect(info(messages, 'merge-instance-segments')).toBe('merge_instance_segments: 1 instance merged from 3 segments; 2 polygons painted into masks; 0 empty instances dropped');
     expect(() => parseTransform('merge_instance_segments:include_polygons=yes')).toThrow(/include_polygons must be one of false, true/);
   });
 });
@@ -334,8 +334,8 @@ describe('crop_to_image', () => {
     expect(out[12]).toMatchObject({ type: 'bbox', rotation: 30 });
     expect(out[13]).toEqual({ type: 'label', label: 1 });
     expect(out).toHaveLength(14);
-    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 9 shape(s) clipped, 6 dropped (outside the image or left empty); '
-      + '2 ellipse(s)/rotated box(es) crossing the border kept whole; 0 item(s) without an image size left alone');
+    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 9 shapes clipped, 6 dropped (outside the image or left empty); '
+      + '2 ellipses or rotated boxes crossing the border kept whole; 0 items without an image size left alone');
   });
 
   it('uses [0, 1] for normalized items, leaves items without a size alone and warns once with their count', async () => {
@@ -352,8 +352,97 @@ describe('crop_to_image', () => {
     expect(items[3]).toBe(inside);
     const warnings = messages.filter((m) => m.code === 'no-image-size');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0].message).toMatch(/2 item\(s\) have no image width and height/);
-    expect(info(messages, 'crop-to-image')).toMatch(/1 shape\(s\) clipped, 0 dropped.*2 item\(s\) without an image size/);
+    expect(warnings[0].message).toBe('crop_to_image: 2 items have no image width and height; their shapes were not clipped');
+    expect(info(messages, 'crop-to-image')).toBe('crop_to_image: 1 shape clipped, 0 dropped (outside the image or left empty); 0 ellipses or rotated boxes crossing the border kept whole; 2 items without an image size left alone');
+  });
+});
+
+describe('review fixes', () => {
+  const dirs: string[] = [];
+  afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+  it('polygons_to_masks paints only the image\'s pixels when its size is known', async () => {
+    const { items, messages } = await run('polygons_to_masks', [sized([
+      { type: 'polygon', points: [-3, -3, 5, -3, 5, 5, -3, 5], label: 0 },
+      { type: 'polygon', points: [12, 12, 15, 12, 15, 15], label: 1 }, // wholly outside
+      // a huge polygon is painted within the image only, not refused as too large
+      { type: 'polygon', points: [8, 8, 1e6, 8, 1e6, 1e6, 8, 1e6], label: 1 },
+    ])]);
+    expect(items[0].annotations).toEqual([
+      { type: 'mask', left: 0, top: 0, width: 5, height: 5, rle: [0, 25], label: 0 },
+      { type: 'mask', left: 8, top: 8, width: 2, height: 2, rle: [0, 4], label: 1 },
+    ]);
+    expect(messages.filter((m) => m.severity === 'warning').map((m) => m.message)).toEqual(['polygons_to_masks: 1 polygon enclosing no pixel centre of the image dropped']);
+    // Without a size, the mask is the polygon's pixels, wherever they are.
+    const unsized = await run('polygons_to_masks', [item([{ type: 'polygon', points: [-3, -3, 5, -3, 5, 5, -3, 5] }])]);
+    expect(unsized.items[0].annotations).toEqual([{ type: 'mask', left: -3, top: -3, width: 8, height: 8, rle: [0, 64] }]);
+  });
+
+  it('merge_instance_segments unites within the image when its size is known', async () => {
+    const { items, messages } = await run('merge_instance_segments:include_polygons=true', [sized([
+      { type: 'mask', left: -2, top: 8, width: 4, height: 4, rle: [0, 16], label: 0, group: 1 },
+      { type: 'polygon', points: [8, -5, 12, -5, 12, 1, 8, 1], label: 0, group: 1 },
+      { type: 'mask', left: 20, top: 20, width: 2, height: 2, rle: [0, 4], label: 1, group: 2 },
+      { type: 'polygon', points: [30, 30, 31, 30, 31, 31], label: 1, group: 2 },
+    ])]);
+    const [merged] = items[0].annotations as MaskAnnotation[];
+    expect(items[0].annotations).toHaveLength(1);
+    expect([merged.left, merged.top, merged.width, merged.height]).toEqual([0, 0, 10, 10]);
+    expect(pixels(merged)).toEqual(['8,0', '9,0', '0,8', '1,8', '0,9', '1,9']);
+    expect(messages.filter((m) => m.severity === 'warning').map((m) => m.message)).toEqual(['merge_instance_segments: 1 instance covering no pixel of the image dropped']);
+  });
+
+  it('a COCO export of a polygon crossing the border gets a bbox and area of the pixels it holds', async () => {
+    const { applyTransforms, exportDataset, getFormat } = await import('../../src/index.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'datum-geometry-'));
+    dirs.push(root);
+    const ctx = createContext();
+    const dataset = await applyTransforms({ categories: [{ name: 'car' }], items: [{
+      id: 'a', subset: 'train', image: { path: '/nonexistent/a.jpg', width: 10, height: 10 },
+      annotations: [{ type: 'polygon', label: 0, points: [-3, -3, 5, -3, 5, 5, -3, 5] }],
+    }] }, [parseTransform('polygons_to_masks')], ctx);
+    await exportDataset(dataset, path.join(root, 'coco'), getFormat('coco'), {}, ctx);
+    const written = JSON.parse(fs.readFileSync(path.join(root, 'coco', 'annotations', 'instances_train.json'), 'utf8'));
+    expect(written.annotations.map((a: { bbox: number[]; area: number }) => [a.bbox, a.area])).toEqual([[[0, 0, 5, 5], 25]]);
+  });
+
+  it('leaves shapes with coordinates that are not finite as they are, and says how many', async () => {
+    const nanBox: Annotation = { type: 'bbox', x: Number.NaN, y: 0, w: 4, h: 4, label: 0 };
+    const nanRotated: Annotation = { type: 'bbox', x: 0, y: 0, w: 4, h: Number.NaN, rotation: 30, label: 0 };
+    const infPolygon: Annotation = { type: 'polygon', points: [0, 0, Infinity, 0, 4, 4], label: 0 };
+    const nanPoints: Annotation = { type: 'points', points: [1, Number.NaN, 20, 20] };
+    const good: Annotation = { type: 'bbox', x: 1, y: 1, w: 20, h: 2 };
+
+    const cropped = await run('crop_to_image', [sized([nanBox, infPolygon, nanPoints, good])]);
+    expect(cropped.items[0].annotations).toEqual([nanBox, infPolygon, nanPoints, { type: 'bbox', x: 1, y: 1, w: 9, h: 2 }]);
+    expect(cropped.items[0].annotations[1]).toBe(infPolygon);
+    expect(info(cropped.messages, 'crop-to-image')).toBe('crop_to_image: 1 shape clipped, 0 dropped (outside the image or left empty); 0 ellipses or rotated boxes crossing the border kept whole; '
+      + '0 items without an image size left alone; 3 shapes with coordinates not finite left as they were');
+
+    const boxed = await run('shapes_to_boxes', [item([nanRotated, infPolygon, nanPoints])]);
+    expect(boxed.items[0].annotations).toEqual([nanRotated, infPolygon, nanPoints]);
+    expect(info(boxed.messages, 'shapes-to-boxes')).toBe("shapes_to_boxes: 0 shapes converted; 0 of them merged into their object's box; 0 empty shapes dropped; 3 shapes with coordinates not finite left as they were");
+
+    const polygons = await run('boxes_to_polygons', [item([nanBox, good])]);
+    expect(polygons.items[0].annotations).toEqual([nanBox, { type: 'polygon', points: [1, 1, 21, 1, 21, 3, 1, 3] }]);
+    expect(info(polygons.messages, 'boxes-to-polygons')).toBe('boxes_to_polygons: 1 box converted to polygons; 0 boxes of objects that have a polygon or mask kept as boxes; 1 box with coordinates not finite left as it was');
+  });
+
+  it('takes its parameter with or without the leading ";"', async () => {
+    const shapes = [item([{ type: 'polygon', points: [1, 2, 5, 1, 4, 7] }, { type: 'mask', left: 3, top: 3, width: 2, height: 1, rle: [0, 2] }])];
+    for (const spec of ['shapes_to_boxes:types=polygon', 'shapes_to_boxes:;types=polygon']) {
+      expect((await run(spec, shapes)).items[0].annotations.map((a) => a.type)).toEqual(['bbox', 'mask']);
+    }
+    const mask: MaskAnnotation = { type: 'mask', left: 0, top: 0, width: 4, height: 1, rle: [0, 1, 1, 2] };
+    for (const spec of ['masks_to_polygons:min_area=2', 'masks_to_polygons:;min_area=2']) {
+      expect((await run(spec, [item([mask])])).items[0].annotations).toEqual([{ type: 'polygon', points: [2, 0, 4, 0, 4, 1, 2, 1] }]);
+    }
+    const polygon: Annotation = { type: 'polygon', points: [0, 0, 1, 0, 1, 1, 0, 1] };
+    for (const spec of ['merge_instance_segments:include_polygons=true', 'merge_instance_segments:;include_polygons=true']) {
+      expect((await run(spec, [item([polygon])])).items[0].annotations).toEqual([{ type: 'mask', left: 0, top: 0, width: 1, height: 1, rle: [0, 1] }]);
+    }
+    expect(() => parseTransform('shapes_to_boxes:types=polygon;types=mask')).toThrow(/given twice/);
+    expect(() => parseTransform('masks_to_polygons:4')).toThrow(/takes only ;min_area=N; got '4'/);
   });
 });
 
@@ -380,7 +469,7 @@ describe('datum transform with a geometry transform', () => {
     expect(r.code, r.err).toBe(0);
     const result = JSON.parse(r.out);
     expect(result.items).toBe(1);
-    expect(result.messages.find((m: Diagnostic) => m.code === 'shapes-to-boxes').message).toMatch(/2 shape\(s\) converted \(polygon 2\); 1 of them merged/);
+    expect(result.messages.find((m: Diagnostic) => m.code === 'shapes-to-boxes').message).toMatch(/2 shapes converted \(polygon 2\); 1 of them merged/);
     const written = JSON.parse(fs.readFileSync(path.join(out, 'annotations', 'instances_default.json'), 'utf8'));
     const anns = written.annotations as { category_id: number; bbox: number[]; segmentation?: unknown }[];
     const name = (id: number) => written.categories.find((c: { id: number }) => c.id === id).name;

@@ -86,6 +86,18 @@ describe('remove_annotations', () => {
     expect(everywhere.info).toEqual(['remove_annotations: removed 2 annotations from 2 items']);
   });
 
+  it('reads ids= and subset= written without the leading ";" as parameters, not as item ids', async () => {
+    const r = await run('remove_annotations:ids=3,5');
+    expect(keys(r.items)).toEqual(['train/a:3', 'val/a:0', 'val/street/0001:0']);
+    expect(r.warnings).toEqual([]);
+    expect(r.info).toEqual(['remove_annotations: removed 2 annotations from 2 items']);
+    expect(keys((await run('remove_annotations:subset=val')).items)).toEqual(['train/a:3', 'val/a:0', 'val/street/0001:0']);
+    const images = await run('remove_images:a;subset=val');
+    expect(keys(images.items)).toEqual(['train/a:3', 'val/street/0001:1']);
+    // subset= alone leaves no ids to remove: a usage error, not a warning about an item 'subset=val'.
+    expect(() => parseTransform('remove_images:subset=val')).toThrow(/needs a list of item ids/);
+  });
+
   it('warns about listed items not found and refuses ids that are not integers', async () => {
     expect((await run('remove_annotations:b')).warnings).toEqual(['remove_annotations: no such item (b)']);
     expect(() => parseTransform('remove_annotations:;ids=x')).toThrow(/annotation ids are integers; got 'x'/);
