@@ -93,12 +93,12 @@ export const transform: TransformPlugin = {
         // YOLO labels read without their images: sizes there are fractions of the image, not pixels.
         if (normalized) ctx.reporter.warn({ code: 'normalized-coordinates', message: `filter: ${plural(normalized, 'item')} ${normalized === 1 ? 'has' : 'have'} no image size (normalized coordinates): area, width and height were compared as fractions of the image there` });
         if (sizeless) {
-          ctx.reporter.warn({ code: 'no-size', message: `filter: ${plural(sizeless, 'label or caption annotation', 'label and caption annotations')} dropped: they have no area, width or height, so every comparison of those is false for them; write "type in (label, caption) or (...)" to keep them` });
+          ctx.reporter.warn({ code: 'no-size', message: `filter: ${plural(sizeless, 'label or caption annotation', 'label and caption annotations')} dropped: labels and captions have no area, width or height, and every comparison of those is false for them; write "type in (label, caption) or (...)" to keep them` });
         }
         const droppedAnnotations = annotations - keptAnnotations;
         ctx.reporter.info({
           code: 'filter',
-          message: `filter: kept ${keptItems} of ${plural(items, 'item')} (${items - keptItems} dropped), ${keptAnnotations} of ${plural(annotations, 'annotation')} (${droppedAnnotations} dropped${sizeless ? `, ${sizeless} of them labels or captions, which have no size` : ''})`,
+          message: `filter: kept ${keptItems} of ${plural(items, 'item')} (${items - keptItems} dropped), ${keptAnnotations} of ${plural(annotations, 'annotation')} (${droppedAnnotations} dropped${sizeless ? `, including ${plural(sizeless, 'label or caption', 'labels or captions')} without a size` : ''})`,
         });
       });
     };

@@ -69,13 +69,13 @@ describe('filter: annotation-level expressions', () => {
   it('keeps the matching annotations and every item', async () => {
     const r = await run('filter:"label in (car,bus) and area >= 100"');
     expect(annotationIds(r.items)).toEqual({ a: [1], b: [], c: [], d: [] });
-    expect(r.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 1 of 6 annotations (5 dropped, 2 of them labels or captions, which have no size)');
+    expect(r.messages.at(-1)?.message).toBe('filter: kept 4 of 4 items (0 dropped), 1 of 6 annotations (5 dropped, including 2 labels or captions without a size)');
   });
 
   it('drops the items whose annotations were all filtered out with drop_empty=true; items empty before stay', async () => {
     const r = await run('filter:type == bbox and width >= 10 and height >= 10;drop_empty=true');
     expect(annotationIds(r.items)).toEqual({ a: [1], c: [] });
-    expect(r.messages.at(-1)?.message).toBe('filter: kept 2 of 4 items (2 dropped), 1 of 6 annotations (5 dropped, 2 of them labels or captions, which have no size)');
+    expect(r.messages.at(-1)?.message).toBe('filter: kept 2 of 4 items (2 dropped), 1 of 6 annotations (5 dropped, including 2 labels or captions without a size)');
     expect(ids((await run('filter:type == bbox and width >= 10;drop_empty=false')).items)).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -197,7 +197,7 @@ describe('filter: review fixes', () => {
   it('labels and captions have no size: comparing one drops them, counted and warned with the way to keep them', async () => {
     const r = await run('filter:area >= 100');
     expect(annotationIds(r.items)).toEqual({ a: [1, 3], b: [], c: [], d: [] });
-    expect(warnings(r.messages)).toEqual(['no-size: filter: 2 label and caption annotations dropped: they have no area, width or height, so every comparison of those is false for them; write "type in (label, caption) or (...)" to keep them']);
+    expect(warnings(r.messages)).toEqual(['no-size: filter: 2 label and caption annotations dropped: labels and captions have no area, width or height, and every comparison of those is false for them; write "type in (label, caption) or (...)" to keep them']);
     const kept = await run('filter:type in (label, caption) or area >= 100');
     expect(annotationIds(kept.items)).toEqual({ a: [1, 3], b: [], c: [], d: ['label', 'caption'] });
     expect(warnings(kept.messages)).toEqual([]);
@@ -208,7 +208,7 @@ describe('filter: review fixes', () => {
     const one: Dataset = { categories: CATEGORIES, items: [{ id: 'x', subset: '', annotations: [{ type: 'caption', caption: 'c' }] }] };
     const single = await run('filter:width > 1', one);
     expect(warnings(single.messages)[0]).toMatch(/^no-size: filter: 1 label or caption annotation dropped/);
-    expect(single.messages.at(-1)?.message).toBe('filter: kept 1 of 1 item (0 dropped), 0 of 1 annotation (1 dropped, 1 of them labels or captions, which have no size)');
+    expect(single.messages.at(-1)?.message).toBe('filter: kept 1 of 1 item (0 dropped), 0 of 1 annotation (1 dropped, including 1 label or caption without a size)');
   });
 });
 
