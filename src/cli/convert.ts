@@ -8,6 +8,7 @@ import { getFormat } from '../registry.js';
 import { parsePluginOptions } from '../options.js';
 import { parseTransform, transformUsage } from '../transforms/index.js';
 import type { CommandEnv } from './env.js';
+import { plural } from '../text.js';
 import { repeatable } from './argv.js';
 
 
@@ -48,7 +49,7 @@ export function registerConvert(program: Command, env: CommandEnv, pluginArgs: r
           input: opts.input, inputFormat: opts.inputFormat, output: opts.output, outputFormat: exporter.name,
           overwrite: Boolean(opts.overwrite), transforms, exportOptions,
         }, env.ctx);
-        printConversion(env, result, `converted ${result.items} items from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
+        printConversion(env, result, `converted ${plural(result.items, 'item')} from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
       });
   }
 }

@@ -6,6 +6,7 @@ import { parsePluginOptions } from '../options.js';
 import { getFormat } from '../registry.js';
 import { parseTransform } from '../transforms/index.js';
 import type { CommandEnv } from './env.js';
+import { plural } from '../text.js';
 import { repeatable } from './argv.js';
 import { printConversion } from './convert.js';
 
@@ -60,6 +61,6 @@ export function registerMerge(program: Command, env: CommandEnv, pluginArgs: rea
         ? `\n${result.collisions} colliding item id${result.collisions === 1 ? '' : 's'}: ${result.onConflict === 'skip' ? `${result.skipped} skipped` : `${result.renamed} renamed`}`
         : '';
       printConversion(env, { ...result },
-        `merged ${result.items} items from ${inputs.length} sources (${result.inputFormats.join(', ')}) into ${result.outputFormat}: ${result.output}${collided}`);
+        `merged ${plural(result.items, 'item')} from ${inputs.length} sources (${result.inputFormats.join(', ')}) into ${result.outputFormat}: ${result.output}${collided}`);
     });
 }

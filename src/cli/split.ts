@@ -6,6 +6,7 @@ import type { OptionSpec } from '../plugin.js';
 import { DEFAULT_RATIOS, parseRatios, SPLIT_TASKS, splitTransform, type SplitReport } from '../transforms/split.js';
 import { outputFormat, printConversion } from './convert.js';
 import type { CommandEnv } from './env.js';
+import { plural } from '../text.js';
 
 /** split's own options; the issue writes them after `--`, so they are accepted there too. */
 const SPLIT_OPTIONS: readonly OptionSpec[] = [
@@ -74,7 +75,7 @@ export function registerSplit(program: Command, env: CommandEnv, pluginArgs: rea
         overwrite: Boolean(opts.overwrite), transforms: [transform], exportOptions,
       }, env.ctx);
       const done = report!;
-      printConversion(env, result, `split ${done.items} items (${done.task}, seed ${done.seed}) and wrote ${result.items} items as ${result.outputFormat}: ${result.output}`, { split: done });
+      printConversion(env, result, `split ${plural(done.items, 'item')} (${done.task}, seed ${done.seed}) and wrote ${plural(result.items, 'item')} as ${result.outputFormat}: ${result.output}`, { split: done });
       if (!env.isJson()) for (const line of splitTable(done)) env.print(line);
     });
 }
