@@ -92,7 +92,7 @@ export function splitTable(report: SplitReport): string[] {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const lines = rows.map((r) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
-  const notes = [`${report.changed} items changed subset; ${report.balanced} of ${report.units} units moved by the balancing`];
+  const notes = [`${plural(report.changed, 'item')} moved to another subset; ${report.balanced} of ${report.units} units swapped by the balancing`];
   if (report.groups || report.ungrouped) notes.push(`${report.groups} groups of several items${report.ungrouped ? `, ${report.ungrouped} items without a group key split alone` : ''}`);
   return [...lines, ...notes];
 }

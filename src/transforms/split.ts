@@ -3,6 +3,7 @@ import type { Item } from '../model.js';
 import type { Context, Transform, TransformPlugin } from '../plugin.js';
 import { choiceParam, numberParam, parseArgs } from './args.js';
 import { uniqueIds } from './ids.js';
+import { plural } from '../text.js';
 import { checkRatios, SPLIT_TASKS, splitDataset, type SplitOptions, type SplitReport } from './split/algorithm.js';
 
 export { splitDataset, checkRatios, inferTask, SPLIT_TASKS } from './split/algorithm.js';
@@ -61,7 +62,7 @@ export function describeSplit(report: SplitReport): string {
   const parts = report.subsets.map((s) => s.kept
     ? `${s.name} ${s.items} kept`
     : `${s.name} ${s.items}${s.maxDeviation === null ? '' : ` (max label deviation ${s.maxDeviation.toFixed(2)} pp, ${s.label})`}`);
-  return `${report.items} items (${report.task}, seed ${report.seed}, ${report.changed} changed subset): ${parts.join(', ')}`;
+  return `${plural(report.items, 'item')} (${report.task}, seed ${report.seed}; ${report.changed} moved to another subset): ${parts.join(', ')}`;
 }
 
 export const transform: TransformPlugin = {

@@ -205,7 +205,7 @@ describe('split transform', () => {
     const direct = splitDataset(detectionSet(500, 4), { ratios: { train: 0.6, val: 0.4 }, seed: 7 });
     expect(items.map((i) => i.subset)).toEqual(direct.items.map((i) => i.subset));
     const info = ctx.reporter.messages.find((m) => m.code === 'split')!;
-    expect(info.message).toMatch(/^split: 500 items \(detection, seed 7, 500 changed subset\): train 300 \(max label deviation \d\.\d\d pp, l\d+\), val 200/);
+    expect(info.message).toMatch(/^split: 500 items \(detection, seed 7; 500 moved to another subset\): train 300 \(max label deviation \d\.\d\d pp, l\d+\), val 200/);
   });
 
   it('keeps items sharing an id together, renaming the second so that no exported file overwrites another', async () => {
