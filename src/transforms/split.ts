@@ -40,6 +40,9 @@ export function splitTransform(options: Omit<SplitOptions, 'categories'>, onRepo
       if (report.ungrouped) {
         ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
       }
+      if (options.keep !== undefined && !report.subsets.some((s) => s.kept && s.items > 0)) {
+        ctx.reporter.warn({ code: 'unknown-subset', message: `split: no item is in the kept subset '${options.keep}'; every item was split` });
+      }
       if (report.straddlingGroups) {
         ctx.reporter.warn({ code: 'split-group-straddles', message: `split: ${report.straddlingGroups} group${report.straddlingGroups === 1 ? ' has' : 's have'} items in the kept subset '${options.keep}' and others split into the other subsets` });
       }

@@ -221,6 +221,13 @@ describe('split transform', () => {
     expect(ctx.reporter.messages.filter((m) => m.code === 'duplicate-id')).toHaveLength(1);
   });
 
+  it('warns when the kept subset has no item', async () => {
+    const ctx = createContext();
+    const out = await applyTransforms({ categories: [], items: detectionSet(20, 3) }, [parseTransform('split:train=0.5,val=0.5;keep=tset')], ctx);
+    for await (const item of out.items) void item;
+    expect(ctx.reporter.messages.find((m) => m.code === 'unknown-subset')?.message).toBe("split: no item is in the kept subset 'tset'; every item was split");
+  });
+
   it('warns when groups have items in the kept subset and others split elsewhere', async () => {
     const ctx = createContext();
     const items: Item[] = detectionSet(40, 8).map((item, i) => ({ ...item, subset: i < 4 ? 'test' : '', attributes: { video: i % 10 } }));
