@@ -20,16 +20,23 @@ export function mapItems(dataset: Dataset, fn: (item: Item) => Item | null, onEn
 
 /**
  * A dataset whose items are `fn` of all the source's items at once, read when the first item is asked
- * for: for transforms that must see every item (`holdsDataset`).
+ * for: for transforms that must see every item (`holdsDataset`). Each result item is let go once it
+ * is handed on, so an exporter that writes as items come (COCO, YOLO) frees the dataset as it goes.
  */
 export function mapAllItems(dataset: Dataset, fn: (items: Item[]) => Item[] | Promise<Item[]>): Dataset {
   const source = dataset.items;
   return {
     ...dataset,
     items: (async function* () {
-      const items: Item[] = [];
+      let items: Item[] = [];
       for await (const item of source) items.push(item);
-      yield* await fn(items);
+      const out: (Item | undefined)[] = await fn(items);
+      items = [];
+      for (let i = 0; i < out.length; i++) {
+        const item = out[i]!;
+        out[i] = undefined;
+        yield item;
+      }
     })(),
   };
 }

@@ -1,8 +1,8 @@
 import { UsageError } from '../diagnostics.js';
-import type { Item } from '../model.js';
 import type { Context, Transform, TransformPlugin } from '../plugin.js';
 import { choiceParam, numberParam, parseArgs } from './args.js';
 import { uniqueIds } from './ids.js';
+import { mapAllItems } from './items.js';
 import { plural } from '../text.js';
 import { checkRatios, SPLIT_TASKS, splitDataset, type SplitOptions, type SplitReport } from './split/algorithm.js';
 
@@ -27,36 +27,26 @@ export function parseRatios(text: string, owner = "transform 'split'", keep?: st
 /** The split as a pipeline step; `onReport` gets the report once the items are split. */
 export function splitTransform(options: Omit<SplitOptions, 'categories'>, onReport?: (report: SplitReport) => void): Transform {
   splitDataset([], options); // refuses bad options now, not after reading the dataset
-  return (dataset, ctx: Context) => ({
-    ...dataset,
-    // Like mapAllItems, but each item is let go once handed on: an exporter that writes as items come
-    // (COCO, YOLO) then frees the dataset as it goes, as it does in a plain convert.
-    items: (async function* () {
-      let source: Item[] = [];
-      for await (const item of dataset.items) source.push(item);
-      const { items: out, report } = splitDataset(source, { ...options, categories: dataset.categories });
-      source = [];
-      ctx.reporter.info({ code: 'split', message: `split: ${describeSplit(report)}` });
-      if (report.ungrouped) {
-        ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
-      }
-      if (options.keep !== undefined && !report.subsets.some((s) => s.kept && s.items > 0)) {
-        ctx.reporter.warn({ code: 'unknown-subset', message: `split: no item is in the kept subset '${options.keep}'; every item was split` });
-      }
-      if (report.straddlingGroups) {
-        ctx.reporter.warn({ code: 'split-group-straddles', message: `split: ${report.straddlingGroups} group${report.straddlingGroups === 1 ? ' has' : 's have'} items in the kept subset '${options.keep}' and others split into the other subsets` });
-      }
-      onReport?.(report);
-      // Items of one id in several subsets (CVAT's img0 in Train and in Validation) are one unit, so
-      // they land in one subset: there they get _2, _3 so that no exported file overwrites another.
-      const ids = uniqueIds('split', ctx);
-      for (let i = 0; i < out.length; i++) {
-        const item = out[i];
-        (out as (Item | undefined)[])[i] = undefined;
-        const id = ids.unique(item.subset, item.id, item.id);
-        yield id === item.id ? item : { ...item, id };
-      }
-    })(),
+  return (dataset, ctx: Context) => mapAllItems(dataset, (source) => {
+    const { items: out, report } = splitDataset(source, { ...options, categories: dataset.categories });
+    ctx.reporter.info({ code: 'split', message: `split: ${describeSplit(report)}` });
+    if (report.ungrouped) {
+      ctx.reporter.info({ code: 'split-ungrouped', message: `split: ${report.ungrouped} items have no group key (${options.group !== undefined ? `attribute '${options.group}'` : 'no match of the id regex'}) and were split on their own` });
+    }
+    if (options.keep !== undefined && !report.subsets.some((s) => s.kept && s.items > 0)) {
+      ctx.reporter.warn({ code: 'unknown-subset', message: `split: no item is in the kept subset '${options.keep}'; every item was split` });
+    }
+    if (report.straddlingGroups) {
+      ctx.reporter.warn({ code: 'split-group-straddles', message: `split: ${report.straddlingGroups} group${report.straddlingGroups === 1 ? ' has' : 's have'} items in the kept subset '${options.keep}' and others split into the other subsets` });
+    }
+    onReport?.(report);
+    // Items of one id in several subsets (CVAT's img0 in Train and in Validation) are one unit, so
+    // they land in one subset: there they get _2, _3 so that no exported file overwrites another.
+    const ids = uniqueIds('split', ctx);
+    return out.map((item) => {
+      const id = ids.unique(item.subset, item.id, item.id);
+      return id === item.id ? item : { ...item, id };
+    });
   });
 }
 
