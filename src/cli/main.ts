@@ -16,6 +16,8 @@ import { registerConvert } from './convert.js';
 import { registerLists } from './list.js';
 import { registerMerge } from './merge.js';
 import { registerSplit } from './split.js';
+import { registerCalib } from './calib.js';
+import { registerEval } from './eval.js';
 
 /** The commands that write a dataset, and so take the exporter's options after `--`. */
 const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge'];
@@ -83,6 +85,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   registerDetect(program, env);
   registerValidate(program, env);
 
+  registerCalib(program, env);
+  registerEval(program, env);
   registerLists(program, env);
 
   try {
