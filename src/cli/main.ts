@@ -20,7 +20,7 @@ import { registerCalib } from './calib.js';
 import { registerEval } from './eval.js';
 
 /** The commands that write a dataset, and so take the exporter's options after `--`. */
-const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge'];
+const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge', 'calib'];
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -85,7 +85,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   registerDetect(program, env);
   registerValidate(program, env);
 
-  registerCalib(program, env);
+  registerCalib(program, env, pluginArgs);
   registerEval(program, env);
   registerLists(program, env);
 
