@@ -223,7 +223,10 @@ export function selectCalibration(pool: readonly Item[], categories: readonly Ca
     return ordered.slice(0, places.get(name)).map((item) => ({ item, stratum: name }));
   });
   const strata = names.map((name) => report(name, groups.get(name)!.length, places.get(name)!, pool.length, size));
-  return { stratify, spread, chosen: interleave(picked), strata, labels: [], ...largestDeviation(strata) };
+  const chosen = interleave(picked);
+  // detection data without strata (--stratify none) still reports its label shares
+  const labels = isDetection(pool) ? labelShares(pool, chosen.map((c) => c.item), categories) : [];
+  return { stratify, spread, chosen, strata, labels, ...largestDeviation(labels.length ? labels : strata) };
 }
 
 function report(name: string, dataset: number, chosen: number, datasetTotal: number, setTotal: number): StratumReport {
@@ -327,8 +330,23 @@ function selectDetection(pool: readonly Item[], categories: readonly Category[],
     window.splice(best, 1);
   }
 
-  const labels = names.map((name, l) => ({ name, dataset: dataset[l], chosen: set[l], share_dataset: target[l], share_set: setTotal ? set[l] / setTotal : 0 }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const labels = labelShares(pool, chosen.map((i) => ordered[i]), categories);
   const strata = [report('all', pool.length, size, pool.length, size)];
   return { stratify: 'detection', spread: false, chosen: chosen.map((i) => ({ item: ordered[i], stratum: 'all' })), strata, labels, ...largestDeviation(labels) };
+}
+
+/** Each label's annotations (shapes) in the pool and in the set, with their shares; by name. */
+function labelShares(pool: readonly Item[], chosen: readonly Item[], categories: readonly Category[]): StratumReport[] {
+  const count = (items: readonly Item[]) => {
+    const counts = new Map<number, number>();
+    for (const item of items) for (const a of item.annotations) if (isShape(a)) counts.set(a.label!, (counts.get(a.label!) ?? 0) + 1);
+    return counts;
+  };
+  const inPool = count(pool);
+  const inSet = count(chosen);
+  const sum = (m: Map<number, number>) => [...m.values()].reduce((s, n) => s + n, 0);
+  const poolTotal = sum(inPool);
+  const setTotal = sum(inSet);
+  return [...inPool].map(([label, n]) => report(className(categories, label), n, inSet.get(label) ?? 0, poolTotal, setTotal))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
