@@ -186,8 +186,10 @@ export class SemanticChecker {
     const total = this.categories.map((_, i) => subsets.reduce((n, s) => n + this.labelCounts.get(s)![i], 0));
     // Sub-labels (skeleton keypoints, VOC parts) are used through their parent, never on their own.
     const classes = this.categories.map((c, i) => ({ c, i })).filter(({ c }) => c.parent === undefined);
+    // A parent used only through its children (SOP's super-classes over product classes) is in use too.
+    const usedAsParent = new Set(this.categories.filter((c, i) => c.parent !== undefined && total[i] > 0).map((c) => c.parent));
     for (const { c, i } of classes) {
-      if (!total[i]) this.report({ severity: 'info', code: 'label-unused', message: `label '${c.name}' is defined but no ${this.kinds ? `${this.options.task} ` : ''}annotation uses it` });
+      if (!total[i] && !usedAsParent.has(c.name)) this.report({ severity: 'info', code: 'label-unused', message: `label '${c.name}' is defined but no ${this.kinds ? `${this.options.task} ` : ''}annotation uses it` });
     }
     const used = classes.filter(({ i }) => total[i] > 0).sort((a, b) => total[b.i] - total[a.i]);
     const ratio = this.options.imbalanceRatio ?? IMBALANCE_RATIO;

@@ -137,6 +137,13 @@ describe('validate: semantic layer', () => {
     expect(result.summary).toEqual({ errors: 9, warnings: 5, infos: 2 });
   });
 
+  it('a parent used through its children (SOP super-classes) is not unused; a parent with none is', async () => {
+    const categories: Category[] = [{ name: 'bicycle' }, { name: 'chair' }, { name: '1', parent: 'bicycle' }, { name: '2', parent: 'bicycle' }];
+    const items: Item[] = [0, 1, 2, 3].map((i) => ({ id: `p${i}`, subset: 'train', annotations: [{ type: 'label' as const, label: 2 + (i % 2) }] }));
+    const result = await run({ categories, items });
+    expect(result.findings.filter((f) => f.code === 'label-unused').map((f) => f.message)).toEqual(["label 'chair' is defined but no annotation uses it"]);
+  });
+
   it('class imbalance over 10 and a label absent from a subset', async () => {
     const items: Item[] = [
       { id: 'a', subset: 'train', annotations: Array.from({ length: 11 }, () => box(0)).concat([box(1)]) },
