@@ -126,9 +126,10 @@ export function allocate(strata: readonly { name: string; size: number }[], tota
     const quotas = open.map((s) => ({ s, q: (places * s.size) / sum }));
     const starved = quotas.filter(({ q }) => q < 1);
     if (starved.length) {
-      for (const { s } of starved) result.set(s.name, 1);
-      places -= starved.length;
-      open = open.filter((s) => !starved.some((x) => x.s === s));
+      const fixed = new Set(starved.map(({ s }) => s));
+      for (const s of fixed) result.set(s.name, 1);
+      places -= fixed.size;
+      open = open.filter((s) => !fixed.has(s));
       continue;
     }
     let left = places;
@@ -162,7 +163,7 @@ function spreadOrder(items: readonly Item[], categories: readonly Category[], se
 /** Round robin: the first of each list, then the second of each, and so on. */
 function interleave<T>(lists: readonly T[][]): T[] {
   const out: T[] = [];
-  const longest = Math.max(0, ...lists.map((l) => l.length));
+  const longest = lists.reduce((n, l) => Math.max(n, l.length), 0);
   for (let k = 0; k < longest; k++) for (const l of lists) if (k < l.length) out.push(l[k]);
   return out;
 }
