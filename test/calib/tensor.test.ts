@@ -161,6 +161,15 @@ describe('writeTensor', () => {
     }
   });
 
+  it('reads a 16-bit RGBA PNG as its 8-bit colour, alpha dropped', async () => {
+    const pixels = Array.from({ length: 16 }, (_, i) => [200 * 257, 50 * 257, 20 * 257, i < 8 ? 0 : 30000]).flat();
+    const file = path.join(dir, 'rgba16.png');
+    await sharp(new Uint16Array(pixels), { raw: { width: 4, height: 4, channels: 4 } }).toColourspace('rgb16').png().toFile(file);
+    expect((await sharp(file).metadata()).depth).toBe('ushort');
+    const t = await tensor([file], options(2, 2));
+    [200, 50, 20].forEach((v, c) => expect(nchw(t, 0, c, 0, 1)).toBe(Math.fround(normalized(v, c))));
+  });
+
   it('short-side scales so the short side fits, then keeps the centre of a 2:1 image', async () => {
     // 8x4: columns 0-1 red, 2-5 green, 6-7 blue. To 4x4 the short side already fits, so the crop is columns 2-5.
     const columns: RGB[] = [[255, 0, 0], [255, 0, 0], [0, 255, 0], [0, 255, 0], [0, 255, 0], [0, 255, 0], [0, 0, 255], [0, 0, 255]];
@@ -218,6 +227,14 @@ describe('writeTensor', () => {
     expect((error as DatumError).message).toMatch(message);
     expect((error as DatumError).message).toContain(bad);
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('an output file that cannot be created is a write-failed error naming it', async () => {
+    const file = path.join(dir, 'no-such-folder', 'calibration.npy');
+    const error = await writeTensor([await solid(2, 2, [1, 2, 3])], file, options(2, 2)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatumError);
+    expect((error as DatumError).diagnostic).toMatchObject({ code: 'write-failed', file });
+    expect((error as DatumError).message).toContain('ENOENT');
   });
 
   const numpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
