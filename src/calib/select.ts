@@ -123,8 +123,9 @@ export function allocate(strata: readonly { name: string; size: number }[], tota
   let places = total;
   for (;;) {
     const sum = open.reduce((n, s) => n + s.size, 0);
-    const quotas = open.map((s) => ({ s, q: (places * s.size) / sum }));
-    const starved = quotas.filter(({ q }) => q < 1);
+    // quota = places * size / sum, kept as integer whole part and remainder so equal remainders tie exactly
+    const quotas = open.map((s) => ({ s, whole: Math.floor((places * s.size) / sum), rest: (places * s.size) % sum }));
+    const starved = quotas.filter(({ whole }) => whole < 1);
     if (starved.length) {
       const fixed = new Set(starved.map(({ s }) => s));
       for (const s of fixed) result.set(s.name, 1);
@@ -133,8 +134,8 @@ export function allocate(strata: readonly { name: string; size: number }[], tota
       continue;
     }
     let left = places;
-    for (const { s, q } of quotas) { result.set(s.name, Math.floor(q)); left -= Math.floor(q); }
-    quotas.sort((a, b) => (b.q - Math.floor(b.q)) - (a.q - Math.floor(a.q)) || tie(a.s, b.s));
+    for (const { s, whole } of quotas) { result.set(s.name, whole); left -= whole; }
+    quotas.sort((a, b) => b.rest - a.rest || tie(a.s, b.s));
     for (let k = 0; k < left; k++) result.set(quotas[k].s.name, result.get(quotas[k].s.name)! + 1);
     return result;
   }

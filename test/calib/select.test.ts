@@ -44,6 +44,14 @@ describe('allocate (largest remainder, at least one per stratum)', () => {
     }
   });
 
+  it('breaks equal remainders by the hash of the name: 10 places over three strata of 10 are 4, 3, 3', () => {
+    for (const seed of [0, 1, 2]) {
+      const places = allocate([{ name: 'x', size: 10 }, { name: 'y', size: 10 }, { name: 'z', size: 10 }], 10, seed);
+      const winner = ['x', 'y', 'z'].sort((a, b) => unitHash(a, seed) - unitHash(b, seed))[0];
+      expect(Object.fromEntries(places)).toEqual(Object.fromEntries(['x', 'y', 'z'].map((n) => [n, n === winner ? 4 : 3])));
+    }
+  });
+
   it('sums to the total and never exceeds a stratum', () => {
     const strata = Array.from({ length: 30 }, (_, k) => ({ name: `s${k}`, size: 1 + ((k * 37) % 11) }));
     const all = strata.reduce((n, s) => n + s.size, 0);
