@@ -10,8 +10,9 @@
  * - the resize kernel is bilinear (sharp's `linear`, antialiased when shrinking like PIL's), not sharp's
  *   default lanczos3; JPEG shrink-on-load (libjpeg's DCT scaling, which PIL's resize does not do) is held
  *   back by `fastShrinkOnLoad: false` to shrinks of 4x or more, always leaving 2x or more to the bilinear step;
- * - values are computed in float64 and rounded once to the nearest float32 (torchvision rounds after each
- *   float32 step, so the two can differ in the last bit).
+ * - values are computed in float64 and rounded once to the nearest float32. torchvision works in float32
+ *   throughout (v / 255, then - mean, then / std, each rounded, with mean and std rounded to float32 first);
+ *   with the ImageNet mean/std the two differ by at most 4.8e-7, a few units in the last place.
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
