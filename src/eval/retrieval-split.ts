@@ -96,11 +96,12 @@ export function allocate(sizes: readonly number[], n: number): number[] {
 
 /** The classes to keep per stratum (indices into `classes`), `seats[k]` of stratum k, by unitHash order. */
 export function pickClasses(classes: readonly ClassEntry[], strata: readonly (string | undefined)[], seats: readonly number[], seed: number): Set<number> {
+  const members = new Map(strata.map((p) => [p, [] as { i: number; name: string; h: number }[]]));
+  classes.forEach((c, i) => members.get(c.parent)?.push({ i, name: c.name, h: unitHash(c.name, seed) }));
   const chosen = new Set<number>();
   strata.forEach((parent, k) => {
-    const members = classes.map((c, i) => ({ i, c, h: unitHash(c.name, seed) })).filter((m) => m.c.parent === parent);
-    members.sort((a, b) => a.h - b.h || (a.c.name < b.c.name ? -1 : a.c.name > b.c.name ? 1 : 0));
-    for (const m of members.slice(0, seats[k])) chosen.add(m.i);
+    const list = members.get(parent)!.sort((a, b) => a.h - b.h || compare(a.name, b.name));
+    for (const m of list.slice(0, seats[k])) chosen.add(m.i);
   });
   return chosen;
 }
@@ -200,13 +201,18 @@ async function readPool(items: AsyncIterable<Item> | Iterable<Item>, categories:
     ctx.reporter.warn({ code: 'item-class', file: request.input, message: `split: ${plural(unclassed.length, 'item')} without exactly one class (label annotation) left out: ${unclassed.slice(0, EXAMPLES).map((id) => `'${id}'`).join(', ')}${unclassed.length > EXAMPLES ? ', ...' : ''}` });
   }
 
-  const subsetsOf = new Map<string, Set<string>>();
-  for (const p of pool) subsetsOf.set(p.id, (subsetsOf.get(p.id) ?? new Set()).add(p.subset));
+  const firstSubset = new Map<string, string>();
+  const shared = new Set<string>();
+  for (const p of pool) {
+    const first = firstSubset.get(p.id);
+    if (first === undefined) firstSubset.set(p.id, p.subset);
+    else if (first !== p.subset) shared.add(p.id);
+  }
   let renamed = 0;
   const withPaths = pool.map((p) => {
-    const shared = subsetsOf.get(p.id)!.size > 1;
-    if (shared) renamed++;
-    const id = shared ? `${p.subset || 'none'}/${p.id}` : p.id;
+    const rename = shared.has(p.id);
+    if (rename) renamed++;
+    const id = rename ? `${p.subset || 'none'}/${p.id}` : p.id;
     return { ...p, id, path: imageFileName({ id, subset: p.subset, image: p.image, annotations: [] }) };
   });
   if (renamed) ctx.reporter.info({ code: 'id-in-several-subsets', file: request.input, message: `split: ${plural(renamed, 'item')} whose id is in several subsets got the subset as a folder (val/1) in the output` });
