@@ -76,6 +76,13 @@ export async function calibrate(request: CalibRequest, ctx: Context = createCont
   const { format, dataset } = await importDataset(input, request.inputFormat, {}, ctx);
   const all = await collect(dataset);
   const pool = selectPool(all.items, { subsets: request.subsets, exclude: request.exclude }, input);
+  // an item without an image cannot calibrate anything: not a candidate
+  const imageless = pool.items.filter((i) => !i.image?.path).length;
+  if (imageless) {
+    pool.items = pool.items.filter((i) => i.image?.path);
+    ctx.reporter.warn({ code: 'no-image', file: input, message: `${plural(imageless, 'item')} of the pool ${imageless === 1 ? 'has' : 'have'} no image; left out` });
+    if (!pool.items.length) throw new DatumError({ code: 'empty-pool', file: input, message: 'no item of the pool has an image' });
+  }
   if (size > pool.items.length) {
     ctx.reporter.warn({ code: 'size-exceeds-pool', file: input, message: `--size ${size} is more than the ${plural(pool.items.length, 'item')} to choose from; taking them all` });
   }
@@ -114,9 +121,9 @@ export async function calibrate(request: CalibRequest, ctx: Context = createCont
   });
 }
 
-/** The image path an item names (absolute), or '' for an item without an image. */
+/** The image path an item names, absolute (the pool has only items with an image). */
 function imagePathOf(item: Item): string {
-  return item.image?.path ? path.resolve(item.image.path) : '';
+  return path.resolve(item.image!.path);
 }
 
 const itemName = (item: Item) => (item.subset ? `${item.subset}/${item.id}` : item.id);
@@ -133,10 +140,10 @@ async function checkImages(items: readonly Item[], strict: boolean, ctx: Context
     while (next < items.length) {
       const k = next++;
       const file = imagePathOf(items[k]);
-      const found = file !== '' && (await fsp.stat(file).then((s) => s.isFile(), () => false));
+      const found = await fsp.stat(file).then((s) => s.isFile(), () => false);
       if (found) result[k] = file;
-      else if (strict) throw new DatumError({ code: 'missing-image', file: file || undefined, item: itemName(items[k]), message: file ? 'image file not found; a calibration set with --copy-images or --tensor needs every image' : 'the item has no image; a calibration set with --copy-images or --tensor needs every image' });
-      else ctx.reporter.warn({ code: 'missing-image', file: file || undefined, item: itemName(items[k]), message: file ? 'image file not found; listed anyway' : 'the item has no image; listed as an empty line' });
+      else if (strict) throw new DatumError({ code: 'missing-image', file, item: itemName(items[k]), message: 'image file not found; a calibration set with --copy-images or --tensor needs every image' });
+      else ctx.reporter.warn({ code: 'missing-image', file, item: itemName(items[k]), message: 'image file not found; listed anyway' });
       ctx.progress('checking images', ++done, items.length);
     }
   };

@@ -5,6 +5,8 @@ import YAML from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/npy.js';
+import { registerFormat } from '../../src/registry.js';
+import { jsonPlugin } from '../helpers/json-plugin.js';
 import { ROOT, tempDir } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
 // @ts-expect-error: a plain .mjs script without types
@@ -268,5 +270,47 @@ describe('datum calib on detection data (COCO) with -f yolo_ultralytics', () => 
     expect(r.code).toBe(2);
     expect(r.err).toContain('calib: --stratify parent needs one class per image');
     expectNothingAt(out);
+  });
+});
+
+describe('datum calib with the test_json format', () => {
+  let input: string;
+  let work: string;
+  beforeAll(() => {
+    registerFormat(jsonPlugin);
+    work = temp();
+    input = path.join(work, 'json');
+    fs.mkdirSync(input);
+    const items = Array.from({ length: 8 }, (_, k) => {
+      const image = path.join(input, `i${k}.png`);
+      if (k < 6) fs.writeFileSync(image, 'not really a png');
+      return { id: `i${k}`, subset: 'train', ...(k < 6 ? { image: { path: image } } : {}), annotations: [{ type: 'label', label: k % 2 }] };
+    });
+    fs.writeFileSync(path.join(input, 'dataset.json'), JSON.stringify({ categories: [{ name: 'a' }, { name: 'b' }], items }));
+  });
+
+  it('leaves items without an image out of the pool, with a warning (-if names the format)', async () => {
+    const out = path.join(work, 'out');
+    const r = await runCli('calib', '-if', 'test_json', '-i', input, '-o', out, '--size', '4');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('2 items of the pool have no image; left out [no-image]');
+    const manifest = readJson(path.join(out, 'manifest.json'));
+    expect(manifest.pool.items).toBe(6);
+    expect(manifest.strata.map((s: { name: string; chosen: number }) => [s.name, s.chosen])).toEqual([['a', 2], ['b', 2]]);
+    expect(lines(path.join(out, 'calibration.txt')).every((l) => /i[0-5]\.png$/.test(l))).toBe(true);
+  });
+
+  it('an exporter that fails half-way leaves nothing at the output', async () => {
+    const out = path.join(work, 'failed');
+    const r = await runCli('calib', '-i', input, '-o', out, '--size', '4', '-f', 'test_json', '--', '--fail-after', '2');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('failing on purpose');
+    expectNothingAt(out);
+  });
+
+  it('options after -- without -f are refused', async () => {
+    const r = await runCli('calib', '-i', input, '-o', path.join(work, 'x'), '--', '--save-media');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('calib: options after -- are for the output format; give it with -f');
   });
 });
