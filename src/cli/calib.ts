@@ -29,9 +29,9 @@ export function registerCalib(program: Command, env: CommandEnv, pluginArgs: rea
     .option('--tensor <WxH>', 'also write calibration.npy: the images as one float32 batch of this size')
     .option('--mean <r,g,b>', 'with --tensor: per-channel mean of (v / 255) (default 0.485,0.456,0.406)')
     .option('--std <r,g,b>', 'with --tensor: per-channel std (default 0.229,0.224,0.225)')
-    .addOption(new Option('--resize <mode>', 'with --tensor: stretch, or short-side (cover, then crop)').choices(['stretch', 'short-side']))
-    .addOption(new Option('--crop <mode>', 'with --tensor and --resize short-side: center crop').choices(['center']))
-    .addOption(new Option('--layout <layout>', 'with --tensor: nchw (default) or nhwc').choices(['nchw', 'nhwc']))
+    .option('--resize <mode>', 'with --tensor: stretch (default), or short-side (scale the short side to fit, then crop)')
+    .option('--crop <mode>', 'with --tensor --resize short-side: center')
+    .option('--layout <layout>', 'with --tensor: nchw (default) or nhwc')
     .option('--overwrite', 'replace a non-empty output folder')
     .option('--json', 'print the manifest (without its items) as one JSON object on stdout')
     .addHelpText('after', [

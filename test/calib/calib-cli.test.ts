@@ -148,6 +148,12 @@ describe('datum calib on an SOP-shaped fixture', () => {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/calib: --size must be (a positive integer|an integer); got/);
     }
+    r = await runCli('calib', '-i', root, '-o', out, '--tensor', '0x5');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--tensor '0x5': expected WIDTHxHEIGHT");
+    r = await runCli('calib', '-i', root, '-o', out, '--tensor', '8x8', '--crop', 'center');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--crop center needs --resize short-side');
     r = await runCli('calib', '-i', root, '-o', out, '--mean', '0.5,0.5,0.5');
     expect(r.code).toBe(2);
     expect(r.err).toContain('calib: --mean only go with --tensor WxH');
