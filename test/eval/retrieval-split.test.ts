@@ -257,6 +257,17 @@ describe('datum split --task retrieval on an SOP dataset', () => {
     expect(missing.err).toMatch(/no subset 'val' \(it has train \d+, test \d+\)/);
   });
 
+  it('-- --no-save-media writes the lists without the images', async () => {
+    const fx = await sop();
+    const out = path.join(temp(), 'o');
+    const { code, json, err } = await retrieval('-i', fx.dir, '-o', out, '--', '--no-save-media', '--classes', '3');
+    expect(code, err).toBe(0);
+    const files = Object.keys(snapshot(out)).sort();
+    expect(files).toEqual(['Stanford_Online_Products/Ebay_info.txt', 'Stanford_Online_Products/Ebay_test.txt', 'Stanford_Online_Products/Ebay_train.txt',
+      'gallery/list.txt', 'order.txt', 'queries/list.txt', 'retrieval.csv']);
+    expect(lines(out, 'order.txt').length).toBe(json.items);
+  });
+
   it('refuses bad options with a usage error and writes nothing', async () => {
     const fx = await sop();
     const out = path.join(temp(), 'o');
