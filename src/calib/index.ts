@@ -50,7 +50,7 @@ export interface Manifest {
   seed: number;
   size: number;
   count: number;
-  pool: { subsets: string[]; items: number };
+  pool: { subsets: string[]; items: number; excluded: string[] };
   stratify: ResolvedStratify;
   spread_classes: boolean;
   strata: StratumReport[];
@@ -97,7 +97,7 @@ export async function calibrate(request: CalibRequest, ctx: Context = createCont
     await fsp.writeFile(path.join(dir, 'calibration.txt'), listed.map((p) => p + '\n').join(''));
     const manifest: Manifest = {
       version: 1, source: input, format: format.name, seed, size, count: chosen.length,
-      pool: { subsets: pool.subsets, items: pool.items.length },
+      pool: { subsets: pool.subsets, items: pool.items.length, excluded: pool.excluded },
       stratify: selection.stratify, spread_classes: selection.spread,
       strata: selection.strata, max_deviation_pp: selection.maxDeviationPp, max_deviation_of: selection.maxDeviationOf,
       labels: selection.labels,

@@ -34,6 +34,8 @@ export interface PoolOptions {
 export interface Pool {
   items: Item[];
   subsets: string[];
+  /** The dataset's other subsets, none of whose items can be chosen. */
+  excluded: string[];
 }
 
 const subsetName = (s: string) => s || '(none)';
@@ -58,7 +60,8 @@ export function selectPool(items: readonly Item[], options: PoolOptions = {}, so
   if (!pool.length) {
     throw new DatumError({ code: 'empty-pool', file: source, message: `no item to choose from: ${wanted ? `subsets ${[...wanted].map(subsetName).join(', ')}` : 'all subsets'} minus ${[...excluded].map(subsetName).join(', ') || 'nothing'} leaves none; the dataset's subsets: ${listed}` });
   }
-  return { items: pool, subsets: [...new Set(pool.map((i) => i.subset))].sort() };
+  const subsets = [...new Set(pool.map((i) => i.subset))].sort();
+  return { items: pool, subsets, excluded: present.filter((s) => !subsets.includes(s)) };
 }
 
 /** The item's class: its one `label` annotation's label (the first, if several), else undefined. */

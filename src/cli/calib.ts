@@ -99,7 +99,7 @@ function printCalib(env: CommandEnv, result: CalibResult): void {
   }
   const m = result.manifest;
   const how = m.stratify === 'detection' ? 'label coverage' : m.stratify === 'none' ? `no strata${m.spread_classes ? ', spread over classes' : ''}` : `stratified by ${m.stratify}${m.spread_classes ? ', spread over classes' : ''}`;
-  env.print(`chose ${m.count} of ${plural(m.pool.items, 'item')} (${how}, seed ${m.seed}) from ${m.pool.subsets.map((s) => s || '(none)').join(', ')} and wrote ${items.length ? 'calibration.txt, manifest.json' : 'manifest.json'}${m.tensor ? ', calibration.npy' : ''}${m.dataset ? `, dataset/ (${m.dataset.format})` : ''}: ${result.output}`);
+  env.print(`chose ${m.count} of ${plural(m.pool.items, 'item')} (${how}, seed ${m.seed}) from ${m.pool.subsets.map((s) => s || '(none)').join(', ')}${m.pool.excluded.length ? ` (left out: ${m.pool.excluded.map((s) => s || '(none)').join(', ')})` : ''} and wrote ${items.length ? 'calibration.txt, manifest.json' : 'manifest.json'}${m.tensor ? ', calibration.npy' : ''}${m.dataset ? `, dataset/ (${m.dataset.format})` : ''}: ${result.output}`);
   const detection = m.stratify === 'detection';
   for (const line of calibTable(detection ? m.labels : m.strata, detection ? 'label' : 'stratum', detection ? 'annotations' : 'items')) env.print(line);
   if (m.max_deviation_of !== null) env.print(`largest deviation: ${m.max_deviation_pp.toFixed(2)} pp (${m.max_deviation_of})`);

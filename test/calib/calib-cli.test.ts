@@ -59,12 +59,12 @@ describe('datum calib on an SOP-shaped fixture', () => {
     expect(images.map(superOf)).toEqual(['bicycle', 'cabinet', 'chair', 'bicycle', 'cabinet', 'chair', 'bicycle', 'cabinet', 'chair', 'bicycle']);
     const manifest = readJson(path.join(out, 'manifest.json'));
     expect(validateManifest(manifest), JSON.stringify(validateManifest.errors)).toBe(true);
-    expect(manifest).toMatchObject({ version: 1, source: root, format: 'sop', seed: 0, size: 10, count: 10, pool: { subsets: ['train'], items: 27 }, stratify: 'parent', spread_classes: true, images: { copied: false, missing: 0 } });
+    expect(manifest).toMatchObject({ version: 1, source: root, format: 'sop', seed: 0, size: 10, count: 10, pool: { subsets: ['train'], items: 27, excluded: ['test'] }, stratify: 'parent', spread_classes: true, images: { copied: false, missing: 0 } });
     expect(manifest.strata.map((s: { name: string; dataset: number; chosen: number }) => [s.name, s.dataset, s.chosen])).toEqual([['bicycle', 11, 4], ['cabinet', 9, 3], ['chair', 7, 3]]);
     expect(manifest.items.map((i: { image: string }) => i.image)).toEqual(images);
     expect(manifest.max_deviation_pp).toBeCloseTo((3 / 10 - 7 / 27) * 100, 10);
     // the table and the deviation
-    expect(stdout).toContain('chose 10 of 27 items (stratified by parent, spread over classes, seed 0) from train');
+    expect(stdout).toContain('chose 10 of 27 items (stratified by parent, spread over classes, seed 0) from train (left out: test) and wrote calibration.txt, manifest.json: ');
     expect(stdout).toMatch(/^bicycle\s+11\s+4\s+40\.7%\s+40\.0%$/m);
     expect(stdout).toMatch(/^chair\s+7\s+3\s+25\.9%\s+30\.0%$/m);
     expect(stdout).toContain('largest deviation: 4.07 pp (chair)');
@@ -250,7 +250,7 @@ describe('datum calib on detection data (COCO) with -f yolo_ultralytics', () => 
     expect(manifest.labels.map((l: { name: string }) => l.name)).toEqual(['car', 'moose', 'person']);
     const chosenBoxes = ids.flatMap((id) => boxes.get(id)!);
     for (const l of manifest.labels) expect(l.chosen).toBe(chosenBoxes.filter((b) => names[b] === l.name).length);
-    expect(r.out).toContain('chose 6 of 40 items (label coverage, seed 2) from train');
+    expect(r.out).toContain('chose 6 of 40 items (label coverage, seed 2) from train (left out: test)');
     expect(r.out).toMatch(/^moose\s+1\s+1\s/m);
 
     const dataDir = path.join(out, 'dataset');

@@ -72,6 +72,8 @@ describe('the pool', () => {
     const train = data.items.filter((i) => i.subset === 'train').length;
     expect(selectPool(data.items).items).toHaveLength(train);
     expect(selectPool(data.items).subsets).toEqual(['train']);
+    expect(selectPool(data.items).excluded).toEqual(['test']);
+    expect(selectPool(data.items, { subsets: ['test'] }).excluded).toEqual(['train']);
     expect(selectPool(data.items, { subsets: ['test'] }).items).toHaveLength(data.items.length - train);
     expect(() => selectPool(data.items, { subsets: ['val'] }, '/data/sop')).toThrow(/dataset has no subset 'val'; its subsets: test, train/);
     try {
