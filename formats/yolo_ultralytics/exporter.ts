@@ -32,7 +32,7 @@ export async function exportUltralytics(dataset: Dataset, output: string, option
   const tally = new Tally(ctx);
   const writer = new FileWriter();
   const exporter = task === 'classify'
-    ? new ClassifyExporter(new ClassList(dataset.categories), output, writer, tally, ctx)
+    ? new ClassifyExporter(dataset.categories, output, writer, tally, ctx)
     : new LabelExporter(task, dataset.categories, output, writer, tally, ctx, options['save-media'] === true, options['keep-crowd'] === true);
   let batch: Item[] = [];
   let done = 0;
@@ -541,22 +541,31 @@ class ClassifyExporter {
   itemCount = 0;
   private readonly splits = new Set<string>();
   private readonly written = new Set<string>();
-  /** The folder of each class: one plain path segment, distinct (`a/b` would nest inside class `a`). */
-  private readonly folders: string[];
+  /**
+   * The folder of each category that can be a class (undefined: background, a skeleton's keypoint):
+   * one plain path segment, distinct (`a/b` would nest inside class `a`). Unlike detection, a category
+   * with a parent is a class when an image is labeled with it (an SOP product under its super-class).
+   */
+  private readonly folders: (string | undefined)[];
+  /** Categories some image was labeled with; a parent of one of them gets no folder of its own. */
+  private readonly used = new Set<number>();
 
   constructor(
-    private readonly classes: ClassList,
+    private readonly categories: readonly Category[],
     private readonly output: string,
     private readonly writer: FileWriter,
     private readonly tally: Tally,
     private readonly ctx: Context,
   ) {
-    const used = new Set<string>();
-    this.folders = classes.categories.map(({ name }) => {
+    const background = new ClassList(categories);
+    const taken = new Set<string>();
+    this.folders = categories.map(({ name, parent }, i) => {
+      const keypoint = parent !== undefined && categories.find((c) => c.name === parent)?.keypoints?.includes(name);
+      if (keypoint || background.isBackground(i)) return undefined;
       const plain = name.trim().replace(/[\\/\0]+/g, '_').replace(/^\.+/, '_') || '_';
       let folder = plain;
-      for (let n = 2; used.has(folder); n++) folder = `${plain}_${n}`;
-      used.add(folder);
+      for (let n = 2; taken.has(folder); n++) folder = `${plain}_${n}`;
+      taken.add(folder);
       if (folder !== name) ctx.reporter.warn({ code: 'class-renamed', message: `class '${name}' is not a plain folder name; its images go to <split>/${folder}/` });
       return folder;
     });
@@ -566,10 +575,11 @@ class ClassifyExporter {
 
   async add(item: Item): Promise<void> {
     const { split } = splitOf(item.subset);
-    const labels = item.annotations.filter((a) => a.type === 'label' && a.label !== undefined && this.classes.of(a.label) !== undefined);
+    const labels = item.annotations.filter((a) => a.type === 'label' && a.label !== undefined && this.folders[a.label] !== undefined);
     for (const a of item.annotations) {
       if (labels.includes(a)) continue;
-      this.tally.drop(a.type !== 'label' ? `${a.type} in classify task` : a.label !== undefined && this.classes.isBackground(a.label) ? 'background' : 'label without a known category');
+      const known = a.label !== undefined && a.label >= 0 && a.label < this.categories.length;
+      this.tally.drop(a.type !== 'label' ? `${a.type} in classify task` : known ? (this.categories[a.label!].parent !== undefined ? 'keypoint label' : 'background') : 'label without a known category');
     }
     if (labels.length === 0) {
       this.ctx.reporter.warn({ code: 'unlabeled-item', item: itemName(item), message: 'item has no class label; its image is not written' });
@@ -585,7 +595,7 @@ class ClassifyExporter {
       this.tally.endItem(item);
       return;
     }
-    const className = this.folders[this.classes.of(labels[0].label!)!];
+    const className = this.folders[labels[0].label!]!;
     const context = { item: itemName(item) };
     const classDir = resolveInside(resolveInside(this.output, split, context), className, context);
     const target = resolveInside(classDir, imageFileName(item), context);
@@ -598,6 +608,7 @@ class ClassifyExporter {
     this.written.add(target);
     await this.writer.copy(source, target);
     this.splits.add(split);
+    this.used.add(labels[0].label!);
     this.tally.write('label');
     this.tally.endItem(item);
     this.itemCount++;
@@ -606,8 +617,13 @@ class ClassifyExporter {
   /** Every class gets a folder in every split, so class indices (alphabetical folders) agree across splits. */
   async finish(): Promise<void> {
     if (this.splits.size === 0) throw new DatumError({ code: 'nothing-to-export', message: 'classify: no item has both a class label and an image file' });
+    // Classes: the categories without a parent, less those only used through their children (SOP's
+    // super-classes), and the sub-categories images were labeled with.
+    const parentsUsed = new Set([...this.used].map((i) => this.categories[i].parent).filter((p) => p !== undefined));
+    const classes = this.folders.filter((folder, i): folder is string => folder !== undefined
+      && (this.used.has(i) || (this.categories[i].parent === undefined && !parentsUsed.has(this.categories[i].name))));
     for (const split of this.splits) {
-      for (const name of this.folders) await this.writer.ensureDir(resolveInside(resolveInside(this.output, split), name));
+      for (const name of classes) await this.writer.ensureDir(resolveInside(resolveInside(this.output, split), name));
     }
   }
 }

@@ -345,6 +345,21 @@ describe('export: segment, pose, obb, classify', () => {
     expect(reporter.messages.map((m) => m.code)).toEqual(expect.arrayContaining(['missing-image', 'unlabeled-item']));
   });
 
+  it('classify: sub-categories images are labeled with are classes (SOP products), their parents and keypoints are not', async () => {
+    const a = await makeImage(path.join(temp(), 'a.png'), 8, 8);
+    const categories: Category[] = [
+      { name: 'bicycle' }, { name: '11319', parent: 'bicycle' }, { name: '11320', parent: 'bicycle' },
+      { name: 'chair' }, { name: 'person', keypoints: ['nose'] }, { name: 'nose', parent: 'person' },
+    ];
+    const items: Item[] = [1, 2, 3, 5].map((label) => ({ id: `i${label}`, subset: 'train', image: { path: a }, annotations: [{ type: 'label', label }] }));
+    const { out, summary } = await exportTo({ categories, items }, { task: 'classify' });
+    // bicycle is used only through its products; chair and person are classes without images
+    expect(fs.readdirSync(path.join(out, 'train')).sort()).toEqual(['11319', '11320', 'chair', 'person']);
+    expect(fs.readdirSync(path.join(out, 'train/11320'))).toEqual(['i2.png']);
+    expect(summary.annotations).toEqual({ label: 3 });
+    expect(summary.dropped).toEqual({ 'keypoint label': 1 });
+  });
+
   it('classify: a class name that is not one plain folder name gets a folder of its own', async () => {
     const a = await makeImage(path.join(temp(), 'a.png'), 8, 8);
     const categories: Category[] = [{ name: 'cat/dog' }, { name: 'cat' }, { name: '..' }, { name: 'cat_dog' }];
