@@ -1,18 +1,32 @@
 /**
- * Exact k-nearest-neighbour search over float32 rows (C order, `dim` values a row), blocked so that a
- * chunk of gallery rows stays in cache while every query passes over it, with 4 x 4 register tiles.
+ * Exact k-nearest-neighbour search over float32 rows (C order, `dim` values a row).
  *
- * Exactness: the inputs are float32 but every product and sum is taken in float64 (JavaScript's
- * arithmetic), so the ranking is that of the exact dot products up to float64 rounding; float32 BLAS
- * (numpy's `e @ e.T`) rounds each sum to 24 bits and can swap neighbours whose similarities differ by
- * about 1e-7. Ties (equal scores) are broken by gallery index, lower first.
+ * The rows are taken in blocks (a block of gallery rows stays in cache while a block of queries passes
+ * over it); the dot products of a pair of blocks come from a WebAssembly SIMD kernel (knn-wasm.ts)
+ * and are then offered to each query's list. One-vs-rest (the queries are the gallery) computes each
+ * pair of rows once and offers the product to both rows' lists, half the work.
+ *
+ * Precision: the kernel widens the float32 inputs to float64, where every product of two float32
+ * values is exact, and sums in float64; so the ranking is that of the exact dot products up to float64
+ * rounding (about 1e-16 of the sum of |products|). Float32 BLAS (numpy's `e @ e.T`) rounds every
+ * partial sum to 24 bits (about 1e-7) and so can swap neighbours whose similarities differ by less;
+ * on bench/eval-recall.mjs (10,000 x 512, cosine, top 8) that changes the order of a handful of lists.
+ * Ties (equal scores) go to the lower gallery index, whatever order the scores are computed in.
+ *
+ * Deterministic: each score is a fixed sum, each list the k best under (score desc, index asc), so
+ * `knn`, `knnParallel` and any thread count or block size give the same lists, bit for bit.
  *
  * Scores (higher is nearer): cosine `q.g / |g|` (the query's own norm does not change its ranking);
  * euclidean `2 q.g - |g|^2` (= |q|^2 - |q - g|^2, the same ranking as the distance).
+ *
+ * Memory: each searching thread holds two blocks widened to float64 (about 1 MiB) and its own lists
+ * for every query (queries x k x 12 bytes), merged at the end; nothing the size of the data is copied,
+ * so there is no limit from the 4 GiB wasm32 memory.
  */
 
 import os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { dotKernel, TILE_GALLERY } from './knn-wasm.js';
 
 export type Metric = 'cosine' | 'euclidean';
 
@@ -20,8 +34,10 @@ export interface KnnOptions {
   metric: Metric;
   /** Queries are the gallery's own rows: query i never gets gallery row i (excluded by index, not by distance 0). */
   excludeSelf?: boolean;
-  /** Called after each gallery chunk with the fraction done (0..1]. */
+  /** Called as the work progresses with the fraction done (0..1]. */
   onProgress?: (done: number) => void;
+  /** Rows per block, a multiple of 4 (default: about 512 KiB of widened rows). The result does not depend on it. */
+  blockRows?: number;
 }
 
 export interface Neighbours {
@@ -32,32 +48,51 @@ export interface Neighbours {
   scores: Float64Array;
 }
 
-/** Gallery rows per chunk: 256 rows of 512 float32 values are 512 KiB, about one L2 cache. */
-function chunkRows(dim: number): number {
-  return Math.max(4, Math.min(1024, Math.floor((512 * 1024) / (4 * Math.max(1, dim)) / 4) * 4));
+/** What a searching thread needs (a worker gets it as workerData, so no object identity in it). */
+interface Search {
+  queries: Float32Array;
+  gallery: Float32Array;
+  dim: number;
+  k: number;
+  metric: Metric;
+  excludeSelf: boolean;
+  /** The queries are the gallery (`queries` is then ignored): each pair of rows is computed once. */
+  symmetric: boolean;
+  blockRows: number;
 }
+
+/** Rows per block: 512 KiB of float64 rows, about one L2 cache, in multiples of 4 rows. */
+function defaultBlockRows(dim: number): number {
+  return Math.max(4, Math.min(512, Math.floor((512 * 1024) / (8 * stride(dim)) / 4) * 4));
+}
+
+/** float64 values a widened row takes: dim rounded up to whole 16-byte SIMD vectors. */
+const stride = (dim: number) => dim + (dim & 1);
+const roundUp = (n: number) => Math.ceil(n / TILE_GALLERY) * TILE_GALLERY;
 
 /** The k nearest gallery rows of every query row, on this thread. */
 export function knn(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions): Neighbours {
-  const { nq } = checkShapes(queries, gallery, dim, options);
-  const indices = new Int32Array(nq * k).fill(-1);
-  const scores = new Float64Array(nq * k).fill(-Infinity);
-  searchRows(queries, gallery, dim, k, options, 0, nq, indices, scores, options.onProgress);
-  return { k, indices, scores };
+  const search = makeSearch(queries, gallery, dim, k, options);
+  const lists = emptyLists(rowsOf(search).nq, k);
+  const total = totalWork(search);
+  let unit = 0, done = 0;
+  searchUnits(search, lists, () => unit++, (work) => options.onProgress?.((done += work) / total));
+  return { k, ...lists };
 }
 
 /** Below this many multiply-adds, starting threads costs more than it saves. */
 const PARALLEL_WORK = 2e8;
 
 /**
- * `knn` over `threads` worker threads (default: the available cores), each taking a share of the
- * queries; the same result as `knn`, bit for bit (each query still sees the gallery in order). Runs on
- * this thread when the work is small, for one thread, or when this module is not compiled JavaScript
- * (tests run the TypeScript source, which a worker cannot load).
+ * `knn` over `threads` worker threads (default: the available cores) taking blocks of queries from a
+ * shared counter, each with its own lists, merged at the end; the same result as `knn`, bit for bit.
+ * Runs on this thread when the work is small, for one thread, or when this module is not compiled
+ * JavaScript (tests run the TypeScript source, which a worker cannot load).
  */
 export async function knnParallel(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions & { threads?: number }): Promise<Neighbours> {
-  const { nq, ng } = checkShapes(queries, gallery, dim, options);
-  const threads = Math.min(options.threads ?? os.availableParallelism(), Math.ceil(nq / 4));
+  const search = makeSearch(queries, gallery, dim, k, options);
+  const { nq, ng } = rowsOf(search);
+  const threads = Math.min(options.threads ?? os.availableParallelism(), unitCount(search));
   if (threads <= 1 || nq * ng * dim < PARALLEL_WORK || !import.meta.url.endsWith('.js')) return knn(queries, gallery, dim, k, options);
 
   const shared = (a: Float32Array) => {
@@ -66,122 +101,183 @@ export async function knnParallel(queries: Float32Array, gallery: Float32Array, 
     copy.set(a);
     return copy;
   };
-  const q = shared(queries);
-  const g = options.excludeSelf && queries === gallery ? q : shared(gallery);
-  const indices = new Int32Array(new SharedArrayBuffer(nq * k * 4)).fill(-1);
-  const scores = new Float64Array(new SharedArrayBuffer(nq * k * 8)).fill(-Infinity);
-  // shares in multiples of 4 rows, so the register tiles are the same as on one thread
-  const share = Math.ceil(nq / threads / 4) * 4;
-  const done = new Float64Array(threads);
-  await Promise.all(Array.from({ length: threads }, (_, t) => new Promise<void>((resolve, reject) => {
-    const job: WorkerJob = {
-      kind: 'datum-knn', queries: q, gallery: g, dim, k, metric: options.metric, excludeSelf: options.excludeSelf ?? false,
-      from: Math.min(nq, t * share), to: Math.min(nq, (t + 1) * share), indices, scores,
+  search.gallery = shared(search.gallery);
+  search.queries = search.symmetric ? new Float32Array(0) : shared(search.queries);
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const total = totalWork(search);
+  let done = 0;
+  const parts = await Promise.all(Array.from({ length: threads }, () => new Promise<Lists>((resolve, reject) => {
+    const lists: Lists = {
+      indices: new Int32Array(new SharedArrayBuffer(nq * k * 4)).fill(-1),
+      scores: new Float64Array(new SharedArrayBuffer(nq * k * 8)).fill(-Infinity),
     };
+    const job: WorkerJob = { kind: 'datum-knn', search, counter, lists };
     const worker = new Worker(new URL(import.meta.url), { workerData: job });
-    worker.on('message', (fraction: number) => {
-      done[t] = fraction * (job.to - job.from);
-      options.onProgress?.(done.reduce((a, b) => a + b, 0) / nq);
-    });
+    worker.on('message', (work: number) => options.onProgress?.((done += work) / total));
     worker.on('error', reject);
-    worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`knn worker exited with code ${code}`))));
+    worker.on('exit', (code) => (code === 0 ? resolve(lists) : reject(new Error(`knn worker exited with code ${code}`))));
   })));
-  return { k, indices: new Int32Array(indices), scores: new Float64Array(scores) };
+  return { k, ...mergeLists(parts, nq, k) };
 }
 
-interface WorkerJob {
-  kind: 'datum-knn';
-  queries: Float32Array; gallery: Float32Array; dim: number; k: number; metric: Metric; excludeSelf: boolean;
-  from: number; to: number; indices: Int32Array; scores: Float64Array;
-}
+interface WorkerJob { kind: 'datum-knn'; search: Search; counter: Int32Array; lists: Lists }
 
-if (!isMainThread && (workerData as WorkerJob | undefined)?.kind === 'datum-knn') {
-  const job = workerData as WorkerJob;
-  searchRows(job.queries, job.gallery, job.dim, job.k, job, job.from, job.to, job.indices, job.scores, (f) => parentPort!.postMessage(f));
-}
-
-function checkShapes(queries: Float32Array, gallery: Float32Array, dim: number, options: KnnOptions): { nq: number; ng: number } {
+function makeSearch(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions): Search {
   const nq = queries.length / dim;
   const ng = gallery.length / dim;
   if (!Number.isInteger(nq) || !Number.isInteger(ng)) throw new Error(`knn: arrays are not whole rows of ${dim}`);
   if (options.excludeSelf && nq !== ng) throw new Error('knn: excludeSelf needs the queries to be the gallery');
-  return { nq, ng };
+  const blockRows = options.blockRows ?? defaultBlockRows(dim);
+  if (blockRows <= 0 || blockRows % TILE_GALLERY) throw new Error(`knn: blockRows must be a positive multiple of ${TILE_GALLERY}`);
+  return { queries, gallery, dim, k, metric: options.metric, excludeSelf: options.excludeSelf ?? false, symmetric: queries === gallery, blockRows };
 }
 
-/** Fills the lists of queries [from, to) (their slots in indices/scores, which start at -1/-Infinity). */
-function searchRows(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions,
-  from: number, to: number, indices: Int32Array, scores: Float64Array, onProgress?: (done: number) => void): void {
-  const ng = gallery.length / dim;
-  const excludeSelf = options.excludeSelf ?? false;
-  // per gallery row: the factor on q.g and the term added (cosine: 1/|g| and 0; euclidean: 2 and -|g|^2)
-  const scale = new Float64Array(ng);
-  const offset = new Float64Array(ng);
-  for (let g = 0; g < ng; g++) {
-    let sq = 0;
-    for (let d = g * dim, end = d + dim; d < end; d++) sq += gallery[d] * gallery[d];
-    if (options.metric === 'cosine') scale[g] = 1 / Math.sqrt(sq);
-    else { scale[g] = 2; offset[g] = -sq; }
-  }
+const rowsOf = (s: Search) => ({ nq: (s.symmetric ? s.gallery : s.queries).length / s.dim, ng: s.gallery.length / s.dim });
+/** A unit of work is one block of queries (against all gallery blocks, or in one-vs-rest those from its own on). */
+const unitCount = (s: Search) => Math.ceil(rowsOf(s).nq / s.blockRows);
+/** Pairs of rows computed by unit `unit`, for progress. */
+function unitWork(s: Search, unit: number): number {
+  const { nq, ng } = rowsOf(s);
+  const q0 = unit * s.blockRows;
+  return Math.min(s.blockRows, nq - q0) * (s.symmetric ? ng - q0 : ng);
+}
+function totalWork(s: Search): number {
+  let total = 0;
+  for (let u = 0; u < unitCount(s); u++) total += unitWork(s, u);
+  return Math.max(1, total);
+}
 
-  /** Offers gallery row g with dot product dot to query q's list (kept sorted, nearest first). */
-  const offer = (q: number, g: number, dot: number) => {
-    if (excludeSelf && q === g) return;
-    const s = dot * scale[g] + offset[g];
-    const base = q * k;
-    // gallery rows come in increasing order, so an equal score never displaces an earlier (lower) index
-    if (!(s > scores[base + k - 1])) return;
-    let j = k - 1;
-    while (j > 0 && scores[base + j - 1] < s) {
-      scores[base + j] = scores[base + j - 1];
-      indices[base + j] = indices[base + j - 1];
-      j--;
-    }
-    scores[base + j] = s;
-    indices[base + j] = g;
+interface Lists { indices: Int32Array; scores: Float64Array }
+
+function emptyLists(nq: number, k: number): Lists {
+  return { indices: new Int32Array(nq * k).fill(-1), scores: new Float64Array(nq * k).fill(-Infinity) };
+}
+
+/** Per gallery row: the factor on q.g and the term added (cosine: 1/|g| and 0; euclidean: 2 and -|g|^2). */
+function rowTerms(rows: Float32Array, dim: number, metric: Metric): { scale: Float64Array; offset: Float64Array } {
+  const n = rows.length / dim;
+  const scale = new Float64Array(n);
+  const offset = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let sq = 0;
+    for (let d = r * dim, end = d + dim; d < end; d++) sq += rows[d] * rows[d];
+    if (metric === 'cosine') scale[r] = 1 / Math.sqrt(sq);
+    else { scale[r] = 2; offset[r] = -sq; }
+  }
+  return { scale, offset };
+}
+
+/**
+ * Searches the units that `nextUnit` hands out (until it gives one past the last) into `lists`,
+ * reporting each unit's pairs to `onUnit`.
+ */
+function searchUnits(s: Search, lists: Lists, nextUnit: () => number, onUnit: (work: number) => void): void {
+  const { dim, k, blockRows: B, symmetric, excludeSelf } = s;
+  const queries = symmetric ? s.gallery : s.queries;
+  const { nq, ng } = rowsOf(s);
+  const { scale, offset } = rowTerms(s.gallery, dim, s.metric);
+  const { indices, scores } = lists;
+  const rowBytes = stride(dim) * 8;
+  // wasm memory: the query block and the gallery block (float64), the block of dot products, float32 staging
+  const qAt = 0, gAt = B * rowBytes, outAt = 2 * B * rowBytes, stageAt = outAt + B * B * 8;
+  const kernel = dotKernel(stageAt + B * dim * 4);
+  const heap = new Float64Array(kernel.memory.buffer);
+  const stage = new Float32Array(kernel.memory.buffer, stageAt, B * dim);
+
+  /** Rows [from, from + n) of `rows` widened to float64 at byte `at`, zero padded to whole tiles. */
+  const load = (rows: Float32Array, from: number, n: number, at: number) => {
+    heap.fill(0, at / 8, at / 8 + roundUp(n) * stride(dim));
+    stage.set(rows.subarray(from * dim, (from + n) * dim));
+    kernel.widen(stageAt, at, n, dim, rowBytes);
   };
 
-  const tile = new Float64Array(16);
-  const chunk = chunkRows(dim);
-  for (let g0 = 0; g0 < ng; g0 += chunk) {
-    const g1 = Math.min(ng, g0 + chunk);
-    for (let q = from; q < to; q += 4) {
-      const qn = Math.min(4, to - q);
-      for (let g = g0; g < g1; g += 4) {
-        const gn = Math.min(4, g1 - g);
-        if (qn === 4 && gn === 4) {
-          dot4x4(queries, q * dim, gallery, g * dim, dim, tile);
-          for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) offer(q + a, g + b, tile[a * 4 + b]);
-        } else {
-          for (let a = 0; a < qn; a++) for (let b = 0; b < gn; b++) offer(q + a, g + b, dot(queries, (q + a) * dim, gallery, (g + b) * dim, dim));
+  /** Offers gallery row g with score sc to query q's list (sorted nearest first; ties to the lower index). */
+  const insert = (q: number, g: number, sc: number) => {
+    const base = q * k;
+    let j = base + k - 1;
+    while (j > base && (scores[j - 1] < sc || (scores[j - 1] === sc && indices[j - 1] > g))) {
+      scores[j] = scores[j - 1];
+      indices[j] = indices[j - 1];
+      j--;
+    }
+    scores[j] = sc;
+    indices[j] = g;
+  };
+  // NaN and -Infinity never enter a list (the comparisons are false for them)
+  const better = (q: number, g: number, sc: number) => {
+    const last = q * k + k - 1;
+    return sc > scores[last] || (sc === scores[last] && g < indices[last]);
+  };
+
+  const blocks = Math.ceil(ng / B);
+  for (let unit = nextUnit(); unit < unitCount(s); unit = nextUnit()) {
+    const q0 = unit * B, qn = Math.min(B, nq - q0);
+    load(queries, q0, qn, qAt);
+    for (let block = symmetric ? unit : 0; block < blocks; block++) {
+      const g0 = block * B, gn = Math.min(B, ng - g0), width = roundUp(gn);
+      const diagonal = symmetric && block === unit;
+      if (!diagonal) load(s.gallery, g0, gn, gAt);
+      kernel.dots(qAt, roundUp(qn), diagonal ? qAt : gAt, width, rowBytes, outAt);
+      for (let a = 0; a < qn; a++) {
+        const q = q0 + a, row = outAt / 8 + a * width;
+        const qScale = scale[q], qOffset = offset[q];
+        // a diagonal block holds each pair twice (a, b and b, a): take b >= a
+        for (let b = diagonal ? a : 0; b < gn; b++) {
+          const g = g0 + b, dot = heap[row + b];
+          if (g === q) {
+            if (!excludeSelf && better(q, g, dot * scale[g] + offset[g])) insert(q, g, dot * scale[g] + offset[g]);
+            continue;
+          }
+          const sc = dot * scale[g] + offset[g];
+          if (better(q, g, sc)) insert(q, g, sc);
+          if (symmetric) {
+            const back = dot * qScale + qOffset;
+            if (better(g, q, back)) insert(g, q, back);
+          }
         }
       }
     }
-    onProgress?.(g1 / ng);
+    onUnit(unitWork(s, unit));
   }
 }
 
-function dot(x: Float32Array, xi: number, y: Float32Array, yi: number, dim: number): number {
-  let s = 0;
-  for (let d = 0; d < dim; d++) s += x[xi + d] * y[yi + d];
-  return s;
+/** The k best of each query's lists from several threads (each sorted, no gallery row in two). */
+function mergeLists(parts: Lists[], nq: number, k: number): Lists {
+  if (parts.length === 1) return { indices: new Int32Array(parts[0].indices), scores: new Float64Array(parts[0].scores) };
+  const out = emptyLists(nq, k);
+  const at = new Int32Array(parts.length);
+  for (let q = 0; q < nq; q++) {
+    at.fill(0);
+    for (let slot = 0; slot < k; slot++) {
+      let best = -1, bestScore = -Infinity, bestIndex = -1;
+      for (let p = 0; p < parts.length; p++) {
+        if (at[p] >= k) continue;
+        const i = parts[p].indices[q * k + at[p]];
+        if (i < 0) continue;
+        const sc = parts[p].scores[q * k + at[p]];
+        if (best < 0 || sc > bestScore || (sc === bestScore && i < bestIndex)) { best = p; bestScore = sc; bestIndex = i; }
+      }
+      if (best < 0) break;
+      out.indices[q * k + slot] = bestIndex;
+      out.scores[q * k + slot] = bestScore;
+      at[best]++;
+    }
+  }
+  return out;
 }
 
-/** out[a * 4 + b] = row a of x (from xi) . row b of y (from yi), rows of dim values. */
-function dot4x4(x: Float32Array, xi: number, y: Float32Array, yi: number, dim: number, out: Float64Array): void {
-  let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-  let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-  const x1 = xi + dim, x2 = x1 + dim, x3 = x2 + dim;
-  const y1 = yi + dim, y2 = y1 + dim, y3 = y2 + dim;
-  for (let d = 0; d < dim; d++) {
-    const a0 = x[xi + d], a1 = x[x1 + d], a2 = x[x2 + d], a3 = x[x3 + d];
-    const b0 = y[yi + d], b1 = y[y1 + d], b2 = y[y2 + d], b3 = y[y3 + d];
-    s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
-    s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
-    s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
-    s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
+/** The kernel's dot product in JavaScript: even and odd dimensions summed apart, then added (for tests). */
+export function dotLanes(x: Float32Array, xi: number, y: Float32Array, yi: number, dim: number): number {
+  let even = 0, odd = 0;
+  for (let d = 0; d < dim; d += 2) {
+    even += x[xi + d] * y[yi + d];
+    if (d + 1 < dim) odd += x[xi + d + 1] * y[yi + d + 1];
   }
-  out[0] = s00; out[1] = s01; out[2] = s02; out[3] = s03;
-  out[4] = s10; out[5] = s11; out[6] = s12; out[7] = s13;
-  out[8] = s20; out[9] = s21; out[10] = s22; out[11] = s23;
-  out[12] = s30; out[13] = s31; out[14] = s32; out[15] = s33;
+  return even + odd;
+}
+
+// a worker started by knnParallel (at the end of the module: it uses the functions above)
+if (!isMainThread && (workerData as WorkerJob | undefined)?.kind === 'datum-knn') {
+  const { search, counter, lists } = workerData as WorkerJob;
+  searchUnits(search, lists, () => Atomics.add(counter, 0, 1), (work) => parentPort!.postMessage(work));
 }
