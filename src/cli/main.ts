@@ -18,6 +18,8 @@ import { registerMerge } from './merge.js';
 import { registerSplit } from './split.js';
 import { registerCalib } from './calib.js';
 import { registerEval } from './eval.js';
+import { registerPreview } from './preview.js';
+import { registerReport } from './report.js';
 
 /** The commands that write a dataset, and so take the exporter's options after `--`. */
 const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge', 'calib'];
@@ -87,6 +89,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
 
   registerCalib(program, env, pluginArgs);
   registerEval(program, env);
+  registerPreview(program, env);
+  registerReport(program, env);
   registerLists(program, env);
 
   try {
