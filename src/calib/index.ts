@@ -76,6 +76,10 @@ export async function calibrate(request: CalibRequest, ctx: Context = createCont
   const { format, dataset } = await importDataset(input, request.inputFormat, {}, ctx);
   const all = await collect(dataset);
   const pool = selectPool(all.items, { subsets: request.subsets, exclude: request.exclude }, input);
+  if (!request.subsets && !request.exclude && !pool.excluded.length && pool.subsets.length > 1) {
+    // COCO has train and val only: left alone, the set would share images with the evaluation
+    ctx.reporter.warn({ code: 'no-test-subset', file: input, message: `no subset named test to leave out, so the set is drawn from every subset (${pool.subsets.map((s) => s || '(none)').join(', ')}); if you evaluate on one of them, name it with --exclude-subset` });
+  }
   // an item without an image cannot calibrate anything: not a candidate
   const imageless = pool.items.filter((i) => !i.image?.path).length;
   if (imageless) {

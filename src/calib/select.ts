@@ -1,7 +1,7 @@
 /**
  * Which items make a calibration set (pure functions over model items; no I/O).
  *
- * 1. Pool: the asked subsets minus the excluded ones (default: everything but `test`).
+ * 1. Pool: the asked subsets minus the excluded ones (default: everything but test subsets, any case).
  * 2. Strata: the item's class (`label`), its class's parent category (`parent`), one stratum
  *    (`none`), or, for detection data, label coverage instead of strata.
  * 3. Allocation: proportional to stratum size by largest remainder (Hamilton), at least one place per
@@ -27,9 +27,12 @@ export const DETECTION_WINDOW = 64;
 export interface PoolOptions {
   /** Subsets to draw from; default all. */
   subsets?: readonly string[];
-  /** Subsets left out; default `test` (only when `subsets` is not given). */
+  /** Subsets left out; default those named like test (only when `subsets` is not given). */
   exclude?: readonly string[];
 }
+
+/** The subsets left out by default: `test` in any case and with a suffix (CVAT's `Test`, COCO's `test2017`, `test-dev`). */
+export const isTestSubset = (name: string): boolean => /^test/i.test(name);
 
 export interface Pool {
   items: Item[];
@@ -43,8 +46,8 @@ const keyOf = (item: Item) => `${item.subset}/${item.id}`;
 
 /**
  * The items to choose from. A named subset the dataset lacks is an error, as is an empty pool; both
- * list the subsets there are. The default exclusion of `test` applies only when no `subsets` are
- * named: `--subset test` means test.
+ * list the subsets there are. The default exclusion of test subsets (isTestSubset) applies only when
+ * no `subsets` are named: `--subset test` means test.
  */
 export function selectPool(items: readonly Item[], options: PoolOptions = {}, source?: string): Pool {
   const present = [...new Set(items.map((i) => i.subset))].sort();
@@ -55,7 +58,7 @@ export function selectPool(items: readonly Item[], options: PoolOptions = {}, so
     }
   }
   const wanted = options.subsets ? new Set(options.subsets) : undefined;
-  const excluded = new Set(options.exclude ?? (wanted ? [] : ['test']));
+  const excluded = new Set(options.exclude ?? (wanted ? [] : present.filter(isTestSubset)));
   const pool = items.filter((i) => (!wanted || wanted.has(i.subset)) && !excluded.has(i.subset));
   if (!pool.length) {
     throw new DatumError({ code: 'empty-pool', file: source, message: `no item to choose from: ${wanted ? `subsets ${[...wanted].map(subsetName).join(', ')}` : 'all subsets'} minus ${[...excluded].map(subsetName).join(', ') || 'nothing'} leaves none; the dataset's subsets: ${listed}` });

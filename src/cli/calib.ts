@@ -21,7 +21,7 @@ export function registerCalib(program: Command, env: CommandEnv, pluginArgs: rea
     .requiredOption('-o, --output <path>', 'output folder (written atomically): calibration.txt, manifest.json')
     .option('--size <n>', `number of images (default ${DEFAULT_SIZE}); more than the pool takes the whole pool`)
     .option('--subset <names>', 'comma-separated subsets to choose from (default: all but the excluded)')
-    .option('--exclude-subset <names>', 'comma-separated subsets never chosen (default: test, unless --subset is given)')
+    .option('--exclude-subset <names>', 'comma-separated subsets never chosen (default: test in any case, also test2017 or test-dev, unless --subset is given)')
     .addOption(new Option('--stratify <how>', 'strata: the class, its parent category, none, or auto').choices(STRATIFY).default('auto'))
     .option('--seed <n>', 'integer seed (default 0); the same seed gives the same set in any item order')
     .option('--copy-images', 'hard-link (or copy) the images into images/ and list those, relative to the output folder')

@@ -279,6 +279,23 @@ describe('datum calib on detection data (COCO) with -f yolo_ultralytics', () => 
   });
 });
 
+describe('datum calib on the bundled CVAT sample (subsets Train, Validation, Test)', () => {
+  const sample = path.join(ROOT, 'samples', 'cvat_dataset');
+
+  it('leaves Test out by default: its one image is never listed', async () => {
+    const out = path.join(temp(), 'calib');
+    const r = await runCli('calib', '-i', sample, '-o', out, '--size', '10');
+    expect(r.code).toBe(0);
+    const manifest = readJson(path.join(out, 'manifest.json'));
+    expect(manifest.pool).toEqual({ subsets: ['Train', 'Validation'], items: 5, excluded: ['Test'] });
+    expect(manifest.items.map((i: { subset: string }) => i.subset).sort()).toEqual(['Train', 'Train', 'Train', 'Train', 'Validation']);
+    const listed = lines(path.join(out, 'calibration.txt'));
+    expect(listed).toHaveLength(5);
+    expect(listed.some((l) => l.includes(`${path.sep}Test${path.sep}`))).toBe(false);
+    expect(r.out).toContain('from Train, Validation (left out: Test)');
+  });
+});
+
 describe('datum calib with the test_json format', () => {
   let input: string;
   let work: string;
@@ -312,6 +329,29 @@ describe('datum calib with the test_json format', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('failing on purpose');
     expectNothingAt(out);
+  });
+
+  it('warns when no test subset is there to leave out and the pool has several subsets (COCO: train, val)', async () => {
+    const split = path.join(work, 'train-val');
+    fs.mkdirSync(split);
+    const items = Array.from({ length: 6 }, (_, k) => {
+      const image = path.join(split, `i${k}.png`);
+      fs.writeFileSync(image, 'x');
+      return { id: `i${k}`, subset: k < 4 ? 'train' : 'val', image: { path: image }, annotations: [{ type: 'label', label: k % 2 }] };
+    });
+    fs.writeFileSync(path.join(split, 'dataset.json'), JSON.stringify({ categories: [{ name: 'a' }, { name: 'b' }], items }));
+    const r = await runCli('calib', '-i', split, '-o', path.join(work, 'tv'), '--size', '4', '--json');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("no subset named test to leave out, so the set is drawn from every subset (train, val); if you evaluate on one of them, name it with --exclude-subset [no-test-subset]");
+    expect(JSON.parse(r.out).warnings).toBe(1);
+    // named subsets, or only one subset: nothing to warn about
+    for (const args of [['--exclude-subset', 'val'], ['--subset', 'train,val']]) {
+      const named = await runCli('calib', '-i', split, '-o', path.join(work, `tv${args[0]}`), '--size', '4', ...args);
+      expect(named.code).toBe(0);
+      expect(named.err).not.toContain('no-test-subset');
+    }
+    const one = await runCli('calib', '-i', input, '-o', path.join(work, 'one'), '--size', '4');
+    expect(one.err).not.toContain('no-test-subset');
   });
 
   it('options after -- without -f are refused', async () => {

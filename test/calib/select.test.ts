@@ -86,6 +86,19 @@ describe('the pool', () => {
     }
   });
 
+  it('leaves out test by default whatever its case or suffix (CVAT\'s Test, COCO\'s test2017)', () => {
+    for (const name of ['Test', 'TEST', 'test2017', 'test-dev']) {
+      const items = data.items.map((i) => ({ ...i, subset: i.subset === 'test' ? name : i.subset }));
+      const pool = selectPool(items);
+      expect(pool.subsets).toEqual(['train']);
+      expect(pool.excluded).toEqual([name]);
+      expect(pool.items.every((i) => i.subset === 'train')).toBe(true);
+    }
+    // named, a subset called Test is taken
+    const items = data.items.map((i) => ({ ...i, subset: i.subset === 'test' ? 'Test' : i.subset }));
+    expect(selectPool(items, { subsets: ['Test'] }).subsets).toEqual(['Test']);
+  });
+
   it('is everything when there is no test subset', () => {
     const items = data.items.map((i) => ({ ...i, subset: i.subset === 'test' ? 'val' : i.subset }));
     expect(selectPool(items).items).toHaveLength(data.items.length);
