@@ -87,6 +87,16 @@ export async function calibrate(request: CalibRequest, ctx: Context = createCont
     ctx.reporter.warn({ code: 'no-image', file: input, message: `${plural(imageless, 'item')} of the pool ${imageless === 1 ? 'has' : 'have'} no image; left out` });
     if (!pool.items.length) throw new DatumError({ code: 'empty-pool', file: input, message: 'no item of the pool has an image' });
   }
+  // the same image listed in train and test (a leaky split) would be calibrated on and evaluated on
+  const kept = new Set(pool.subsets);
+  const evaluated = new Set(all.items.filter((i) => !kept.has(i.subset) && i.image?.path).map(imagePathOf));
+  const shared = evaluated.size ? pool.items.filter((i) => evaluated.has(imagePathOf(i))).length : 0;
+  if (shared) {
+    pool.items = pool.items.filter((i) => !evaluated.has(imagePathOf(i)));
+    const where = pool.excluded.map((s) => s || '(none)').join(', ');
+    ctx.reporter.warn({ code: 'image-in-excluded-subset', file: input, message: `${plural(shared, 'item')} of the pool ${shared === 1 ? 'shows an image' : 'show images'} that ${pool.excluded.length === 1 ? 'subset' : 'subsets'} ${where} ${pool.excluded.length === 1 ? 'has' : 'have'} too; left out` });
+    if (!pool.items.length) throw new DatumError({ code: 'empty-pool', file: input, message: `every image of the pool is in ${where} too` });
+  }
   if (size > pool.items.length) {
     ctx.reporter.warn({ code: 'size-exceeds-pool', file: input, message: `--size ${size} is more than the ${plural(pool.items.length, 'item')} to choose from; taking them all` });
   }

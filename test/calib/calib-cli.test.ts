@@ -354,6 +354,24 @@ describe('datum calib with the test_json format', () => {
     expect(one.err).not.toContain('no-test-subset');
   });
 
+  it('an image that a test item shows too is never chosen (the set stays disjoint from test by image, not only by item)', async () => {
+    const dir = path.join(work, 'shared');
+    fs.mkdirSync(dir);
+    const image = (k: number) => path.join(dir, `i${k}.png`);
+    for (let k = 0; k < 4; k++) fs.writeFileSync(image(k), 'x');
+    const items = [
+      ...[0, 1, 2, 3].map((k) => ({ id: `t${k}`, subset: 'train', image: { path: image(k) }, annotations: [{ type: 'label', label: 0 }] })),
+      { id: 'e0', subset: 'test', image: { path: path.join(dir, '.', 'i0.png') }, annotations: [{ type: 'label', label: 0 }] },
+    ];
+    fs.writeFileSync(path.join(dir, 'dataset.json'), JSON.stringify({ categories: [{ name: 'a' }], items }));
+    const out = path.join(work, 'shared-out');
+    const r = await runCli('calib', '-i', dir, '-o', out, '--size', '10');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('1 item of the pool shows an image that subset test has too; left out [image-in-excluded-subset]');
+    expect(lines(path.join(out, 'calibration.txt')).sort()).toEqual([image(1), image(2), image(3)]);
+    expect(readJson(path.join(out, 'manifest.json')).pool.items).toBe(3);
+  });
+
   it('options after -- without -f are refused', async () => {
     const r = await runCli('calib', '-i', input, '-o', path.join(work, 'x'), '--', '--save-media');
     expect(r.code).toBe(2);
