@@ -8,7 +8,8 @@
  *    stratum while the size allows.
  * 4. Inside a stratum, items in `unitHash(subset/id, seed)` order; with class spreading, round robin
  *    over the stratum's classes (in hash order of their names), so few places go to distinct classes.
- * 5. Output order: round robin over the strata (by name), so any prefix is still spread out.
+ * 5. Output order: the strata merged evenly (the j-th of a stratum's n places at (j + 1/2) / n), so any
+ *    prefix holds each stratum about in proportion: NNCF calibrates on the first subset_size lines.
  * Only hashes order anything, so the input order never matters.
  */
 import { DatumError, UsageError } from '../diagnostics.js';
@@ -175,6 +176,15 @@ function interleave<T>(lists: readonly T[][]): T[] {
   return out;
 }
 
+/**
+ * The lists merged so that every prefix holds each about in proportion to its length: the j-th of a
+ * list of n at (j + 1/2) / n, compared as exact integers; ties go to the earlier list.
+ */
+function mergeEvenly<T>(lists: readonly T[][]): T[] {
+  const slots = lists.flatMap((list, s) => list.map((item, j) => ({ item, s, j, n: list.length })));
+  return slots.sort((a, b) => (2 * a.j + 1) * b.n - (2 * b.j + 1) * a.n || a.s - b.s).map((x) => x.item);
+}
+
 export interface StratumReport {
   name: string;
   /** Items of the pool in the stratum (detection labels: annotations). */
@@ -231,7 +241,7 @@ export function selectCalibration(pool: readonly Item[], categories: readonly Ca
     return ordered.slice(0, places.get(name)).map((item) => ({ item, stratum: name }));
   });
   const strata = names.map((name) => report(name, groups.get(name)!.length, places.get(name)!, pool.length, size));
-  const chosen = interleave(picked);
+  const chosen = mergeEvenly(picked);
   // detection data without strata (--stratify none) still reports its label shares
   const labels = isDetection(pool) ? labelShares(pool, chosen.map((c) => c.item), categories) : [];
   return { stratify, spread, chosen, strata, labels, ...largestDeviation(labels.length ? labels : strata) };

@@ -169,6 +169,16 @@ describe('classification strata on an SOP-shaped fixture', () => {
     expect(new Set(ids(pool, 4))).not.toEqual(new Set(first));
   });
 
+  it('orders the set so that every prefix holds each stratum in proportion, not round robin (NNCF reads the first subset_size lines)', () => {
+    // 16, 2, 2 places: the j-th of a stratum's n sits at (j + 1/2) / n, so b and c come at 1/4 and 3/4
+    const categories: Category[] = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
+    const items: Item[] = [...Array(20).keys()].map((k) => ({ id: `i${k}`, subset: 'train', annotations: [{ type: 'label', label: k < 16 ? 0 : k < 18 ? 1 : 2 }] }));
+    const s = selectCalibration(items, categories, { size: 20, stratify: 'label' });
+    expect(s.chosen.map((c) => c.stratum).join('')).toBe('aaaabcaaaaaaaabcaaaa');
+    // the first half is 8, 1, 1: half of each stratum (round robin would give 6, 2, 2)
+    expect(tally(s.chosen.slice(0, 10).map((c) => c.stratum))).toEqual({ a: 8, b: 1, c: 1 });
+  });
+
   it('takes the whole pool when the size is larger', () => {
     const pool = selectPool(data.items).items;
     const s = selectCalibration(pool, data.categories, { size: 1000 });
