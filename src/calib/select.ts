@@ -116,7 +116,7 @@ export function resolveStratify(requested: Stratify, pool: readonly Item[], cate
  * Places per stratum for `total` places: Hamilton's largest remainder over the sizes, every stratum
  * at least one while total >= strata (a stratum whose quota rounds to 0 is given 1 and the rest
  * re-apportioned among the others); with fewer places than strata the largest strata get one each.
- * Ties go by `unitHash(name, seed)`. `total` must not exceed the sum of the sizes.
+ * Ties go to the larger stratum, then by `unitHash(name, seed)`. `total` must not exceed the sum of the sizes.
  */
 export function allocate(strata: readonly { name: string; size: number }[], total: number, seed: number): Map<string, number> {
   const result = new Map(strata.map((s) => [s.name, 0]));
@@ -142,7 +142,8 @@ export function allocate(strata: readonly { name: string; size: number }[], tota
     }
     let left = places;
     for (const { s, whole } of quotas) { result.set(s.name, whole); left -= whole; }
-    quotas.sort((a, b) => b.rest - a.rest || tie(a.s, b.s));
+    // equal remainders: the larger stratum has the larger claim (its quota before re-apportioning), then the hash
+    quotas.sort((a, b) => b.rest - a.rest || b.s.size - a.s.size || tie(a.s, b.s));
     for (let k = 0; k < left; k++) result.set(quotas[k].s.name, result.get(quotas[k].s.name)! + 1);
     return result;
   }

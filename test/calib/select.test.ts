@@ -52,6 +52,14 @@ describe('allocate (largest remainder, at least one per stratum)', () => {
     }
   });
 
+  it('gives an exact tie of remainders to the larger stratum, whatever the seed: 5 places over 5, 3, 1 are 3, 1, 1', () => {
+    // 1 is raised to 1; 4 over 5 and 3 are 2.5 and 1.5: the 5 has the larger claim (2.78 of the first quotas)
+    for (let seed = 0; seed < 20; seed++) {
+      const places = allocate([{ name: 'a', size: 5 }, { name: 'b', size: 3 }, { name: 'c', size: 1 }], 5, seed);
+      expect([...places.values()]).toEqual([3, 1, 1]);
+    }
+  });
+
   it('sums to the total and never exceeds a stratum', () => {
     const strata = Array.from({ length: 30 }, (_, k) => ({ name: `s${k}`, size: 1 + ((k * 37) % 11) }));
     const all = strata.reduce((n, s) => n + s.size, 0);
