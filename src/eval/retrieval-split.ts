@@ -16,6 +16,7 @@ import { writeAtomically } from '../output.js';
 import { getFormat } from '../registry.js';
 import { toPosixRelative } from '../paths.js';
 import { unitHash } from '../transforms/split/hash.js';
+import { allocate } from '../calib/select.js';
 import { SOP_DIR } from '../../formats/sop/format.js';
 import { plural } from '../text.js';
 
@@ -64,34 +65,6 @@ export function checkRetrievalOptions(o: Pick<RetrievalSplitRequest, 'classes' |
   if (o.classes !== undefined && !(Number.isSafeInteger(o.classes) && o.classes >= 1)) throw new UsageError(`split: --classes must be a whole number of at least 1; got '${o.classes}'`);
   if (o.fraction !== undefined && !(o.fraction > 0 && o.fraction <= 1)) throw new UsageError(`split: --fraction must be a number in (0, 1]; got '${o.fraction}'`);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new UsageError(`split: --seed must be an integer; got '${o.seed}'`);
-}
-
-/**
- * Seats per stratum for `n` of `sizes.reduce(+)` classes: proportional by largest remainder, each
- * stratum at least 1 when n allows (the seats for that come from the strata most over their quota),
- * never more than its size. Ties go to the larger stratum, then the earlier one.
- */
-export function allocate(sizes: readonly number[], n: number): number[] {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (n >= total) return [...sizes];
-  const quota = sizes.map((s) => (n * s) / total);
-  const seats = quota.map(Math.floor);
-  const minimum = n >= sizes.filter((s) => s > 0).length ? 1 : 0;
-  for (let k = 0; k < seats.length; k++) if (sizes[k] > 0) seats[k] = Math.max(seats[k], minimum);
-  const order = (better: (a: number, b: number) => number) => sizes.map((_, k) => k).sort((a, b) => better(a, b) || sizes[b] - sizes[a] || a - b);
-  let given = seats.reduce((a, b) => a + b, 0);
-  // largest remainder first; a stratum is never given more than its size
-  for (const k of order((a, b) => (quota[b] - seats[b]) - (quota[a] - seats[a]))) {
-    if (given >= n) break;
-    if (seats[k] < sizes[k] && quota[k] - seats[k] > 0) { seats[k]++; given++; }
-  }
-  // the minimum of 1 may have given too many: take them back where a stratum is furthest over its quota
-  while (given > n) {
-    const k = order((a, b) => (quota[a] - seats[a]) - (quota[b] - seats[b])).find((j) => seats[j] > minimum)!;
-    seats[k]--;
-    given--;
-  }
-  return seats;
 }
 
 /** The classes to keep per stratum (indices into `classes`), `seats[k]` of stratum k, by unitHash order. */
@@ -148,7 +121,10 @@ export async function retrievalSplit(request: RetrievalSplitRequest, ctx: Contex
     ctx.reporter.warn({ code: 'too-few-classes', file: request.input, message: `split: --classes ${wanted} asked, but only ${plural(classes.length, 'class has', 'classes have')} 2 or more images; all of them are taken` });
     wanted = classes.length;
   }
-  const seats = allocate(sizes, wanted);
+  // calib's allocation (one sampler): names keyed by position, so a parent named like none cannot meet the parentless
+  const keys = strata.map((p, k) => `${k}:${p ?? ''}`);
+  const places = allocate(keys.map((name, k) => ({ name, size: sizes[k] })), wanted, seed);
+  const seats = keys.map((key) => places.get(key)!);
   const picked = pickClasses(classes, strata, seats, seed);
 
   // classes in category order, items by path: the same files whatever the input order

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
 import { makeSopFixture } from '../../scripts/make-sop-fixture.mjs';
-import { allocate, csvField } from '../../src/eval/retrieval-split.js';
+import { csvField } from '../../src/eval/retrieval-split.js';
+import { allocate as allocatePlaces } from '../../src/calib/select.js';
 import { importDataset } from '../../src/pipeline.js';
 import { collect } from '../../src/model.js';
 import { toPosixRelative } from '../../src/paths.js';
@@ -73,15 +74,21 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+/** Classes per parent as the retrieval split allocates them: calib's allocation (one sampler for both). */
+function allocate(sizes: readonly number[], n: number): number[] {
+  const places = allocatePlaces(sizes.map((size, k) => ({ name: `p${k}`, size })), n, 0);
+  return sizes.map((_, k) => places.get(`p${k}`)!);
+}
+
 describe('allocate: classes per parent', () => {
   it('is proportional by largest remainder, at least 1 per parent while n allows', () => {
-    // quotas of 4 over [5, 3, 1]: 2.22, 1.33, 0.44 -> floors 2, 1, 0 -> chair raised to 1
+    // quotas of 4 over [5, 3, 1]: 2.22, 1.33, 0.44 -> chair raised to 1, 3 over [5, 3]: 1.88, 1.13 -> 1, 1 + bicycle (.88)
     expect(allocate([5, 3, 1], 4)).toEqual([2, 1, 1]);
-    // 7: 3.89, 2.33, 0.78 -> 3, 2, 0 -> chair 1 -> the largest remainder (bicycle .89) gets the 7th
+    // 7: 3.89, 2.33, 0.78 -> chair 1 -> 6 over [5, 3]: 3.75, 2.25 -> 3, 2 + bicycle (.75)
     expect(allocate([5, 3, 1], 7)).toEqual([4, 2, 1]);
-    // 2 < 3 parents: plain largest remainder, 1.11, 0.67, 0.22 -> 1, 0, 0 -> cabinet (.67)
+    // 2 < 3 parents: one each to the two largest
     expect(allocate([5, 3, 1], 2)).toEqual([1, 1, 0]);
-    // [8, 1, 1] into 3: 2.4, .3, .3 -> 2, 0, 0 -> the minimum makes 4, so the one furthest over its quota gives one back
+    // [8, 1, 1] into 3: 2.4, .3, .3 -> the two under 1 get 1 each, and the one place left goes to the 8
     expect(allocate([8, 1, 1], 3)).toEqual([1, 1, 1]);
     expect(allocate([5, 3, 1], 9)).toEqual([5, 3, 1]);
     expect(allocate([5, 3, 1], 1)).toEqual([1, 0, 0]);
