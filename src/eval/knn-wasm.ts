@@ -60,8 +60,8 @@ class FunctionBody {
     return sized([...leb(groups.length), ...groups.flatMap(([n, t]) => [...leb(n), t]), ...this.code, END]);
   }
 }
-// the constants used are 0..16: one byte of signed LEB128
-const konst = (n: number) => [I32_CONST, n];
+/** i32.const n for 0 <= n < 8192 (signed LEB128: a 7th bit set needs a second byte). */
+const konst = (n: number) => [I32_CONST, ...(n < 64 ? [n] : [(n & 0x7f) | 0x80, n >> 7])];
 
 /** dots(q, nq, g, ng, stride, out): see the module comment. */
 function dotsFunction(): number[] {

@@ -9,8 +9,8 @@
  * Precision: the kernel widens the float32 inputs to float64, where every product of two float32
  * values is exact, and sums in float64; so the ranking is that of the exact dot products up to float64
  * rounding (about 1e-16 of the sum of |products|). Float32 BLAS (numpy's `e @ e.T`) rounds every
- * partial sum to 24 bits (about 1e-7) and so can swap neighbours whose similarities differ by less;
- * on bench/eval-recall.mjs (10,000 x 512, cosine, top 8) that changes the order of a handful of lists.
+ * partial sum to 24 bits (about 1e-7) and so can swap neighbours whose similarities differ by less
+ * (bench/eval-recall.mjs, 10,000 x 512, cosine: 0 of 10,000 top-8 lists differed from numpy's).
  * Ties (equal scores) go to the lower gallery index, whatever order the scores are computed in.
  *
  * Deterministic: each score is a fixed sum, each list the k best under (score desc, index asc), so
@@ -191,7 +191,11 @@ function searchUnits(s: Search, lists: Lists, nextUnit: () => number, onUnit: (w
     kernel.widen(stageAt, at, n, dim, rowBytes);
   };
 
-  /** Offers gallery row g with score sc to query q's list (sorted nearest first; ties to the lower index). */
+  /**
+   * Puts gallery row g with score sc in query q's list (sorted nearest first; ties to the lower index).
+   * Each thread takes its units in increasing order, so a list now gets its offers in increasing index
+   * order, but the comparisons do not rely on it.
+   */
   const insert = (q: number, g: number, sc: number) => {
     const base = q * k;
     let j = base + k - 1;
