@@ -16,7 +16,7 @@ import { writeAtomically } from '../output.js';
 import { getFormat } from '../registry.js';
 import { toPosixRelative } from '../paths.js';
 import { unitHash } from '../transforms/split/hash.js';
-import { allocate } from '../calib/select.js';
+import { allocate, isTestSubset } from '../calib/select.js';
 import { SOP_DIR } from '../../formats/sop/format.js';
 import { plural } from '../text.js';
 
@@ -172,6 +172,11 @@ async function readPool(items: AsyncIterable<Item> | Iterable<Item>, categories:
   if (request.subset !== undefined && !subsets.has(request.subset)) {
     const list = [...subsets].map(([s, n]) => `${s || '(none)'} ${n}`).join(', ') || 'no items';
     throw new DatumError({ code: 'subset-missing', file: request.input, message: `the dataset has no subset '${request.subset}' (it has ${list})` });
+  }
+  const test = [...subsets.keys()].sort().find(isTestSubset);
+  if (request.subset === undefined && subsets.size > 1 && test !== undefined) {
+    const names = [...subsets.keys()].sort().map((s) => s || '(none)').join(', ');
+    ctx.reporter.info({ code: 'pool-spans-subsets', file: request.input, message: `split: the classes are drawn from every subset (${names}); to evaluate on unseen classes only, add --subset ${test}` });
   }
   if (unclassed.length) {
     ctx.reporter.warn({ code: 'item-class', file: request.input, message: `split: ${plural(unclassed.length, 'item')} without exactly one class (label annotation) left out: ${unclassed.slice(0, EXAMPLES).map((id) => `'${id}'`).join(', ')}${unclassed.length > EXAMPLES ? ', ...' : ''}` });

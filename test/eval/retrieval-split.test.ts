@@ -259,6 +259,13 @@ describe('datum split --task retrieval on an SOP dataset', () => {
     const testPaths = fx.classes.filter((c) => c.subset === 'test' && c.paths.length >= 2).flatMap((c) => c.paths).sort();
     expect(lines(out, 'order.txt').sort()).toEqual(testPaths);
 
+    expect(json.messages.some((m: { code: string }) => m.code === 'pool-spans-subsets')).toBe(false);
+    // without --subset the pool is train and test together, which is said (a model trained on train would be evaluated on its own classes)
+    const both = await retrieval('-i', fx.dir, '-o', path.join(temp(), 'o'));
+    const said = both.json.messages.find((m: { code: string }) => m.code === 'pool-spans-subsets');
+    expect(said).toMatchObject({ severity: 'info', message: 'split: the classes are drawn from every subset (test, train); to evaluate on unseen classes only, add --subset test' });
+    expect(both.json.warnings).toBe(0);
+
     const missing = await retrieval('-i', fx.dir, '-o', path.join(temp(), 'o'), '--subset', 'val');
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/no subset 'val' \(it has train \d+, test \d+\)/);
