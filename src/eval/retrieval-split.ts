@@ -193,7 +193,8 @@ async function readPool(items: AsyncIterable<Item> | Iterable<Item>, categories:
   const withPaths = pool.map((p) => {
     const rename = shared.has(p.id);
     if (rename) renamed++;
-    const id = rename ? `${p.subset || 'none'}/${p.id}` : p.id;
+    // the SOP lists hold the path as the importer reads it back: `/` only, no `.` or empty segments
+    const id = normalizeId(rename ? `${p.subset || 'none'}/${p.id}` : p.id);
     return { ...p, id, path: imageFileName({ id, subset: p.subset, image: p.image, annotations: [] }) };
   });
   if (renamed) ctx.reporter.info({ code: 'id-in-several-subsets', file: request.input, message: `split: ${plural(renamed, 'item')} whose id is in several subsets got the subset as a folder (val/1) in the output` });
@@ -206,6 +207,11 @@ async function readPool(items: AsyncIterable<Item> | Iterable<Item>, categories:
     ctx.reporter.warn({ code: 'unlistable-path', file: request.input, message: `split: ${plural(refused.size, 'item')} left out whose image path holds whitespace or is another item's too (SOP lists cannot hold them): ${[...refused].slice(0, EXAMPLES).map((p) => `'${p.path}'`).join(', ')}${refused.size > EXAMPLES ? ', ...' : ''}` });
   }
   return withPaths.filter((p) => !refused.has(p));
+}
+
+/** `a\\b`, `./x`, `d//e` as `a/b`, `x`, `d/e`; a `..` that leads out stays, for the exporter to refuse. */
+function normalizeId(id: string): string {
+  return path.posix.normalize(id.replace(/\\/g, '/')).replace(/^(\.\/)+/, '');
 }
 
 /**

@@ -11,6 +11,8 @@ import { toPosixRelative } from '../../src/paths.js';
 import { unitHash } from '../../src/transforms/split/hash.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/corpus.js';
+import { jsonPlugin } from '../helpers/json-plugin.js';
+import { registerFormat } from '../../src/registry.js';
 
 const temps: string[] = [];
 function temp(): string {
@@ -394,5 +396,26 @@ describe('datum split --task retrieval on a dataset without parent categories', 
     expect(json.items).toBe(4);
     expect(lines(out, 'order.txt').sort()).toEqual(['train/x.jpg', 'train/y.jpg', 'val/x.jpg', 'val/y.jpg']);
     expect(json.messages.some((m: { code: string }) => m.code === 'id-in-several-subsets')).toBe(true);
+  });
+
+  it('ids that are paths written loosely (a\\b, ./x, d//e, f/./g) are written and listed as the SOP importer reads them back', async () => {
+    registerFormat(jsonPlugin);
+    const input = temp();
+    const ids = ['a\\b', './x', 'd//e', 'f/./g'];
+    const items = ids.map((id, k) => {
+      const image = path.join(input, `i${k}.png`);
+      fs.writeFileSync(image, `image ${k}`);
+      return { id, subset: 'test', image: { path: image }, annotations: [{ type: 'label', label: k % 2 }] };
+    });
+    fs.writeFileSync(path.join(input, 'dataset.json'), JSON.stringify({ categories: [{ name: 'c0' }, { name: 'c1' }], items }));
+    const out = path.join(temp(), 'o');
+    const { code, json, err } = await retrieval('-i', input, '-o', out);
+    expect(code, err).toBe(0);
+    expect(json.items).toBe(4);
+    // classes in category order (c0: ids 0 and 2, c1: 1 and 3), paths sorted inside each
+    expect(lines(out, 'order.txt')).toEqual(['a/b.png', 'd/e.png', 'f/g.png', 'x.png']);
+    expect(lines(out, 'queries/list.txt')).toEqual(['a/b.png 1', 'd/e.png 1', 'f/g.png 2', 'x.png 2']);
+    expect(read(path.join(out, 'Stanford_Online_Products', 'a'), 'b.png')).toBe('image 0');
+    expect(read(out, path.join('Stanford_Online_Products', 'x.png'))).toBe('image 1');
   });
 });
