@@ -45,13 +45,14 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
 
   const shapes: string[] = [];
   const chips: string[] = [];
+  const placed: Rect[] = [];
   for (const a of ordered) {
     if (!isShape(a)) continue;
     const colour = colourOf(a);
     shapes.push(await drawShape(a, hex(colour), frame, categories[a.label ?? -1]));
     const name = nameOf(a);
     const bounds = annotationBounds(a);
-    if (name !== undefined && bounds) chips.push(chip(name, colour, bounds.x0 * frame.sx, bounds.y0 * frame.sy, frame));
+    if (name !== undefined && bounds) chips.push(chip(name, colour, bounds.x0 * frame.sx, bounds.y0 * frame.sy, frame, placed));
   }
 
   const lines = legendLines(item, colourOf, nameOf, notes, frame.width);
@@ -136,14 +137,28 @@ async function drawMask(a: Extract<Shape, { type: 'mask' }>, colour: string, f: 
     + outlines.join('');
 }
 
-/** A label-coloured chip with the name, just above (x, y) where there is room, else just below; kept in the frame. */
-function chip(name: string, colour: Rgb, x: number, y: number, f: Frame): string {
+interface Rect { x: number; y: number; w: number; h: number }
+const overlaps = (a: Rect, b: Rect) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * A label-coloured chip with the name, just above (x, y) where there is room, else just below; kept in
+ * the frame, and moved right (then down a line) past chips already `placed`, so names of shapes that
+ * start at one corner stay readable.
+ */
+function chip(name: string, colour: Rgb, x: number, y: number, f: Frame, placed: Rect[]): string {
   const text = clip(name, Math.max(4, Math.floor((f.width - 6) / CHAR_WIDTH)));
   const width = text.length * CHAR_WIDTH + 6;
-  const left = Math.max(0, Math.min(x, f.width - width));
-  const top = y - CHIP_HEIGHT >= 0 ? y - CHIP_HEIGHT : Math.max(0, Math.min(y, f.height - CHIP_HEIGHT));
-  return `<rect x="${n(left)}" y="${n(top)}" width="${n(width)}" height="${CHIP_HEIGHT}" fill="${hex(colour)}" fill-opacity="0.85"/>`
-    + `<text x="${n(left + 3)}" y="${n(top + FONT_SIZE)}" font-family="${FONT}" font-size="${FONT_SIZE}" fill="${textOn(colour)}">${xmlText(text)}</text>`;
+  const start = Math.max(0, Math.min(x, f.width - width));
+  const at: Rect = { x: start, y: y - CHIP_HEIGHT >= 0 ? y - CHIP_HEIGHT : Math.max(0, Math.min(y, f.height - CHIP_HEIGHT)), w: width, h: CHIP_HEIGHT };
+  for (let tries = 0; tries < 32; tries++) {
+    const hit = placed.find((p) => overlaps(at, p));
+    if (!hit) break;
+    at.x = hit.x + hit.w + 1;
+    if (at.x + width > f.width) { at.x = start; at.y = Math.min(at.y + CHIP_HEIGHT + 1, Math.max(0, f.height - CHIP_HEIGHT)); }
+  }
+  placed.push(at);
+  return `<rect x="${n(at.x)}" y="${n(at.y)}" width="${n(width)}" height="${CHIP_HEIGHT}" fill="${hex(colour)}" fill-opacity="0.85"/>`
+    + `<text x="${n(at.x + 3)}" y="${n(at.y + FONT_SIZE)}" font-family="${FONT}" font-size="${FONT_SIZE}" fill="${textOn(colour)}">${xmlText(text)}</text>`;
 }
 
 /** A run of legend text: a coloured chip for a tag, plain text otherwise. */
