@@ -67,6 +67,8 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
 }
 
 async function drawShape(a: Shape, colour: string, f: Frame, category: Category | undefined): Promise<string> {
+  // occluded shapes are dashed, as CVAT draws them
+  const outlined = (open: string, c: string, filled: boolean) => outline(a.occluded ? `${open} stroke-dasharray="6 4"` : open, c, filled);
   switch (a.type) {
     case 'bbox': return outlined(`<polygon points="${pointList(rotatedBoxCorners(a), f)}"`, colour, false);
     case 'polygon': return a.points.length >= 6 ? outlined(`<polygon points="${pointList(a.points, f)}"`, colour, true) : '';
@@ -86,7 +88,7 @@ async function drawShape(a: Shape, colour: string, f: Frame, category: Category 
  * An element (`open`: its tag and geometry) stroked in the label colour over a thin dark halo, so the
  * line shows on any background, and filled translucent when `filled`.
  */
-function outlined(open: string, colour: string, filled: boolean): string {
+function outline(open: string, colour: string, filled: boolean): string {
   const fill = filled ? `fill="${colour}" fill-opacity="${FILL_OPACITY}"` : 'fill="none"';
   return `${open} fill="none" stroke="#000000" stroke-opacity="0.45" stroke-width="${STROKE + 2}" stroke-linejoin="round"/>`
     + `${open} ${fill} stroke="${colour}" stroke-width="${STROKE}" stroke-linejoin="round"/>`;
@@ -132,7 +134,7 @@ async function drawMask(a: Extract<Shape, { type: 'mask' }>, colour: string, f: 
     rgba[4 * i] = r; rgba[4 * i + 1] = g; rgba[4 * i + 2] = b; rgba[4 * i + 3] = 255;
   }
   const png = await sharp(rgba, { raw: { width: a.width, height: a.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer();
-  const outlines = traceOuterContours(bitmap, a.left, a.top).map((c) => outlined(`<polygon points="${pointList(c.points, f)}"`, colour, false));
+  const outlines = traceOuterContours(bitmap, a.left, a.top).map((c) => outline(`<polygon points="${pointList(c.points, f)}"`, colour, false));
   return `<image x="${n(a.left * f.sx)}" y="${n(a.top * f.sy)}" width="${n(a.width * f.sx)}" height="${n(a.height * f.sy)}" preserveAspectRatio="none" opacity="${FILL_OPACITY}" href="data:image/png;base64,${png.toString('base64')}"/>`
     + outlines.join('');
 }

@@ -82,6 +82,21 @@ describe('renderPreview: what is drawn where', () => {
     }
   });
 
+  it('an occluded box is dashed: its edge has gaps where a plain one has none', async () => {
+    const file = await image('occluded.png', 200, 100, SOURCE);
+    const edge = async (occluded: boolean) => {
+      const item: Item = { id: 'o', subset: '', image: { path: file }, annotations: [{ type: 'bbox', label: 0, x: 20, y: 20, w: 160, h: 60, occluded }] };
+      const p = await pixels((await renderPreview(item, CATS, { size: 200 }))!.png);
+      let red = 0;
+      for (let x = 30; x < 170; x++) if (near(p.at(x, 80), RED, 0)) red++; // the bottom edge
+      return red;
+    };
+    expect(await edge(false)).toBe(140);
+    const dashed = await edge(true);
+    expect(dashed).toBeGreaterThan(40); // 6 on, 4 off
+    expect(dashed).toBeLessThan(100);
+  });
+
   it('a rotated box turns clockwise about its centre', async () => {
     const file = await image('rotated.png', 200, 100, SOURCE);
     // centre (100, 50), 80 x 20, 30 degrees clockwise (y down): the top-left corner (-40, -10) goes to
