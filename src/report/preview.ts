@@ -103,9 +103,11 @@ export async function contactSheet(cells: readonly { png: Buffer; caption: strin
     const { data, info } = await sharp(cells[k].png).resize(SHEET.cell, SHEET.cell, { fit: 'inside' }).png().toBuffer({ resolveWithObject: true });
     const left = SHEET.gap + (k % columns) * (SHEET.cell + SHEET.gap);
     const top = SHEET.gap + Math.floor(k / columns) * (SHEET.cell + SHEET.caption + SHEET.gap);
-    layers.push({ input: data, left: left + Math.floor((SHEET.cell - info.width) / 2), top: top + (SHEET.cell - info.height) });
+    // centred in its cell, the caption right under it
+    const thumbTop = top + Math.floor((SHEET.cell - info.height) / 2);
+    layers.push({ input: data, left: left + Math.floor((SHEET.cell - info.width) / 2), top: thumbTop });
     const text = cells[k].caption.length > 28 ? cells[k].caption.slice(0, 27) + '…' : cells[k].caption;
-    captions += `<text x="${left + SHEET.cell / 2}" y="${top + SHEET.cell + 13}" text-anchor="middle" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#e0e0e0">${xmlText(text)}</text>`;
+    captions += `<text x="${left + SHEET.cell / 2}" y="${thumbTop + info.height + 13}" text-anchor="middle" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#e0e0e0">${xmlText(text)}</text>`;
   }
   layers.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${captions}</svg>`), left: 0, top: 0 });
   return sharp({ create: { width, height, channels: 3, background: SHEET.background } }).composite(layers).png().toBuffer();
