@@ -6,6 +6,7 @@
 import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
 import type { Manifest } from '../calib/index.js';
 import type { DatasetStats } from '../stats.js';
+import { plural as pluralOf } from '../text.js';
 import type { ValidationResult } from '../validate/index.js';
 import { HEAT_SIDE, type DatasetAggregate } from './aggregate.js';
 import { barChart, escapeHtml as esc, heatmap, histogram, PALETTE } from './charts.js';
@@ -37,6 +38,7 @@ export interface ReportPage {
 
 const num = (n: number) => n.toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const plural = (n: number, word: string) => pluralOf(n, word).replace(/^\d+/, num(n));
 const subsetName = (s: string) => s || '(none)';
 
 export function renderReport(page: ReportPage): string {
@@ -132,7 +134,7 @@ function geometrySection(agg: DatasetAggregate): string {
 <p class="note">Boxes are bounding boxes and the bounds of polygons, masks and ellipses (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
 <div class="grid">${charts.join('')}</div>
 <h3>Image sizes</h3><div class="chart-box">${barChart('Image sizes (width x height)', sizeRows, ['items'])}</div>
-<p class="note">${num(agg.sizes.size)} distinct sizes${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.</p>
+<p class="note">${plural(agg.sizes.size, 'distinct size')}${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.</p>
 </section>`;
 }
 
@@ -159,7 +161,7 @@ function findingsSection(page: ReportPage, thumbs: Set<string>): string {
   });
   const { errors, warnings, infos } = v.summary;
   return `<section id="findings"><h2>Validation findings</h2>
-<p data-findings="${errors},${warnings},${infos}">${num(errors)} errors, ${num(warnings)} warnings, ${num(infos)} infos (as <code>datum validate</code> reports them).</p>
+<p data-findings="${errors},${warnings},${infos}">${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${plural(infos, 'info')} (as <code>datum validate</code> reports them).</p>
 ${rows.length ? `<table id="findings-table"><thead><tr><th>severity</th><th>code</th><th>count</th><th>examples</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '<p class="ok">No findings.</p>'}
 </section>`;
 }
@@ -254,6 +256,7 @@ svg.chart text{fill:var(--fg)}svg.chart .tick,svg.chart .value{fill:var(--muted)
 svg.chart .axis,svg.chart .frame{stroke:var(--muted)}
 .sev{font-size:11px;padding:1px 6px;border-radius:8px;color:#fff}
 .sev.error{background:#b3261e}.sev.warning{background:#b06000}.sev.info{background:#5f6368}
+#findings-table th,#findings-table td{text-align:left}#findings-table td[data-count]{text-align:right}
 #findings-table td ul,ul.examples{margin:0;padding-left:16px;text-align:left}
 #findings-table td:last-child{text-align:left;font-size:12px}
 .label-group{margin-bottom:10px}

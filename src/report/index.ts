@@ -107,7 +107,7 @@ export async function writeReport(request: ReportRequest, ctx: Context = createC
 
   const { gallery, note } = await drawGallery(aggregate, ctx);
   const page: ReportPage = {
-    source: datasetPath, format: format.name, stats, aggregate, validation, validationError, gallery, galleryNote: note,
+    source: calib?.datasetPath ?? request.input, format: format.name, stats, aggregate, validation, validationError, gallery, galleryNote: note,
     comparison: comparison && other ? { other: other.path, format: other.format, result: comparison } : undefined,
     calibration: calib ? { file: calib.file, manifest: calib.manifest, found: wanted ? found : undefined } : undefined,
   };
