@@ -4,11 +4,12 @@
  * has no place in it (tags, captions, notes such as "image missing").
  */
 import sharp from 'sharp';
-import type { Annotation, Category, Item, Visibility } from '../model.js';
+import { hasFiniteNumbers, type Annotation, type Category, type Item, type Visibility } from '../model.js';
 import { annotationBounds, isShape, type Shape } from '../geometry/bounds.js';
 import { traceOuterContours } from '../geometry/contour.js';
-import { maskToBitmap } from '../geometry/mask.js';
+import { maskToBitmap, type Bitmap } from '../geometry/mask.js';
 import { rotatedBoxCorners } from '../geometry/polygon.js';
+import { MAX_RASTER_PIXELS } from '../geometry/raster.js';
 import { hex, labelColours, textOn, UNLABELED, type Rgb } from './colours.js';
 
 /** Output pixels: line width, point radius, fill opacity, font. */
@@ -41,13 +42,20 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
   const colours = labelColours(categories);
   const colourOf = (a: Annotation): Rgb => (a.label !== undefined && colours[a.label]) || UNLABELED;
   const nameOf = (a: Annotation): string | undefined => (a.label !== undefined ? categories[a.label]?.name : undefined);
+  // a tag of a sub-category is named with its parent: SOP's product classes are numbers under a super-class
+  const tagName = (a: Annotation): string | undefined => {
+    const c = a.label !== undefined ? categories[a.label] : undefined;
+    return c && (c.parent !== undefined ? `${c.parent}/${c.name}` : c.name);
+  };
   const ordered = item.annotations.map((a, i) => ({ a, i })).sort((p, q) => (p.a.zOrder ?? 0) - (q.a.zOrder ?? 0) || p.i - q.i).map((p) => p.a);
 
   const shapes: string[] = [];
   const chips: string[] = [];
   const placed: Rect[] = [];
+  let unusable = 0;
   for (const a of ordered) {
     if (!isShape(a)) continue;
+    if (!hasFiniteNumbers(a) || (a.type === 'mask' && a.width * a.height > MAX_RASTER_PIXELS)) { unusable++; continue; }
     const colour = colourOf(a);
     shapes.push(await drawShape(a, hex(colour), frame, categories[a.label ?? -1]));
     const name = nameOf(a);
@@ -55,7 +63,8 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
     if (name !== undefined && bounds) chips.push(chip(name, colour, bounds.x0 * frame.sx, bounds.y0 * frame.sy, frame, placed));
   }
 
-  const lines = legendLines(item, colourOf, nameOf, notes, frame.width);
+  const allNotes = unusable ? [...notes, `${unusable} shape${unusable > 1 ? 's' : ''} not drawn (coordinates that are not finite numbers, or a mask too large to expand)`] : notes;
+  const lines = legendLines(item, colourOf, tagName, allNotes, frame.width);
   const stripHeight = lines.length ? lines.length * LINE_HEIGHT + 2 * STRIP_PADDING : 0;
   const strip = lines.length ? drawStrip(lines, frame.height, frame.width, stripHeight) : '';
   const centre = centreNote
@@ -122,21 +131,40 @@ function drawSkeleton(points: readonly number[], visibility: readonly Visibility
 
 /**
  * A mask as a small PNG of its own rectangle (the label colour where set, clear elsewhere), stretched
- * over the rectangle's place, with the outlines of its parts on top.
+ * over the rectangle's place, with the outlines of its parts on top. A mask larger than its place in
+ * the output is sampled down to it first (nearest pixel), so the PNG and the outline tracing cost what
+ * the picture shows, not what the source holds.
  */
 async function drawMask(a: Extract<Shape, { type: 'mask' }>, colour: string, f: Frame): Promise<string> {
   if (a.width <= 0 || a.height <= 0) return '';
-  const bitmap = maskToBitmap(a);
+  const bitmap = downsample(maskToBitmap(a), Math.ceil(a.width * f.sx), Math.ceil(a.height * f.sy));
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
   const rgba = Buffer.alloc(bitmap.data.length * 4);
   for (let i = 0; i < bitmap.data.length; i++) {
     if (!bitmap.data[i]) continue;
     rgba[4 * i] = r; rgba[4 * i + 1] = g; rgba[4 * i + 2] = b; rgba[4 * i + 3] = 255;
   }
-  const png = await sharp(rgba, { raw: { width: a.width, height: a.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer();
-  const outlines = traceOuterContours(bitmap, a.left, a.top).map((c) => outline(`<polygon points="${pointList(c.points, f)}"`, colour, false));
+  const png = await sharp(rgba, { raw: { width: bitmap.width, height: bitmap.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer();
+  // contour corners are in the (sampled) bitmap's pixels: back to image coordinates
+  const kx = a.width / bitmap.width, ky = a.height / bitmap.height;
+  const outlines = traceOuterContours(bitmap).map((c) => {
+    const points = c.points.map((v, i) => (i % 2 === 0 ? a.left + v * kx : a.top + v * ky));
+    return outline(`<polygon points="${pointList(points, f)}"`, colour, false);
+  });
   return `<image x="${n(a.left * f.sx)}" y="${n(a.top * f.sy)}" width="${n(a.width * f.sx)}" height="${n(a.height * f.sy)}" preserveAspectRatio="none" opacity="${FILL_OPACITY}" href="data:image/png;base64,${png.toString('base64')}"/>`
     + outlines.join('');
+}
+
+/** `bitmap` sampled at the nearest pixel down to at most `width` x `height` (at least 1 x 1); as it is when already that small. */
+function downsample(bitmap: Bitmap, width: number, height: number): Bitmap {
+  const w = Math.max(1, Math.min(bitmap.width, width)), h = Math.max(1, Math.min(bitmap.height, height));
+  if (w === bitmap.width && h === bitmap.height) return bitmap;
+  const data = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor(((y + 0.5) * bitmap.height) / h) * bitmap.width;
+    for (let x = 0; x < w; x++) data[y * w + x] = bitmap.data[row + Math.floor(((x + 0.5) * bitmap.width) / w)];
+  }
+  return { width: w, height: h, data };
 }
 
 interface Rect { x: number; y: number; w: number; h: number }

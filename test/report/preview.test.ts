@@ -147,6 +147,30 @@ describe('renderPreview: what is drawn where', () => {
     expect(p.at(120, 90)).toEqual(SOURCE); // absent point (visibility 0) is not drawn
   });
 
+  it('a mask larger than its place in the picture is sampled down: still filled where set, clear where not', async () => {
+    const file = await image('bigmask.png', 800, 400, SOURCE);
+    // an image-sized mask: the left half set, with a 200 x 200 hole at (100, 100)
+    const runs: number[] = [0];
+    for (let y = 0; y < 400; y++) {
+      const hole = y >= 100 && y < 300;
+      const row = hole ? [100, 200, 100, 400] : [400, 400]; // set, clear, set, clear (or set, clear)
+      for (let k = 0; k < row.length; k++) {
+        const on = k % 2 === 0;
+        if (runs.length % 2 === (on ? 0 : 1)) runs[runs.length - 1] += row[k]; // same kind as the last run
+        else runs.push(row[k]);
+      }
+    }
+    const item: Item = { id: 'b', subset: '', image: { path: file }, annotations: [{ type: 'mask', label: 1, left: 0, top: 0, width: 800, height: 400, rle: runs }, { type: 'mask', label: 1, left: 0, top: 0, width: 2, height: 2, rle: [NaN, 4] }] };
+    const preview = (await renderPreview(item, CATS, { size: 200 }))!;
+    const p = await pixels(preview.png);
+    expect(p.width).toBe(200);
+    expect(near(p.at(10, 50), tinted(SOURCE, PALETTE[1]), 3)).toBe(true); // set (image 40, 200)
+    expect(p.at(50, 50)).toEqual(SOURCE); // the hole (image 200, 200)
+    expect(p.at(150, 50)).toEqual(SOURCE); // the clear right half
+    expect(p.at(100, 50)).toEqual(PALETTE[1]); // the outline at x = 400 in the image
+    expect(p.height).toBeGreaterThan(100); // the unusable mask is noted in the strip, not drawn
+  });
+
   it('tags and captions go to a legend strip under the image; the image part is unchanged', async () => {
     const file = await image('tags.png', 200, 100, SOURCE);
     const item: Item = { id: 't', subset: '', image: { path: file }, annotations: [{ type: 'label', label: 1 }, { type: 'caption', caption: 'a long caption '.repeat(20) }] };
