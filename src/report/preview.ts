@@ -44,7 +44,8 @@ const PLACEHOLDER_GREY = '#808080';
 export async function renderPreview(item: Item, categories: readonly Category[], options: PreviewOptions = {}): Promise<Preview | null> {
   const size = options.size ?? DEFAULT_PREVIEW_SIZE;
   const file = item.image?.path;
-  const annotated = !item.normalized && item.image?.width && item.image.height ? { width: item.image.width, height: item.image.height } : null;
+  const { width: w, height: h } = item.image ?? {};
+  const annotated = !item.normalized && w && h && w > 0 && h > 0 && Number.isFinite(w * h) ? { width: w, height: h } : null;
   const real = file ? await probeImageSize(file) : null;
   const frameSize = real ?? annotated;
   if (!frameSize) return null;
@@ -160,7 +161,7 @@ export async function previewDataset(request: PreviewRequest, ctx: Context = cre
       const item = chosen[k];
       const preview = await renderPreview(item, dataset.categories, { size: request.size });
       if (!preview) {
-        const reason = 'coordinates are normalized and there is no readable image to give them a size';
+        const reason = item.normalized ? 'coordinates are normalized and there is no readable image to give them a size' : 'no readable image and no image size to draw the shapes at';
         ctx.reporter.warn({ code: 'no-image-size', item: itemName(item), file: item.image?.path, message: `not drawn: ${reason}` });
         skipped.push({ id: item.id, subset: item.subset, reason });
       } else {

@@ -219,6 +219,7 @@ describe('renderPreview: what is drawn where', () => {
     const box: Annotation = { type: 'bbox', label: 0, x: 0.25, y: 0.25, w: 0.5, h: 0.5 };
     expect(await renderPreview({ id: 'n', subset: '', normalized: true, image: { path: path.join(dir, 'none.jpg') }, annotations: [box] }, CATS)).toBeNull();
     expect(await renderPreview({ id: 'n', subset: '', annotations: [box] }, CATS)).toBeNull();
+    expect(await renderPreview({ id: 'n', subset: '', image: { path: path.join(dir, 'none.jpg'), width: -5, height: 10 }, annotations: [box] }, CATS)).toBeNull();
     const file = await image('norm.png', 200, 100, SOURCE);
     const p = await pixels((await renderPreview({ id: 'n', subset: '', normalized: true, image: { path: file }, annotations: [box] }, CATS, { size: 200 }))!.png);
     expect(p.at(50, 50)).toEqual(RED); // x = 0.25 of 200
