@@ -30,7 +30,10 @@ export interface Comparison {
   rows: CountRow[];
   boxes: { paired: number; moved: number; maxShift: number; examples: MovedBox[] };
   relabelled: Relabel[];
-  attributes: { changed: number; lost: Record<string, number>; examples: { item: string; label: string; source: Attributes; other: Attributes }[] };
+  /** Categories by name: only on one side, or with another parent (SOP super-classes lost). */
+  labels: { onlySource: string[]; onlyOther: string[]; parentChanged: { name: string; source?: string; other?: string }[] };
+  /** Annotations (and items, as label '(item)') with an attribute lost or changed; keys only there are `added`. */
+  attributes: { changed: number; lost: Record<string, number>; added: Record<string, number>; examples: { item: string; label: string; source: Attributes; other: Attributes }[] };
   identical: boolean;
 }
 
@@ -68,7 +71,7 @@ export class Comparer {
   private readonly result: Comparison = {
     items: { source: 0, other: 0, matched: 0, byIdOnly: 0 }, onlySource: [], onlySourceCount: 0, onlyOther: [], onlyOtherCount: 0,
     subsetPairs: [], rows: [], boxes: { paired: 0, moved: 0, maxShift: 0, examples: [] }, relabelled: [],
-    attributes: { changed: 0, lost: {}, examples: [] }, identical: false,
+    labels: { onlySource: [], onlyOther: [], parentChanged: [] }, attributes: { changed: 0, lost: {}, added: {}, examples: [] }, identical: false,
   };
 
   private sourceCategories: readonly Category[] = [];
@@ -108,6 +111,7 @@ export class Comparer {
     if (pair) pair.items++; else this.pairs.set(pairKey, { source: item.subset, other: other.subset, items: 1 });
     this.count(item.subset, item.annotations, this.sourceCategories, 'source');
     this.count(item.subset, other.annotations, this.otherCategories, 'other');
+    this.compareAttributes(item, '(item)', item.attributes ?? {}, other.attributes ?? {});
     this.compareItem(item, other);
   }
 
@@ -124,8 +128,10 @@ export class Comparer {
     r.rows = [...this.counts.values()];
     r.subsetPairs = [...this.pairs.values()];
     r.relabelled = [...this.relabels.values()].sort((a, b) => b.count - a.count);
+    r.labels = compareCategories(this.sourceCategories, this.otherCategories);
     r.identical = !r.onlySourceCount && !r.onlyOtherCount && r.rows.every((x) => x.source === x.other)
-      && !r.boxes.moved && !r.relabelled.length && !r.attributes.changed;
+      && !r.boxes.moved && !r.relabelled.length && !r.attributes.changed
+      && !r.labels.onlySource.length && !r.labels.onlyOther.length && !r.labels.parentChanged.length;
     return r;
   }
 
@@ -205,10 +211,10 @@ export class Comparer {
   }
 
   private compareAttributes(item: Item, label: string, s: Attributes, o: Attributes): void {
-    const lost = Object.keys(s).filter((k) => !(k in o));
-    const changed = lost.length > 0 || Object.keys(o).some((k) => s[k] !== o[k]);
-    if (!changed) return;
     const a = this.result.attributes;
+    for (const k of Object.keys(o)) if (!(k in s)) a.added[k] = (a.added[k] ?? 0) + 1;
+    const lost = Object.keys(s).filter((k) => !(k in o));
+    if (!lost.length && Object.keys(s).every((k) => s[k] === o[k])) return;
     a.changed++;
     for (const k of lost) a.lost[k] = (a.lost[k] ?? 0) + 1;
     if (a.examples.length < EXAMPLES) a.examples.push({ item: where(item), label, source: s, other: o });
@@ -217,6 +223,17 @@ export class Comparer {
 
 export function labelName(a: Annotation, categories: readonly Category[]): string {
   return a.label === undefined ? '(no label)' : categories[a.label]?.name ?? `#${a.label}`;
+}
+
+function compareCategories(source: readonly Category[], other: readonly Category[]): Comparison['labels'] {
+  const there = new Map(other.map((c) => [c.name, c]));
+  const here = new Set(source.map((c) => c.name));
+  const parentChanged: Comparison['labels']['parentChanged'] = [];
+  for (const c of source) {
+    const o = there.get(c.name);
+    if (o && o.parent !== c.parent) parentChanged.push({ name: c.name, source: c.parent, other: o.parent });
+  }
+  return { onlySource: source.map((c) => c.name).filter((n) => !there.has(n)), onlyOther: other.map((c) => c.name).filter((n) => !here.has(n)), parentChanged };
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;

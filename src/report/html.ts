@@ -184,12 +184,18 @@ function compareSection({ other, format, result: r }: NonNullable<ReportPage['co
   const added = differing.reduce((a, x) => a + Math.max(0, x.other - x.source), 0);
   const headline = r.identical
     ? '<p class="ok" data-identical="true">No differences: every item, label, annotation count, box and attribute agrees.</p>'
-    : `<p class="bad" data-identical="false">Differences found: ${num(r.onlySourceCount)} items only here, ${num(r.onlyOtherCount)} only in the other, ${num(dropped)} annotations fewer and ${num(added)} more there, ${num(r.boxes.moved)} boxes moved by more than a pixel, ${num(r.relabelled.reduce((a, x) => a + x.count, 0))} relabelled, ${num(r.attributes.changed)} with other attributes.</p>`;
+    : `<p class="bad" data-identical="false">Differences found: ${num(r.onlySourceCount)} items only here, ${num(r.onlyOtherCount)} only in the other, ${num(dropped)} annotations fewer and ${num(added)} more there, ${num(r.boxes.moved)} boxes moved by more than a pixel, ${num(r.relabelled.reduce((a, x) => a + x.count, 0))} relabelled, ${num(r.attributes.changed)} with an attribute lost or changed${r.labels.onlySource.length + r.labels.onlyOther.length + r.labels.parentChanged.length ? '; the labels differ' : ''}.</p>`;
   const countRows = differing.slice(0, 200).map((x) =>
     `<tr data-subset="${esc(x.subset)}" data-label="${esc(x.label)}" data-kind="${x.kind}"><td>${esc(subsetName(x.subset))}</td><th>${esc(x.label)}</th><td>${x.kind}</td><td data-source>${num(x.source)}</td><td data-other>${num(x.other)}</td><td data-diff class="${x.other < x.source ? 'bad' : ''}">${x.other - x.source > 0 ? '+' : ''}${num(x.other - x.source)}</td></tr>`);
   const pairs = r.subsetPairs.map((p) => `<tr><td>${esc(subsetName(p.source))}</td><td>${esc(subsetName(p.other))}</td><td>${num(p.items)}</td></tr>`).join('');
   const moved = r.boxes.examples.map((m) => `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td></tr>`).join('');
   const relabelled = r.relabelled.map((x) => `<tr data-from="${esc(x.from)}" data-to="${esc(x.to)}"><td>${esc(x.from)}</td><td>${esc(x.to)}</td><td>${num(x.count)}</td></tr>`).join('');
+  const labelNotes = [
+    r.labels.onlySource.length ? `<li data-labels-only="source" data-count="${r.labels.onlySource.length}">only here: ${names(r.labels.onlySource)}</li>` : '',
+    r.labels.onlyOther.length ? `<li data-labels-only="other" data-count="${r.labels.onlyOther.length}">only there: ${names(r.labels.onlyOther)}</li>` : '',
+    r.labels.parentChanged.length ? `<li data-parent-changed="${r.labels.parentChanged.length}">another parent there: ${r.labels.parentChanged.slice(0, MISSING_SHOWN).map((p) => `${esc(p.name)} (${esc(p.source ?? 'none')} → ${esc(p.other ?? 'none')})`).join(', ')}${r.labels.parentChanged.length > MISSING_SHOWN ? ' …' : ''}</li>` : '',
+  ].join('');
+  const addedKeys = Object.entries(r.attributes.added).map(([k, n]) => `<code>${esc(k)}</code> (${num(n)})`).join(', ');
   const lost = Object.entries(r.attributes.lost).map(([k, n]) => `<li data-lost-attribute="${esc(k)}" data-count="${n}"><code>${esc(k)}</code> on ${num(n)} annotations</li>`).join('');
   const attrExamples = r.attributes.examples.map((e) => `<li>${esc(e.item)} ${esc(e.label)}: <code>${esc(JSON.stringify(e.source))}</code> → <code>${esc(JSON.stringify(e.other))}</code></li>`).join('');
   return `<section id="compare"><h2>Comparison with <code>${esc(other)}</code> (${esc(format)})</h2>
@@ -202,13 +208,19 @@ ${headline}
 ${r.onlySource.length ? `<p class="note">Only here: ${r.onlySource.map(esc).join(', ')}${r.onlySourceCount > r.onlySource.length ? ' …' : ''}</p>` : ''}
 ${r.onlyOther.length ? `<p class="note">Only there: ${r.onlyOther.map(esc).join(', ')}${r.onlyOtherCount > r.onlyOther.length ? ' …' : ''}</p>` : ''}
 ${pairs ? `<h3>Subsets</h3><table id="compare-subsets"><thead><tr><th>here</th><th>there</th><th>items</th></tr></thead><tbody>${pairs}</tbody></table>` : ''}
+<h3>Labels</h3>${labelNotes ? `<ul id="compare-labels">${labelNotes}</ul>` : '<p class="ok" id="compare-labels">The same labels, with the same parents.</p>'}
 <h3>Annotation counts that differ</h3>
 ${countRows.length ? `<table id="compare-counts"><thead><tr><th>subset</th><th>label</th><th>kind</th><th>here</th><th>there</th><th>difference</th></tr></thead><tbody>${countRows.join('')}</tbody></table>${differing.length > 200 ? `<p class="note">… and ${num(differing.length - 200)} more rows.</p>` : ''}` : '<p class="ok" id="compare-counts">Every subset, label and kind has the same number of annotations.</p>'}
 <h3>Boxes</h3><p data-boxes="${r.boxes.paired},${r.boxes.moved}">${num(r.boxes.paired)} boxes paired, ${num(r.boxes.moved)} moved by more than a pixel${r.boxes.moved ? ` (at most ${r.boxes.maxShift.toFixed(2)} px)` : ''}.</p>
 ${moved ? `<table id="compare-moved"><thead><tr><th>item</th><th>label</th><th>largest edge shift (px)</th><th>here x0, y0, x1, y1</th><th>there</th></tr></thead><tbody>${moved}</tbody></table>` : ''}
 ${relabelled ? `<h3>Relabelled boxes</h3><table id="compare-relabelled"><thead><tr><th>label here</th><th>label there</th><th>boxes</th></tr></thead><tbody>${relabelled}</tbody></table>` : ''}
-<h3>Attributes</h3>${r.attributes.changed ? `<p data-attributes-changed="${r.attributes.changed}">${num(r.attributes.changed)} paired annotations have other attributes there.</p>${lost ? `<ul id="compare-lost">${lost}</ul>` : ''}<ul class="examples">${attrExamples}</ul>` : '<p class="ok" data-attributes-changed="0">Every paired annotation has the same attributes.</p>'}
+<h3>Attributes</h3>${r.attributes.changed ? `<p data-attributes-changed="${r.attributes.changed}">${num(r.attributes.changed)} paired items or annotations lost or changed an attribute there.</p>${lost ? `<ul id="compare-lost">${lost}</ul>` : ''}<ul class="examples">${attrExamples}</ul>` : '<p class="ok" data-attributes-changed="0">No attribute of a paired item or annotation is lost or changed.</p>'}
+${addedKeys ? `<p class="note">Attributes only there: ${addedKeys}.</p>` : ''}
 </section>`;
+}
+
+function names(list: readonly string[]): string {
+  return list.slice(0, MISSING_SHOWN).map(esc).join(', ') + (list.length > MISSING_SHOWN ? ` … and ${num(list.length - MISSING_SHOWN)} more` : '');
 }
 
 function calibrationSection({ file, manifest: m, found }: NonNullable<ReportPage['calibration']>): string {

@@ -52,6 +52,8 @@ export interface ReportSummary {
     other: string; format: string; identical: boolean; matched: number; onlySource: number; onlyOther: number;
     /** Annotations fewer / more in the other dataset, summed over subset, label and kind. */
     dropped: number; added: number; movedBoxes: number; relabelled: number; attributeChanges: number;
+    /** Labels only in the source / only in the other, and labels whose parent differs. */
+    labelsOnlySource: number; labelsOnlyOther: number; parentChanged: number;
   };
   calibration?: { manifest: string; count: number; strata: number; found?: number };
 }
@@ -126,6 +128,7 @@ export async function writeReport(request: ReportRequest, ctx: Context = createC
       onlySource: comparison.onlySourceCount, onlyOther: comparison.onlyOtherCount,
       dropped: diff((s, o) => Math.max(0, s - o)), added: diff((s, o) => Math.max(0, o - s)),
       movedBoxes: comparison.boxes.moved, relabelled: comparison.relabelled.reduce((a, r) => a + r.count, 0), attributeChanges: comparison.attributes.changed,
+      labelsOnlySource: comparison.labels.onlySource.length, labelsOnlyOther: comparison.labels.onlyOther.length, parentChanged: comparison.labels.parentChanged.length,
     };
   }
   if (calib) summary.calibration = { manifest: calib.file, count: calib.manifest.count, strata: calib.manifest.strata.length, found: wanted ? found : undefined };

@@ -187,6 +187,20 @@ describe('datum report --compare', () => {
     expect(decode(cell(polygon, 'data-diff')!.text)).toBe('-1');
   });
 
+  it('of the SOP fixture with its CUB conversion: the super-classes are lost', async () => {
+    const work2 = temp();
+    const { root } = await makeSopFixture(path.join(work2, 'sop'), { classesPerSuper: [3, 2], imagesPerClass: () => 2 });
+    const cub = path.join(work2, 'cub');
+    expect((await runCli('convert', '-i', root, '-f', 'cub', '-o', cub)).code).toBe(0);
+    const { html, summary } = await report('-i', root, '--compare', cub);
+    expect(summary.compare).toMatchObject({ identical: false, matched: 10, dropped: 0, added: 0, attributeChanges: 0, labelsOnlySource: 2, labelsOnlyOther: 0, parentChanged: 5 });
+    const labels = block(html, 'ul', 'compare-labels');
+    expect(labels).toMatch(/data-labels-only="source" data-count="2">only here: \w+, \w+</);
+    expect(labels).toContain('data-parent-changed="5"');
+    // CUB numbers its images: an attribute only there is noted, not a loss
+    expect(block(html, 'section', 'compare')).toContain('Attributes only there: <code>image_id</code> (10)');
+  });
+
   it('finds a box moved by 3 px, a relabelled box and a dropped item', async () => {
     const moved = editedCvat('moved', (xml) => xml.replace('xtl="20.00" ytl="120.00" xbr="140.00"', 'xtl="23.00" ytl="120.00" xbr="143.00"'));
     const a = await report('-i', CVAT, '--compare', moved);
