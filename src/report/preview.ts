@@ -148,10 +148,10 @@ export const CONTACT_SHEET = 'contact-sheet.png';
 export async function previewDataset(request: PreviewRequest, ctx: Context = createContext()): Promise<PreviewResult> {
   const output = path.resolve(request.output);
   await assertOutputApart([request.input], output, request.output);
-  const { format, dataset } = await importDataset(request.input, request.inputFormat, {}, ctx);
-  const chosen = await chooseItems(dataset.items, dataset.categories, request, ctx);
-
+  // reading happens inside: an output that exists fails before a big dataset is read
   return writeAtomically(output, request.overwrite ?? false, async (dir) => {
+    const { format, dataset } = await importDataset(request.input, request.inputFormat, {}, ctx);
+    const chosen = await chooseItems(dataset.items, dataset.categories, request, ctx);
     const writer = new FileWriter(4);
     const names = new PreviewNames();
     const items: PreviewEntry[] = [];
