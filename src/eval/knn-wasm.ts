@@ -18,7 +18,9 @@ const I32 = 0x7f, V128 = 0x7b;
 const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_CONST = 0x41;
 const I32_GE_U = 0x4f, I32_ADD = 0x6a, I32_MUL = 0x6c, F64_ADD = 0xa0, F32_LOAD = 0x2a, F64_STORE = 0x39, F64_PROMOTE_F32 = 0xbb;
+const F32_ADD = 0x92;
 const SIMD = 0xfd, V128_LOAD = 0x00, V128_CONST = 0x0c, F64X2_EXTRACT_LANE = 0x21, F64X2_ADD = 0xf0, F64X2_MUL = 0xf2;
+const F32X4_EXTRACT_LANE = 0x1f, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
 
 /** Unsigned LEB128, as wasm encodes counts, indices and SIMD opcodes. */
 function leb(n: number): number[] {
@@ -63,8 +65,9 @@ class FunctionBody {
 /** i32.const n for 0 <= n < 8192 (signed LEB128: a 7th bit set needs a second byte). */
 const konst = (n: number) => [I32_CONST, ...(n < 64 ? [n] : [(n & 0x7f) | 0x80, n >> 7])];
 
-/** dots(q, nq, g, ng, stride, out): see the module comment. */
-function dotsFunction(): number[] {
+/** dots(q, nq, g, ng, stride, out) on float64 rows, or dots32 on float32 rows: see the module comment. */
+function dotsFunction(float32: boolean): number[] {
+  const [mul, add] = float32 ? [F32X4_MUL, F32X4_ADD] : [F64X2_MUL, F64X2_ADD];
   const f = new FunctionBody(6);
   const [q, nq, g, ng, stride, out] = [0, 1, 2, 3, 4, 5];
   const qi = f.local(I32), gi = f.local(I32), d = f.local(I32), row = f.local(I32);
@@ -84,7 +87,7 @@ function dotsFunction(): number[] {
         qRows.forEach((r, a) => f.emit(get(r), get(d), I32_ADD, simd(V128_LOAD), 4, 0, set(qv[a])));
         gRows.forEach((r, b) => {
           f.emit(get(r), get(d), I32_ADD, simd(V128_LOAD), 4, 0, set(gv));
-          qv.forEach((v, a) => f.emit(get(acc[a * TILE_GALLERY + b]), get(v), get(gv), simd(F64X2_MUL), simd(F64X2_ADD), set(acc[a * TILE_GALLERY + b])));
+          qv.forEach((v, a) => f.emit(get(acc[a * TILE_GALLERY + b]), get(v), get(gv), simd(mul), simd(add), set(acc[a * TILE_GALLERY + b])));
         });
       });
       for (let a = 0; a < TILE_QUERIES; a++) {
@@ -92,7 +95,10 @@ function dotsFunction(): number[] {
         f.emit(get(out), get(qi), konst(a), I32_ADD, get(ng), I32_MUL, get(gi), I32_ADD, konst(8), I32_MUL, I32_ADD, set(row));
         for (let b = 0; b < TILE_GALLERY; b++) {
           const x = acc[a * TILE_GALLERY + b];
-          f.emit(get(row), get(x), simd(F64X2_EXTRACT_LANE), 0, get(x), simd(F64X2_EXTRACT_LANE), 1, F64_ADD, F64_STORE, 3, ...leb(b * 8));
+          const lane = (i: number) => [...get(x), ...simd(float32 ? F32X4_EXTRACT_LANE : F64X2_EXTRACT_LANE), i];
+          // float64: lane 0 + lane 1; float32: (0 + 1) + (2 + 3), then widened
+          if (float32) f.emit(get(row), lane(0), lane(1), F32_ADD, lane(2), lane(3), F32_ADD, F32_ADD, F64_PROMOTE_F32, F64_STORE, 3, ...leb(b * 8));
+          else f.emit(get(row), lane(0), lane(1), F64_ADD, F64_STORE, 3, ...leb(b * 8));
         }
       }
     });
@@ -122,10 +128,10 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, [signature(6), signature(5)]),
-    ...section(3, [[0], [1]]), // dots has type 0, widen type 1
+    ...section(3, [[0], [0], [1]]), // dots and dots32 have type 0, widen type 1
     ...section(5, [[0x00, 1]]), // memory: at least one 64 KiB page, grown by the caller
-    ...section(7, [[...name('dots'), 0x00, 0], [...name('widen'), 0x00, 1], [...name('memory'), 0x02, 0]]),
-    ...section(10, [dotsFunction(), widenFunction()]),
+    ...section(7, [[...name('dots'), 0x00, 0], [...name('dots32'), 0x00, 1], [...name('widen'), 0x00, 2], [...name('memory'), 0x02, 0]]),
+    ...section(10, [dotsFunction(false), dotsFunction(true), widenFunction()]),
   ]);
 }
 
@@ -134,6 +140,7 @@ let compiled: WebAssembly.Module | undefined;
 export interface DotKernel {
   memory: WebAssembly.Memory;
   dots: (q: number, nq: number, g: number, ng: number, stride: number, out: number) => void;
+  dots32: (q: number, nq: number, g: number, ng: number, stride: number, out: number) => void;
   widen: (src: number, dst: number, rows: number, dim: number, stride: number) => void;
 }
 
@@ -144,5 +151,6 @@ export function dotKernel(bytes: number): DotKernel {
   const memory = instance.exports.memory as WebAssembly.Memory;
   const pages = Math.ceil(bytes / 65536) - memory.buffer.byteLength / 65536;
   if (pages > 0) memory.grow(pages);
-  return { memory, dots: instance.exports.dots as DotKernel['dots'], widen: instance.exports.widen as DotKernel['widen'] };
+  const { dots, dots32, widen } = instance.exports as unknown as Omit<DotKernel, 'memory'>;
+  return { memory, dots, dots32, widen };
 }

@@ -6,11 +6,20 @@
  * and are then offered to each query's list. One-vs-rest (the queries are the gallery) computes each
  * pair of rows once and offers the product to both rows' lists, half the work.
  *
- * Precision: the kernel widens the float32 inputs to float64, where every product of two float32
- * values is exact, and sums in float64; so the ranking is that of the exact dot products up to float64
- * rounding (about 1e-16 of the sum of |products|). Float32 BLAS (numpy's `e @ e.T`) rounds every
+ * Precision: the result is the ranking by float64 dot products of the float32 inputs (every product of
+ * two float32 values is exact in float64; the sums are float64, even and odd dimensions apart, as
+ * `dotLanes`), found in two passes:
+ * 1. a float32 pass (twice the speed of float64 SIMD) keeps the k + CANDIDATES_EXTRA best rows of
+ *    each query by float32 dot products, whose error is at most gamma * |q| * |g| (gamma =
+ *    (m + 4) * 2^-24, m = dim / 4 products summed per SIMD lane);
+ * 2. those candidates are scored again in float64 and sorted; a query whose last candidate's float32
+ *    score, plus that error bound, is not below its k-th float64 score (a row outside the candidates
+ *    might be nearer: near-ties, duplicates) is searched again in float64 against the whole gallery.
+ * So the float32 pass changes the speed, never the answer. Float32 BLAS (numpy's `e @ e.T`) rounds each
  * partial sum to 24 bits (about 1e-7) and so can swap neighbours whose similarities differ by less
  * (bench/eval-recall.mjs, 10,000 x 512, cosine: 0 of 10,000 top-8 lists differed from numpy's).
+ * Values beyond 2^48 or nonzero below 2^-60 in magnitude (where float32 sums could overflow or lose
+ * their relative precision) skip the float32 pass.
  * Ties (equal scores) go to the lower gallery index, whatever order the scores are computed in.
  *
  * Deterministic: each score is a fixed sum, each list the k best under (score desc, index asc), so
@@ -19,9 +28,9 @@
  * Scores (higher is nearer): cosine `q.g / |g|` (the query's own norm does not change its ranking);
  * euclidean `2 q.g - |g|^2` (= |q|^2 - |q - g|^2, the same ranking as the distance).
  *
- * Memory: each searching thread holds two blocks widened to float64 (about 1 MiB) and its own lists
- * for every query (queries x k x 12 bytes), merged at the end; nothing the size of the data is copied,
- * so there is no limit from the 4 GiB wasm32 memory.
+ * Memory: each searching thread holds two blocks of rows (about 1 MiB) and its own lists for every
+ * query (queries x (k + CANDIDATES_EXTRA) x 12 bytes), merged at the end; nothing the size of the data
+ * is copied into wasm memory, so there is no limit from its 4 GiB.
  */
 
 import os from 'node:os';
@@ -58,25 +67,30 @@ interface Search {
   excludeSelf: boolean;
   /** The queries are the gallery (`queries` is then ignored): each pair of rows is computed once. */
   symmetric: boolean;
+  /** Rows per block, or 0 for blockRowsOf's default. */
   blockRows: number;
+  /** The float32 kernel (candidates) instead of the float64 one. */
+  float32: boolean;
+  /** The gallery row each query is, for excludeSelf, when not its own index (queries searched again). */
+  selfRows?: Int32Array;
 }
 
-/** Rows per block: 512 KiB of float64 rows, about one L2 cache, in multiples of 4 rows. */
-function defaultBlockRows(dim: number): number {
-  return Math.max(4, Math.min(512, Math.floor((512 * 1024) / (8 * stride(dim)) / 4) * 4));
+/** Rows per block: 512 KiB of rows (about one L2 cache), in multiples of 4 rows. */
+function defaultBlockRows(rowBytes: number): number {
+  return Math.max(4, Math.min(512, Math.floor((512 * 1024) / rowBytes / 4) * 4));
 }
 
-/** float64 values a widened row takes: dim rounded up to whole 16-byte SIMD vectors. */
-const stride = (dim: number) => dim + (dim & 1);
+/** Bytes a row takes in wasm memory: dim rounded up to whole 16-byte SIMD vectors. */
+const rowBytes = (dim: number, float32: boolean) => (float32 ? Math.ceil(dim / 4) * 16 : Math.ceil(dim / 2) * 16);
 const roundUp = (n: number) => Math.ceil(n / TILE_GALLERY) * TILE_GALLERY;
 
 /** The k nearest gallery rows of every query row, on this thread. */
 export function knn(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions): Neighbours {
   const search = makeSearch(queries, gallery, dim, k, options);
-  const lists = emptyLists(rowsOf(search).nq, k);
-  const total = totalWork(search);
-  let unit = 0, done = 0;
-  searchUnits(search, lists, () => unit++, (work) => options.onProgress?.((done += work) / total));
+  const fast = float32Search(search);
+  if (!fast) return { k, ...searchHere(search, options.onProgress) };
+  const { lists, again } = refine(search, searchHere(fast, options.onProgress), fast.k);
+  if (again.length) place(lists, again, searchHere(againSearch(search, again)), k);
   return { k, ...lists };
 }
 
@@ -91,9 +105,29 @@ const PARALLEL_WORK = 2e8;
  */
 export async function knnParallel(queries: Float32Array, gallery: Float32Array, dim: number, k: number, options: KnnOptions & { threads?: number }): Promise<Neighbours> {
   const search = makeSearch(queries, gallery, dim, k, options);
+  const threads = options.threads ?? os.availableParallelism();
+  const fast = float32Search(search);
+  if (!fast) return { k, ...(await searchThreads(search, threads, options.onProgress)) };
+  const { lists, again } = refine(search, await searchThreads(fast, threads, options.onProgress), fast.k);
+  if (again.length) place(lists, again, await searchThreads(againSearch(search, again), threads), k);
+  return { k, ...lists };
+}
+
+/** The search on this thread. */
+function searchHere(search: Search, onProgress?: (done: number) => void): Lists {
+  const lists = emptyLists(rowsOf(search).nq, search.k);
+  const total = totalWork(search);
+  let unit = 0, done = 0;
+  searchUnits(search, lists, () => unit++, (work) => onProgress?.((done += work) / total));
+  return lists;
+}
+
+/** The search on worker threads (or on this one, see knnParallel). */
+async function searchThreads(search: Search, threads: number, onProgress?: (done: number) => void): Promise<Lists> {
   const { nq, ng } = rowsOf(search);
-  const threads = Math.min(options.threads ?? os.availableParallelism(), unitCount(search));
-  if (threads <= 1 || nq * ng * dim < PARALLEL_WORK || !import.meta.url.endsWith('.js')) return knn(queries, gallery, dim, k, options);
+  const k = search.k;
+  threads = Math.min(threads, unitCount(search));
+  if (threads <= 1 || nq * ng * search.dim < PARALLEL_WORK || !import.meta.url.endsWith('.js')) return searchHere(search, onProgress);
 
   const shared = (a: Float32Array) => {
     if (a.buffer instanceof SharedArrayBuffer) return a;
@@ -101,8 +135,7 @@ export async function knnParallel(queries: Float32Array, gallery: Float32Array, 
     copy.set(a);
     return copy;
   };
-  search.gallery = shared(search.gallery);
-  search.queries = search.symmetric ? new Float32Array(0) : shared(search.queries);
+  search = { ...search, gallery: shared(search.gallery), queries: search.symmetric ? new Float32Array(0) : shared(search.queries) };
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const total = totalWork(search);
   let done = 0;
@@ -113,11 +146,85 @@ export async function knnParallel(queries: Float32Array, gallery: Float32Array, 
     };
     const job: WorkerJob = { kind: 'datum-knn', search, counter, lists };
     const worker = new Worker(new URL(import.meta.url), { workerData: job });
-    worker.on('message', (work: number) => options.onProgress?.((done += work) / total));
+    worker.on('message', (work: number) => onProgress?.((done += work) / total));
     worker.on('error', reject);
     worker.on('exit', (code) => (code === 0 ? resolve(lists) : reject(new Error(`knn worker exited with code ${code}`))));
   })));
-  return { k, ...mergeLists(parts, nq, k) };
+  return mergeLists(parts, nq, k);
+}
+
+/** Candidates kept by the float32 pass beyond the k asked for. */
+const CANDIDATES_EXTRA = 8;
+
+/** The float32 candidate pass for `search`, or undefined when the values are outside its safe range. */
+function float32Search(search: Search): Search | undefined {
+  for (const rows of search.symmetric ? [search.gallery] : [search.queries, search.gallery]) {
+    for (let i = 0; i < rows.length; i++) {
+      const v = Math.abs(rows[i]);
+      if (v > 2 ** 48 || (v < 2 ** -60 && v !== 0)) return undefined;
+    }
+  }
+  return { ...search, k: search.k + CANDIDATES_EXTRA, float32: true };
+}
+
+/**
+ * The k best of each query's float32 candidates by float64 score, and the queries whose answer the
+ * candidates do not prove (see the module comment) to search again.
+ */
+function refine(search: Search, candidates: Lists, kk: number): { lists: Lists; again: number[] } {
+  const { dim, k, gallery } = search;
+  const queries = search.symmetric ? gallery : search.queries;
+  const { nq, ng } = rowsOf(search);
+  const { scale, offset } = rowTerms(gallery, dim, search.metric);
+  let scaledNorm = 0, offsetMax = 0;
+  for (let g = 0; g < ng; g++) {
+    scaledNorm = Math.max(scaledNorm, Math.abs(scale[g]) * Math.sqrt(dotLanes(gallery, g * dim, gallery, g * dim, dim)));
+    offsetMax = Math.max(offsetMax, Math.abs(offset[g]));
+  }
+  const lanes = Math.ceil(dim / 4) + 4;
+  const gamma = (lanes * 2 ** -24) / (1 - lanes * 2 ** -24) + 2 ** -40;
+  const lists = emptyLists(nq, k);
+  const again: number[] = [];
+  for (let q = 0; q < nq; q++) {
+    // the candidates rescored in float64 go into q's list, kept sorted as in searchUnits
+    let found = 0;
+    for (let i = q * kk; i < (q + 1) * kk && candidates.indices[i] >= 0; i++) {
+      const g = candidates.indices[i];
+      const score = dotLanes(queries, q * dim, gallery, g * dim, dim) * scale[g] + offset[g];
+      if (!(score > -Infinity)) continue;
+      found++;
+      let j = q * k + k - 1;
+      if (!(score > lists.scores[j] || (score === lists.scores[j] && g < lists.indices[j]))) continue;
+      while (j > q * k && (lists.scores[j - 1] < score || (lists.scores[j - 1] === score && lists.indices[j - 1] > g))) {
+        lists.scores[j] = lists.scores[j - 1];
+        lists.indices[j] = lists.indices[j - 1];
+        j--;
+      }
+      lists.scores[j] = score;
+      lists.indices[j] = g;
+    }
+    if (candidates.indices[(q + 1) * kk - 1] < 0) continue; // every row with a score is a candidate
+    const bound = gamma * Math.sqrt(dotLanes(queries, q * dim, queries, q * dim, dim)) * scaledNorm + 2 ** -40 * offsetMax;
+    if (!(found >= k && candidates.scores[(q + 1) * kk - 1] + bound < lists.scores[q * k + k - 1])) again.push(q);
+  }
+  return { lists, again };
+}
+
+/** The float64 search of the queries `again` (indices into search's queries) against the whole gallery. */
+function againSearch(search: Search, again: number[]): Search {
+  const { dim } = search;
+  const from = search.symmetric ? search.gallery : search.queries;
+  const queries = new Float32Array(again.length * dim);
+  again.forEach((q, i) => queries.set(from.subarray(q * dim, (q + 1) * dim), i * dim));
+  return { ...search, queries, symmetric: false, float32: false, selfRows: Int32Array.from(again) };
+}
+
+/** Copies the lists of the queries searched again into theirs. */
+function place(lists: Lists, again: number[], found: Lists, k: number): void {
+  again.forEach((q, i) => {
+    lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), q * k);
+    lists.scores.set(found.scores.subarray(i * k, (i + 1) * k), q * k);
+  });
 }
 
 interface WorkerJob { kind: 'datum-knn'; search: Search; counter: Int32Array; lists: Lists }
@@ -127,19 +234,20 @@ function makeSearch(queries: Float32Array, gallery: Float32Array, dim: number, k
   const ng = gallery.length / dim;
   if (!Number.isInteger(nq) || !Number.isInteger(ng)) throw new Error(`knn: arrays are not whole rows of ${dim}`);
   if (options.excludeSelf && nq !== ng) throw new Error('knn: excludeSelf needs the queries to be the gallery');
-  const blockRows = options.blockRows ?? defaultBlockRows(dim);
-  if (blockRows <= 0 || blockRows % TILE_GALLERY) throw new Error(`knn: blockRows must be a positive multiple of ${TILE_GALLERY}`);
-  return { queries, gallery, dim, k, metric: options.metric, excludeSelf: options.excludeSelf ?? false, symmetric: queries === gallery, blockRows };
+  const blockRows = options.blockRows ?? 0; // 0: the default for the pass's row size
+  if (options.blockRows !== undefined && !(blockRows > 0 && blockRows % TILE_GALLERY === 0)) throw new Error(`knn: blockRows must be a positive multiple of ${TILE_GALLERY}`);
+  return { queries, gallery, dim, k, metric: options.metric, excludeSelf: options.excludeSelf ?? false, symmetric: queries === gallery, blockRows, float32: false };
 }
 
+const blockRowsOf = (s: Search) => s.blockRows || defaultBlockRows(rowBytes(s.dim, s.float32));
 const rowsOf = (s: Search) => ({ nq: (s.symmetric ? s.gallery : s.queries).length / s.dim, ng: s.gallery.length / s.dim });
 /** A unit of work is one block of queries (against all gallery blocks, or in one-vs-rest those from its own on). */
-const unitCount = (s: Search) => Math.ceil(rowsOf(s).nq / s.blockRows);
+const unitCount = (s: Search) => Math.ceil(rowsOf(s).nq / blockRowsOf(s));
 /** Pairs of rows computed by unit `unit`, for progress. */
 function unitWork(s: Search, unit: number): number {
   const { nq, ng } = rowsOf(s);
-  const q0 = unit * s.blockRows;
-  return Math.min(s.blockRows, nq - q0) * (s.symmetric ? ng - q0 : ng);
+  const B = blockRowsOf(s), q0 = unit * B;
+  return Math.min(B, nq - q0) * (s.symmetric ? ng - q0 : ng);
 }
 function totalWork(s: Search): number {
   let total = 0;
@@ -172,23 +280,32 @@ function rowTerms(rows: Float32Array, dim: number, metric: Metric): { scale: Flo
  * reporting each unit's pairs to `onUnit`.
  */
 function searchUnits(s: Search, lists: Lists, nextUnit: () => number, onUnit: (work: number) => void): void {
-  const { dim, k, blockRows: B, symmetric, excludeSelf } = s;
+  const { dim, k, symmetric, excludeSelf, float32, selfRows } = s;
+  const B = blockRowsOf(s);
   const queries = symmetric ? s.gallery : s.queries;
   const { nq, ng } = rowsOf(s);
   const { scale, offset } = rowTerms(s.gallery, dim, s.metric);
   const { indices, scores } = lists;
-  const rowBytes = stride(dim) * 8;
-  // wasm memory: the query block and the gallery block (float64), the block of dot products, float32 staging
-  const qAt = 0, gAt = B * rowBytes, outAt = 2 * B * rowBytes, stageAt = outAt + B * B * 8;
+  const bytes = rowBytes(dim, float32);
+  // wasm memory: the query block and the gallery block, the block of dot products (float64), float32 staging
+  const qAt = 0, gAt = B * bytes, outAt = 2 * B * bytes, stageAt = outAt + B * B * 8;
   const kernel = dotKernel(stageAt + B * dim * 4);
   const heap = new Float64Array(kernel.memory.buffer);
+  const heap32 = new Float32Array(kernel.memory.buffer);
   const stage = new Float32Array(kernel.memory.buffer, stageAt, B * dim);
+  const dots = float32 ? kernel.dots32 : kernel.dots;
 
-  /** Rows [from, from + n) of `rows` widened to float64 at byte `at`, zero padded to whole tiles. */
+  /** Rows [from, from + n) of `rows` at byte `at` (float32, or widened to float64), zero padded to whole tiles. */
   const load = (rows: Float32Array, from: number, n: number, at: number) => {
-    heap.fill(0, at / 8, at / 8 + roundUp(n) * stride(dim));
-    stage.set(rows.subarray(from * dim, (from + n) * dim));
-    kernel.widen(stageAt, at, n, dim, rowBytes);
+    new Uint8Array(kernel.memory.buffer, at, roundUp(n) * bytes).fill(0);
+    if (!float32) {
+      stage.set(rows.subarray(from * dim, (from + n) * dim));
+      kernel.widen(stageAt, at, n, dim, bytes);
+    } else if (bytes === dim * 4) {
+      heap32.set(rows.subarray(from * dim, (from + n) * dim), at / 4);
+    } else {
+      for (let r = 0; r < n; r++) heap32.set(rows.subarray((from + r) * dim, (from + r + 1) * dim), (at + r * bytes) / 4);
+    }
   };
 
   /**
@@ -221,14 +338,14 @@ function searchUnits(s: Search, lists: Lists, nextUnit: () => number, onUnit: (w
       const g0 = block * B, gn = Math.min(B, ng - g0), width = roundUp(gn);
       const diagonal = symmetric && block === unit;
       if (!diagonal) load(s.gallery, g0, gn, gAt);
-      kernel.dots(qAt, roundUp(qn), diagonal ? qAt : gAt, width, rowBytes, outAt);
+      dots(qAt, roundUp(qn), diagonal ? qAt : gAt, width, bytes, outAt);
       for (let a = 0; a < qn; a++) {
-        const q = q0 + a, row = outAt / 8 + a * width;
+        const q = q0 + a, row = outAt / 8 + a * width, self = selfRows ? selfRows[q] : q;
         const qScale = scale[q], qOffset = offset[q];
         // a diagonal block holds each pair twice (a, b and b, a): take b >= a
         for (let b = diagonal ? a : 0; b < gn; b++) {
           const g = g0 + b, dot = heap[row + b];
-          if (g === q) {
+          if (g === self) {
             if (!excludeSelf && better(q, g, dot * scale[g] + offset[g])) insert(q, g, dot * scale[g] + offset[g]);
             continue;
           }
@@ -270,13 +387,14 @@ function mergeLists(parts: Lists[], nq: number, k: number): Lists {
   return out;
 }
 
-/** The kernel's dot product in JavaScript: even and odd dimensions summed apart, then added (for tests). */
+/** The float64 kernel's dot product in JavaScript: even and odd dimensions summed apart, then added. */
 export function dotLanes(x: Float32Array, xi: number, y: Float32Array, yi: number, dim: number): number {
-  let even = 0, odd = 0;
-  for (let d = 0; d < dim; d += 2) {
+  let even = 0, odd = 0, d = 0;
+  for (; d + 1 < dim; d += 2) {
     even += x[xi + d] * y[yi + d];
-    if (d + 1 < dim) odd += x[xi + d + 1] * y[yi + d + 1];
+    odd += x[xi + d + 1] * y[yi + d + 1];
   }
+  if (d < dim) even += x[xi + d] * y[yi + d];
   return even + odd;
 }
 

@@ -110,6 +110,39 @@ describe('knn', () => {
     expect(list(got, 7)).toEqual([3, 4, 2, 5, 1, 0, 6]);
   });
 
+  it('is exact where float32 sums cannot tell the rows apart (near-ties searched again in float64)', () => {
+    // 60 copies of a row, each with one value moved by -2..2 float32 steps: the scores of a query
+    // differ by about 1e-9, far below the float32 sums' rounding (about 1e-7), far above float64's,
+    // so the float32 candidates alone would be wrong
+    const dim = 64;
+    const base = rows(1, dim, 9);
+    const gallery = new Float32Array(60 * dim);
+    const value = new Float32Array(1);
+    const bits = new Int32Array(value.buffer);
+    for (let r = 0; r < 60; r++) {
+      gallery.set(base, r * dim);
+      value[0] = base[(r * 7) % dim];
+      bits[0] += (r % 5) - 2;
+      gallery[r * dim + ((r * 7) % dim)] = value[0];
+    }
+    const queries = rows(5, dim, 10);
+    for (const metric of ['cosine', 'euclidean'] as const) {
+      expectBruteForce(knn(queries, gallery, dim, 12, { metric, blockRows: 8 }), queries, gallery, dim, 12, metric, false);
+    }
+  });
+
+  it('gives the same lists for values beyond the float32 pass\'s range (float64 only)', () => {
+    const dim = 19;
+    const data = rows(70, dim, 4);
+    const big = Float32Array.from(data, (v) => v * 2 ** 50); // exact in float32 and in every float64 sum
+    for (const metric of ['cosine', 'euclidean'] as const) {
+      const a = knn(data, data, dim, 7, { metric, excludeSelf: true, blockRows: 8 });
+      const b = knn(big, big, dim, 7, { metric, excludeSelf: true, blockRows: 8 });
+      expect(b.indices).toEqual(a.indices);
+      expect(Float64Array.from(b.scores, (x) => x / 2 ** (metric === 'cosine' ? 50 : 100))).toEqual(a.scores);
+    }
+  });
+
   it('pads with -1 and -Infinity when the gallery has fewer than k rows', () => {
     const gallery = Float32Array.from([1, 0, 0, 1, -1, 0]);
     const queries = Float32Array.from([0.9, 0.1]);
