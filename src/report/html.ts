@@ -95,7 +95,7 @@ function labelSection(agg: DatasetAggregate): string {
   const subsets = agg.subsets();
   const labels = [...new Set([...agg.categories.map((_, i) => i), ...agg.labelsPerSubset.keys()])]
     .map((label) => ({ label, name: agg.labelName(label), total: agg.labelTotal(label) }))
-    .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
+    .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'en', { numeric: true }));
   const per = (label: number, s: string) => agg.labelsPerSubset.get(label)?.get(s) ?? 0;
   const chart = barChart('Annotations per label, by subset', labels.slice(0, CHART_LABELS).filter((l) => l.total > 0).map((l) => ({ name: l.name, values: subsets.map((s) => per(l.label, s)) })), subsets.map(subsetName));
   const rows = labels.slice(0, TABLE_LABELS).map((l) =>
