@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { hasFiniteNumbers, type Annotation, type Category, type Item, type Visibility } from '../model.js';
-import { annotationBounds, isShape, type Shape } from '../geometry/bounds.js';
+import { annotationBounds, isShape, objectKey, type Shape } from '../geometry/bounds.js';
 import { traceOuterContours } from '../geometry/contour.js';
 import { maskToBitmap, type Bitmap } from '../geometry/mask.js';
 import { rotatedBoxCorners } from '../geometry/polygon.js';
@@ -50,8 +50,8 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
   const ordered = item.annotations.map((a, i) => ({ a, i })).sort((p, q) => (p.a.zOrder ?? 0) - (q.a.zOrder ?? 0) || p.i - q.i).map((p) => p.a);
 
   const shapes: string[] = [];
-  const chips: string[] = [];
-  const placed: Rect[] = [];
+  // one name per object (COCO's box and polygon of one annotation share a group), at its top-left
+  const objects = new Map<string | Annotation, { name: string; colour: Rgb; x: number; y: number }>();
   let unusable = 0;
   for (const a of ordered) {
     if (!isShape(a)) continue;
@@ -60,8 +60,13 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
     shapes.push(await drawShape(a, hex(colour), frame, categories[a.label ?? -1]));
     const name = nameOf(a);
     const bounds = annotationBounds(a);
-    if (name !== undefined && bounds) chips.push(chip(name, colour, bounds.x0 * frame.sx, bounds.y0 * frame.sy, frame, placed));
+    if (name === undefined || !bounds) continue;
+    const key = a.group ? objectKey(a) : a;
+    const seen = objects.get(key);
+    if (seen) { seen.x = Math.min(seen.x, bounds.x0); seen.y = Math.min(seen.y, bounds.y0); } else objects.set(key, { name, colour, x: bounds.x0, y: bounds.y0 });
   }
+  const placed: Rect[] = [];
+  const chips = [...objects.values()].map((o) => chip(o.name, o.colour, o.x * frame.sx, o.y * frame.sy, frame, placed));
 
   const allNotes = unusable ? [...notes, `${unusable} shape${unusable > 1 ? 's' : ''} not drawn (coordinates that are not finite numbers, or a mask too large to expand)`] : notes;
   const lines = legendLines(item, colourOf, tagName, allNotes, frame.width);

@@ -82,6 +82,23 @@ describe('renderPreview: what is drawn where', () => {
     }
   });
 
+  it('one name per object: shapes of one group and label share a chip, others get their own beside it', async () => {
+    const file = await image('chips.png', 200, 100, SOURCE);
+    const at = async (group: number | undefined) => {
+      const shapes: Annotation[] = [
+        { type: 'bbox', label: 0, x: 20, y: 40, w: 100, h: 40, group },
+        { type: 'polygon', label: 0, points: [20, 40, 120, 40, 70, 80], group },
+      ];
+      const p = await pixels((await renderPreview({ id: 'c', subset: '', image: { path: file }, annotations: shapes }, CATS, { size: 200 }))!.png);
+      return [p.at(22, 26), p.at(55, 26)]; // in the first chip ('box': 3 x 7.2 + 6 px wide from x = 20), and right of it
+    };
+    const [first, beside] = await at(1);
+    expect(first).not.toEqual(SOURCE);
+    expect(beside).toEqual(SOURCE);
+    const [, second] = await at(undefined);
+    expect(second).not.toEqual(SOURCE);
+  });
+
   it('an occluded box is dashed: its edge has gaps where a plain one has none', async () => {
     const file = await image('occluded.png', 200, 100, SOURCE);
     const edge = async (occluded: boolean) => {
