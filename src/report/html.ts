@@ -98,17 +98,36 @@ function labelSection(agg: DatasetAggregate): string {
     .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'en', { numeric: true }));
   const per = (label: number, s: string) => agg.labelsPerSubset.get(label)?.get(s) ?? 0;
   const chart = barChart('Annotations per label, by subset', labels.slice(0, CHART_LABELS).filter((l) => l.total > 0).map((l) => ({ name: l.name, values: subsets.map((s) => per(l.label, s)) })), subsets.map(subsetName));
+  const hasParents = agg.categories.some((c) => c.parent !== undefined);
+  const parentCell = (label: number) => (hasParents ? `<td data-parent>${esc(agg.categories[label]?.parent ?? '')}</td>` : '');
   const rows = labels.slice(0, TABLE_LABELS).map((l) =>
-    `<tr data-label="${esc(l.name)}"><th>${swatch(agg, l.label)}${esc(l.name)}</th>${subsets.map((s) => `<td data-subset="${esc(s)}">${num(per(l.label, s))}</td>`).join('')}<td data-total>${num(l.total)}</td></tr>`);
+    `<tr data-label="${esc(l.name)}"><th>${swatch(agg, l.label)}${esc(l.name)}</th>${parentCell(l.label)}${subsets.map((s) => `<td data-subset="${esc(s)}">${num(per(l.label, s))}</td>`).join('')}<td data-total>${num(l.total)}</td></tr>`);
   const more = labels.length > TABLE_LABELS
     ? `<p class="note">… and ${num(labels.length - TABLE_LABELS)} more labels with ${num(labels.slice(TABLE_LABELS).reduce((a, l) => a + l.total, 0))} annotations (not listed).</p>` : '';
   const missing = [...agg.missingLabels()].map(([s, names]) =>
     `<li data-missing-subset="${esc(s)}" data-count="${names.length}"><b>${esc(subsetName(s))}</b>: ${names.slice(0, MISSING_SHOWN).map(esc).join(', ')}${names.length > MISSING_SHOWN ? ` … and ${num(names.length - MISSING_SHOWN)} more` : ''}</li>`);
   return `<section id="labels"><h2>Annotations by label</h2>
 <div class="chart-box">${chart}</div>
-<table id="label-table"><caption>Annotations (all kinds) per label and subset, most annotated first</caption><thead><tr><th>label</th>${subsets.map((s) => `<th>${esc(subsetName(s))}</th>`).join('')}<th>all</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}
+<table id="label-table"><caption>Annotations (all kinds) per label and subset, most annotated first</caption><thead><tr><th>label</th>${hasParents ? '<th>parent</th>' : ''}${subsets.map((s) => `<th>${esc(subsetName(s))}</th>`).join('')}<th>all</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}
+${hasParents ? parentTable(agg, subsets) : ''}
 <h3>Labels missing from a subset</h3>${missing.length ? `<ul id="missing-labels">${missing.join('')}</ul>` : '<p class="ok" id="missing-labels">Every label with annotations has some in every subset.</p>'}
 </section>`;
+}
+
+/** Annotations of each parent category's children (SOP super-classes), per subset. */
+function parentTable(agg: DatasetAggregate, subsets: readonly string[]): string {
+  const parents = new Map<string, { children: number; perSubset: Map<string, number> }>();
+  agg.categories.forEach((c, label) => {
+    if (c.parent === undefined) return;
+    let p = parents.get(c.parent);
+    if (!p) parents.set(c.parent, (p = { children: 0, perSubset: new Map() }));
+    p.children++;
+    for (const [s, n] of agg.labelsPerSubset.get(label) ?? []) p.perSubset.set(s, (p.perSubset.get(s) ?? 0) + n);
+  });
+  const rows = [...parents].map(([name, p]) => ({ name, ...p, total: [...p.perSubset.values()].reduce((a, b) => a + b, 0) }))
+    .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const body = rows.slice(0, TABLE_LABELS).map((p) => `<tr data-parent="${esc(p.name)}"><th>${esc(p.name)}</th><td data-children>${num(p.children)}</td>${subsets.map((s) => `<td data-subset="${esc(s)}">${num(p.perSubset.get(s) ?? 0)}</td>`).join('')}<td data-total>${num(p.total)}</td></tr>`).join('');
+  return `<table id="parent-table"><caption>Annotations of each parent category's labels, per subset</caption><thead><tr><th>parent</th><th>labels</th>${subsets.map((s) => `<th>${esc(subsetName(s))}</th>`).join('')}<th>all</th></tr></thead><tbody>${body}</tbody></table>${rows.length > TABLE_LABELS ? `<p class="note">… and ${num(rows.length - TABLE_LABELS)} more parents.</p>` : ''}`;
 }
 
 function swatch(agg: DatasetAggregate, label: number): string {
@@ -117,13 +136,14 @@ function swatch(agg: DatasetAggregate, label: number): string {
 }
 
 function geometrySection(agg: DatasetAggregate): string {
-  const charts = [
+  const objects = figure('Objects per image', histogram('Objects per image', agg.objectsPerImage.bins()));
+  const charts = !agg.boxes ? [objects] : [
     figure('Box width (px)', histogram('Box width (px)', agg.boxWidth.bins())),
     figure('Box height (px)', histogram('Box height (px)', agg.boxHeight.bins())),
     figure('Box width / image width', histogram('Box width / image width', agg.boxWidthShare.bins())),
     figure('Box height / image height', histogram('Box height / image height', agg.boxHeightShare.bins())),
     figure('Aspect ratio (width / height)', histogram('Aspect ratio (width / height)', agg.aspect.bins())),
-    figure('Objects per image', histogram('Objects per image', agg.objectsPerImage.bins())),
+    objects,
     figure(`Box centres over the image (${HEAT_SIDE}×${HEAT_SIDE})`, heatmap('Box centres over the image', agg.heat, HEAT_SIDE, 180)),
   ];
   const sizes = [...agg.sizes].sort((a, b) => b[1] - a[1]);
@@ -131,7 +151,7 @@ function geometrySection(agg: DatasetAggregate): string {
   if (agg.otherSizes || sizes.length > 12) sizeRows.push({ name: 'other sizes', values: [agg.otherSizes + sizes.slice(12).reduce((a, [, n]) => a + n, 0)] });
   if (agg.unknownSize) sizeRows.push({ name: 'unknown', values: [agg.unknownSize] });
   return `<section id="geometry"><h2>Boxes and images</h2>
-<p class="note">Boxes are bounding boxes and the bounds of polygons, masks and ellipses (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
+<p class="note">${agg.boxes ? '' : 'No box, polygon, mask or ellipse: no box to measure. '}Boxes are bounding boxes and the bounds of polygons, masks and ellipses (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
 <div class="grid">${charts.join('')}</div>
 <h3>Image sizes</h3><div class="chart-box">${barChart('Image sizes (width x height)', sizeRows, ['items'])}</div>
 <p class="note">${plural(agg.sizes.size, 'distinct size')}${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.</p>

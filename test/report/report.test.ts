@@ -230,14 +230,30 @@ describe('datum report --compare', () => {
 describe('datum report of a calibration set', () => {
   let root: string;
   let calib: string;
+  let classes: { superName: string; subset: string; paths: string[] }[];
   beforeAll(async () => {
     const work = temp();
-    ({ root } = await makeSopFixture(path.join(work, 'src'), { classesPerSuper: [8, 6, 4], imagesPerClass: (k: number) => 2 + (k % 3) }));
+    ({ root, classes } = await makeSopFixture(path.join(work, 'src'), { classesPerSuper: [8, 6, 4], imagesPerClass: (k: number) => 2 + (k % 3) }));
     calib = path.join(work, 'calib');
     const r = await runCli('calib', '-i', root, '-o', calib, '--size', '10', '--stratify', 'parent', '-f', 'sop');
     expect(r.code, r.err).toBe(0);
   });
   const strataOf = (html: string) => rows(block(html, 'table', 'strata')).filter((r) => r.attrs['data-stratum']).map((r) => [r.attrs['data-stratum'], num(cell(r, 'data-dataset')!.text), num(cell(r, 'data-chosen')!.text)]);
+
+  it('the SOP dataset: annotations per super-class and subset as the fixture made them; no box charts', async () => {
+    const html = await expectAgreesWithStats(root);
+    const expected: Record<string, Record<string, number>> = {};
+    for (const c of classes) {
+      expected[c.superName] ??= { train: 0, test: 0 };
+      expected[c.superName][c.subset] += c.paths.length;
+    }
+    const parents = rows(block(html, 'table', 'parent-table')).filter((r) => r.attrs['data-parent']);
+    expect(Object.fromEntries(parents.map((r) => [r.attrs['data-parent'], { train: num(cell(r, 'data-subset', 'train')!.text), test: num(cell(r, 'data-subset', 'test')!.text) }]))).toEqual(expected);
+    expect(parents.map((r) => num(cell(r, 'data-children')!.text))).toEqual(expect.arrayContaining([8, 6, 4]));
+    const geometry = block(html, 'section', 'geometry');
+    expect(geometry).toContain('No box, polygon, mask or ellipse');
+    expect(geometry.match(/data-chart="histogram"/g)).toHaveLength(1); // objects per image
+  });
 
   it('a calib folder: the manifest\'s strata against the pool, and its dataset/ reported', async () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(calib, 'manifest.json'), 'utf8'));
