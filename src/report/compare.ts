@@ -83,8 +83,10 @@ export class Comparer {
     this.sourceCategories = categories;
   }
 
-  addOther(item: Item): void {
+  addOther(full: Item): void {
     this.result.items.other++;
+    const item: Item = { id: full.id, subset: full.subset, normalized: full.normalized, attributes: full.attributes, annotations: full.annotations.map(slim) };
+    if (full.image) item.image = { path: '', width: full.image.width, height: full.image.height };
     this.bySubsetId.set(`${item.subset}\0${item.id}`, item);
     const same = this.byId.get(item.id);
     if (same) same.push(item); else this.byId.set(item.id, [item]);
@@ -219,6 +221,16 @@ export class Comparer {
     for (const k of lost) a.lost[k] = (a.lost[k] ?? 0) + 1;
     if (a.examples.length < EXAMPLES) a.examples.push({ item: where(item), label, source: s, other: o });
   }
+}
+
+/**
+ * What the comparison reads of an annotation held in memory: a box whole; of other kinds only the
+ * label and attributes (a mask's runs or a polygon's points would make the held dataset many times larger).
+ */
+function slim(a: Annotation): Annotation {
+  if (a.type === 'bbox') return a;
+  const { type, label, attributes, occluded } = a;
+  return { type, label, attributes, occluded } as Annotation;
 }
 
 export function labelName(a: Annotation, categories: readonly Category[]): string {
