@@ -201,6 +201,17 @@ describe('datum report --compare', () => {
     expect(block(html, 'section', 'compare')).toContain('Attributes only there: <code>image_id</code> (10)');
   });
 
+  it('escapes label names: markup in a name stays text', async () => {
+    const name = '<i>"tl" & \'x\'</i>';
+    const xmlName = name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    const dir = editedCvat('markup', (xml) => xml.replaceAll('traffic light', xmlName));
+    const { html } = await report('-i', dir, '--compare', CVAT);
+    expect(html).not.toContain('<i>');
+    expect(rows(block(html, 'table', 'label-table')).map((r) => r.attrs['data-label'])).toContain(name);
+    expect(block(html, 'ul', 'compare-labels')).toContain('only there: traffic light');
+    expectSelfContained(html);
+  });
+
   it('finds a box moved by 3 px, a relabelled box and a dropped item', async () => {
     const moved = editedCvat('moved', (xml) => xml.replace('xtl="20.00" ytl="120.00" xbr="140.00"', 'xtl="23.00" ytl="120.00" xbr="143.00"'));
     const a = await report('-i', CVAT, '--compare', moved);
