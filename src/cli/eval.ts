@@ -13,7 +13,7 @@ export function registerEval(program: Command, env: CommandEnv): void {
     .requiredOption('--embeddings <file>', '[N, D] float32 or float16 .npy, one row per item of --subset in the importer\'s order (= order.txt of `datum split --task retrieval`)')
     .requiredOption('--dataset <path>', 'the dataset the rows belong to (only its labels are read; images need not exist)')
     .addOption(new Option('--input-format <format>', 'dataset format; also written -if (default: detect)'))
-    .option('--subset <name>', 'the subset the rows belong to (default: test when the dataset has it, else all items)')
+    .option('--subset <name>', 'the subset the rows belong to (default: test, or the one test subset such as Test or test2017, else all items)')
     .option('--k <list>', `k values for recall@k (default ${DEFAULT_KS.join(',')})`)
     .addOption(new Option('--metric <metric>', 'similarity (default cosine: CGD compares L2-normalized features)').choices(METRICS))
     .option('--queries <file>', 'separate query embeddings (.npy); the --embeddings rows are then the gallery and no query is excluded')
@@ -39,6 +39,7 @@ export function registerEval(program: Command, env: CommandEnv): void {
       if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError(`eval recall: --threads must be a whole number of at least 1; got '${opts.threads}'`);
       if ((opts.queries === undefined) !== (opts.querySubset === undefined)) throw new UsageError('eval recall: --queries and --query-subset go together (the query rows\' labels come from that subset)');
 
+      if (opts.compare !== undefined && opts.queries !== undefined) throw new UsageError('eval recall: --compare with --queries would need a second query file; compare one-vs-rest runs, or run twice');
       const { format, sets } = await readDatasetLabels(opts.dataset, opts.inputFormat, opts.queries ? [opts.subset, opts.querySubset] : [opts.subset], env.ctx);
       const [gallerySet, querySet] = sets;
       const where = (s: typeof gallerySet) => (s.subset === undefined ? `the dataset (all ${s.ids.length} items; it has no test subset)` : `subset '${s.subset}'`);
@@ -46,7 +47,6 @@ export function registerEval(program: Command, env: CommandEnv): void {
       const queries = querySet && await readEmbeddings(opts.queries, { rows: querySet.ids.length, rowsOf: where(querySet), dim: gallery.dim, dimOf: `--embeddings (${opts.embeddings})`, metric });
       const other = opts.compare === undefined ? undefined
         : await readEmbeddings(opts.compare, { rows: gallerySet.ids.length, rowsOf: where(gallerySet), metric });
-      if (other && queries) throw new UsageError('eval recall: --compare with --queries would need a second query file; compare one-vs-rest runs, or run twice');
 
       const run = (embeddings: typeof gallery, label: string) => evaluateRecall({
         gallery: embeddings, galleryLabels: gallerySet.labels, queries, queryLabels: querySet?.labels, ks, metric, threads,

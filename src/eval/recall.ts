@@ -17,7 +17,8 @@
  * every query is lone). pytorch-metric-learning caps R at 1023 (a faiss limit); datum does not.
  * Ties in distance: the lower gallery index is nearer (see knn.ts).
  */
-import { DatumError } from '../diagnostics.js';
+import { DatumError, UsageError } from '../diagnostics.js';
+import { isTestSubset } from '../calib/select.js';
 import type { Context } from '../plugin.js';
 import { importDataset } from '../pipeline.js';
 import { readNpy } from '../npy.js';
@@ -157,9 +158,20 @@ export interface DatasetLabels {
 }
 
 /**
+ * The subset evaluated when none is asked for: `test`, else the one test subset (CVAT's `Test`, COCO's
+ * `test2017`), else all items; several test subsets without a plain `test` are ambiguous.
+ */
+function defaultSubset(counts: Record<string, number>, input: string): string | undefined {
+  if ('test' in counts) return 'test';
+  const tests = Object.keys(counts).filter(isTestSubset);
+  if (tests.length > 1) throw new UsageError(`eval recall: ${input} has several test subsets (${tests.join(', ')}); choose one with --subset`);
+  return tests[0];
+}
+
+/**
  * Reads a dataset and each item's class: its one `label` annotation (an item with none or several is
- * an error naming it, since each embeddings row must be one item's). `subset`: 'test' when the dataset
- * has one and none is asked for, else all items; `extraSubsets` are read in the same pass.
+ * an error naming it, since each embeddings row must be one item's). One set per entry of `subsets`, all read in one
+ * pass; an undefined entry is the default subset (defaultSubset).
  */
 export async function readDatasetLabels(input: string, format: string | undefined, subsets: (string | undefined)[], ctx: Context): Promise<{ format: string; sets: DatasetLabels[] }> {
   const { format: plugin, dataset } = await importDataset(input, format, {}, ctx);
@@ -172,7 +184,7 @@ export async function readDatasetLabels(input: string, format: string | undefine
   }
   const names = dataset.categories.map((c) => c.name);
   const sets = subsets.map((asked) => {
-    const subset = asked ?? ('test' in counts ? 'test' : undefined);
+    const subset = asked ?? defaultSubset(counts, input);
     if (subset !== undefined && !(subset in counts)) {
       throw new DatumError({ code: 'subset-missing', file: input, message: `the dataset has no subset '${subset}' (it has ${Object.entries(counts).map(([s, n]) => `${s || '(none)'} ${n}`).join(', ') || 'no items'})` });
     }

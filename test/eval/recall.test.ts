@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { knn } from '../../src/eval/knn.js';
-import { evaluateRecall } from '../../src/eval/recall.js';
+import { evaluateRecall, readDatasetLabels } from '../../src/eval/recall.js';
+import { createContext } from '../../src/pipeline.js';
+import { registerFormat } from '../../src/registry.js';
+import type { Item } from '../../src/model.js';
 import { writeNpy } from '../../src/npy.js';
 import { ROOT, tempDir } from '../helpers/corpus.js';
 // @ts-expect-error: a plain .mjs script without types
@@ -93,6 +96,23 @@ describe('recall@k, MAP@R and R-precision', () => {
         expect([...got.indices.subarray(q * k, (q + 1) * k)], `${metric} query ${q}`).toEqual(want);
       }
     }
+  });
+});
+
+describe('the rows\' labels', () => {
+  let items: Item[] = [];
+  registerFormat({ name: 'test_recall_memory', description: 'items of a recall test', import: async () => ({ categories: [{ name: 'a' }, { name: 'b' }], items }) });
+  const subsets = (names: string[]) => {
+    items = names.map((subset, i) => ({ id: `i${i}`, subset, annotations: [{ type: 'label' as const, label: i % 2 }] }));
+    return readDatasetLabels(dir, 'test_recall_memory', [undefined], createContext());
+  };
+
+  it('default to the test subset in any spelling, and refuse to guess between two', async () => {
+    expect((await subsets(['Train', 'Test', 'Test'])).sets[0]).toMatchObject({ subset: 'Test', ids: ['i1', 'i2'] });
+    expect((await subsets(['train2017', 'test2017'])).sets[0].subset).toBe('test2017');
+    expect((await subsets(['test', 'test-dev'])).sets[0].subset).toBe('test');
+    expect((await subsets(['train', 'val'])).sets[0]).toMatchObject({ subset: undefined, ids: ['i0', 'i1'] });
+    await expect(subsets(['test2017', 'test-dev'])).rejects.toThrow(/several test subsets \(test2017, test-dev\); choose one with --subset/);
   });
 });
 
