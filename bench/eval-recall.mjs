@@ -5,9 +5,11 @@
 // to recall@1/2/4/8 (fastest of --runs, default 3, alternating), in-process, and then once as whole
 // commands (`python3 floor.py` vs `datum eval recall` on a SOP list of the same items).
 // Agreement: recall@k must be equal; the top-k lists that differ are counted (float32 BLAS rounds
-// each dot product to 24 bits, datum sums in float64, so near-ties can swap).
+// each dot product to 24 bits, datum ranks by float64 sums (src/eval/knn.ts), so near-ties can swap).
+// The machine's load average is printed: other processes slow both sides, not always equally.
 // usage: npm run build && node bench/eval-recall.mjs [--rows N] [--dim D] [--per-class C] [--noise S] [--runs R]
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +106,7 @@ const recallAgrees = KS.every((kk) => datumResult.recall[kk] === numpyResult.rec
 const cli = measure(process.execPath, [path.join(here, '..', 'bin', 'datum.js'), 'eval', 'recall', '--embeddings', npy, '--dataset', sop, '--json']);
 const cliFloor = measure('python3', [floor, npy, path.join(out, 'labels.json'), path.join(out, 'numpy-top.npy')]);
 
-console.log(`eval recall, ${ROWS} x ${DIM} float32, ${ROWS / PER_CLASS} classes of ${PER_CLASS} (noise ${NOISE}), cosine, one-vs-rest; fastest of ${RUNS} (numpy ${python.stdout.trim()})`);
+console.log(`eval recall, ${ROWS} x ${DIM} float32, ${ROWS / PER_CLASS} classes of ${PER_CLASS} (noise ${NOISE}), cosine, one-vs-rest; fastest of ${RUNS} (numpy ${python.stdout.trim()}; ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(1)})`);
 console.log(`  numpy (e @ e.T + argpartition): ${best.numpy.toFixed(3)} s`);
 console.log(`  datum (evaluateRecall)         : ${best.datum.toFixed(3)} s  = ${(best.datum / best.numpy).toFixed(2)}x numpy (goal: within 2x)`);
 console.log(`  whole commands: python3 floor.py ${cliFloor.seconds.toFixed(2)} s, ${cliFloor.maxRssMiB.toFixed(0)} MiB; datum eval recall ${cli.seconds.toFixed(2)} s, ${cli.maxRssMiB.toFixed(0)} MiB  = ${(cli.seconds / cliFloor.seconds).toFixed(2)}x`);

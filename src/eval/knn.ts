@@ -10,8 +10,8 @@
  * two float32 values is exact in float64; the sums are float64, even and odd dimensions apart, as
  * `dotLanes`), found in two passes:
  * 1. a float32 pass (twice the speed of float64 SIMD) keeps the k + CANDIDATES_EXTRA best rows of
- *    each query by float32 dot products, whose error is at most gamma * |q| * |g| (gamma =
- *    (m + 4) * 2^-24, m = dim / 4 products summed per SIMD lane);
+ *    each query by float32 dot products, whose error is at most gamma * |q| * |g| (gamma about
+ *    (m + 4) * 2^-24, m = dim / 4 products summed per SIMD lane, plus float64's rounding);
  * 2. those candidates are scored again in float64 and sorted; a query whose last candidate's float32
  *    score, plus that error bound, is not below its k-th float64 score (a row outside the candidates
  *    might be nearer: near-ties, duplicates) is searched again in float64 against the whole gallery.
@@ -181,8 +181,9 @@ function refine(search: Search, candidates: Lists, kk: number): { lists: Lists; 
     scaledNorm = Math.max(scaledNorm, Math.abs(scale[g]) * Math.sqrt(dotLanes(gallery, g * dim, gallery, g * dim, dim)));
     offsetMax = Math.max(offsetMax, Math.abs(offset[g]));
   }
+  // float32 sums: m + 2 roundings for each product (m a lane); float64 sums (both sides'): dim + 2; slack
   const lanes = Math.ceil(dim / 4) + 4;
-  const gamma = (lanes * 2 ** -24) / (1 - lanes * 2 ** -24) + 2 ** -40;
+  const gamma = (lanes * 2 ** -24) / (1 - lanes * 2 ** -24) + (dim + 8) * 2 ** -52;
   const lists = emptyLists(nq, k);
   const again: number[] = [];
   for (let q = 0; q < nq; q++) {
@@ -204,7 +205,7 @@ function refine(search: Search, candidates: Lists, kk: number): { lists: Lists; 
       lists.indices[j] = g;
     }
     if (candidates.indices[(q + 1) * kk - 1] < 0) continue; // every row with a score is a candidate
-    const bound = gamma * Math.sqrt(dotLanes(queries, q * dim, queries, q * dim, dim)) * scaledNorm + 2 ** -40 * offsetMax;
+    const bound = gamma * Math.sqrt(dotLanes(queries, q * dim, queries, q * dim, dim)) * scaledNorm + 2 ** -50 * offsetMax;
     if (!(found >= k && candidates.scores[(q + 1) * kk - 1] + bound < lists.scores[q * k + k - 1])) again.push(q);
   }
   return { lists, again };
