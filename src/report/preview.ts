@@ -71,7 +71,7 @@ export async function renderPreview(item: Item, categories: readonly Category[],
 
   let picture = sharp(base.data, { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } });
   if (overlay.stripHeight) picture = picture.extend({ bottom: overlay.stripHeight, background: STRIP_BACKGROUND });
-  const png = await picture.composite([{ input: overlay.svg, top: 0, left: 0 }]).png().toBuffer();
+  const png = await picture.composite([{ input: overlay.svg, top: 0, left: 0 }]).removeAlpha().png().toBuffer();
   return { png, width, height: height + overlay.stripHeight, placeholder };
 }
 
