@@ -15,7 +15,13 @@ const EXAMPLES = 10;
 const RELABEL_IOU = 0.9;
 
 export interface CountRow { subset: string; label: string; kind: AnnotationType; source: number; other: number }
-export interface MovedBox { item: string; label: string; shift: number; source: number[]; other: number[] }
+export interface MovedBox {
+  item: string; label: string; shift: number; source: number[]; other: number[];
+  /** The item with just the two boxes, label 0 here and 1 there (see PAIR_CATEGORIES), to draw. */
+  picture: Item;
+}
+/** The categories of a moved box's picture: the box here in blue, there in orange. */
+export const PAIR_CATEGORIES: Category[] = [{ name: 'here', color: [0, 114, 178] }, { name: 'there', color: [213, 94, 0] }];
 export interface Relabel { from: string; to: string; count: number }
 
 export interface Comparison {
@@ -187,7 +193,7 @@ export class Comparer {
         if (shift > MOVE_TOLERANCE) {
           this.result.boxes.moved++;
           this.result.boxes.maxShift = Math.max(this.result.boxes.maxShift, shift);
-          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(round), other: b.map(round) });
+          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(round), other: b.map(round), picture: pairPicture(source, other, a, b) });
         }
       }
       g.s.forEach((a, i) => { if (!usedS.has(i) && a.type === 'bbox') leftS.push(a); });
@@ -221,6 +227,17 @@ export class Comparer {
     for (const k of lost) a.lost[k] = (a.lost[k] ?? 0) + 1;
     if (a.examples.length < EXAMPLES) a.examples.push({ item: where(item), label, source: s, other: o });
   }
+}
+
+/** The source item (its image, in pixels of the size known on either side) with the two boxes only. */
+function pairPicture(source: Item, other: Item, a: number[], b: number[]): Item {
+  const size = source.normalized ? other.image : source.image;
+  const box = (c: number[], label: number): Annotation => ({ type: 'bbox', x: c[0], y: c[1], w: c[2] - c[0], h: c[3] - c[1], label });
+  return {
+    id: source.id, subset: source.subset,
+    image: { path: source.image?.path ?? '', width: size?.width, height: size?.height },
+    annotations: [box(a, 0), box(b, 1)],
+  };
 }
 
 /**

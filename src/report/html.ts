@@ -32,13 +32,14 @@ export interface ReportPage {
   gallery: { label: string; thumbnails: Thumbnail[] }[];
   /** Why the gallery is empty (previews could not be drawn). */
   galleryNote?: string;
-  comparison?: { other: string; format: string; result: Comparison };
+  /** `pictures[k]`: the k-th moved box drawn here and there, when it could be drawn. */
+  comparison?: { other: string; format: string; result: Comparison; pictures?: (Thumbnail | undefined)[] };
   calibration?: { file: string; manifest: Manifest; found?: number };
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const plural = (n: number, word: string) => pluralOf(n, word).replace(/^\d+/, num(n));
+const plural = (n: number, word: string) => pluralOf(n, word, word === 'box' ? 'boxes' : undefined).replace(/^\d+/, num(n));
 const subsetName = (s: string) => s || '(none)';
 
 export function renderReport(page: ReportPage): string {
@@ -198,17 +199,21 @@ function gallerySection(page: ReportPage): string {
   return `<section id="gallery"><h2>Gallery</h2>${groups.length ? groups.join('') : `<p class="note">${esc(page.galleryNote ?? 'No item could be drawn.')}</p>`}</section>`;
 }
 
-function compareSection({ other, format, result: r }: NonNullable<ReportPage['comparison']>): string {
+function compareSection({ other, format, result: r, pictures = [] }: NonNullable<ReportPage['comparison']>): string {
   const differing = r.rows.filter((x) => x.source !== x.other).sort((a, b) => Math.abs(b.source - b.other) - Math.abs(a.source - a.other) || a.label.localeCompare(b.label));
   const dropped = differing.reduce((a, x) => a + Math.max(0, x.source - x.other), 0);
   const added = differing.reduce((a, x) => a + Math.max(0, x.other - x.source), 0);
   const headline = r.identical
     ? '<p class="ok" data-identical="true">No differences: every item, label, annotation count, box and attribute agrees.</p>'
-    : `<p class="bad" data-identical="false">Differences found: ${num(r.onlySourceCount)} items only here, ${num(r.onlyOtherCount)} only in the other, ${num(dropped)} annotations fewer and ${num(added)} more there, ${num(r.boxes.moved)} boxes moved by more than a pixel, ${num(r.relabelled.reduce((a, x) => a + x.count, 0))} relabelled, ${num(r.attributes.changed)} with an attribute lost or changed${r.labels.onlySource.length + r.labels.onlyOther.length + r.labels.parentChanged.length ? '; the labels differ' : ''}.</p>`;
+    : `<p class="bad" data-identical="false">Differences found: ${plural(r.onlySourceCount, 'item')} only here, ${num(r.onlyOtherCount)} only there; ${plural(dropped, 'annotation')} fewer and ${num(added)} more there; ${plural(r.boxes.moved, 'box')} moved by more than a pixel; ${num(r.relabelled.reduce((a, x) => a + x.count, 0))} relabelled; ${num(r.attributes.changed)} with an attribute lost or changed${r.labels.onlySource.length + r.labels.onlyOther.length + r.labels.parentChanged.length ? '; the labels differ' : ''}.</p>`;
   const countRows = differing.slice(0, 200).map((x) =>
     `<tr data-subset="${esc(x.subset)}" data-label="${esc(x.label)}" data-kind="${x.kind}"><td>${esc(subsetName(x.subset))}</td><th>${esc(x.label)}</th><td>${x.kind}</td><td data-source>${num(x.source)}</td><td data-other>${num(x.other)}</td><td data-diff class="${x.other < x.source ? 'bad' : ''}">${x.other - x.source > 0 ? '+' : ''}${num(x.other - x.source)}</td></tr>`);
   const pairs = r.subsetPairs.map((p) => `<tr><td>${esc(subsetName(p.source))}</td><td>${esc(subsetName(p.other))}</td><td>${num(p.items)}</td></tr>`).join('');
-  const moved = r.boxes.examples.map((m) => `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td></tr>`).join('');
+  const moved = r.boxes.examples.map((m, k) => {
+    const p = pictures[k];
+    const picture = p ? `<img src="${p.uri}" width="${p.width}" height="${p.height}" alt="${esc(`${m.item}: ${m.label} here and there`)}">` : '';
+    return `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td><td class="picture">${picture}</td></tr>`;
+  }).join('');
   const relabelled = r.relabelled.map((x) => `<tr data-from="${esc(x.from)}" data-to="${esc(x.to)}"><td>${esc(x.from)}</td><td>${esc(x.to)}</td><td>${num(x.count)}</td></tr>`).join('');
   const labelNotes = [
     r.labels.onlySource.length ? `<li data-labels-only="source" data-count="${r.labels.onlySource.length}">only here: ${names(r.labels.onlySource)}</li>` : '',
@@ -232,7 +237,7 @@ ${pairs ? `<h3>Subsets</h3><table id="compare-subsets"><thead><tr><th>here</th><
 <h3>Annotation counts that differ</h3>
 ${countRows.length ? `<table id="compare-counts"><thead><tr><th>subset</th><th>label</th><th>kind</th><th>here</th><th>there</th><th>difference</th></tr></thead><tbody>${countRows.join('')}</tbody></table>${differing.length > 200 ? `<p class="note">… and ${num(differing.length - 200)} more rows.</p>` : ''}` : '<p class="ok" id="compare-counts">Every subset, label and kind has the same number of annotations.</p>'}
 <h3>Boxes</h3><p data-boxes="${r.boxes.paired},${r.boxes.moved}">${num(r.boxes.paired)} boxes paired, ${num(r.boxes.moved)} moved by more than a pixel${r.boxes.moved ? ` (at most ${r.boxes.maxShift.toFixed(2)} px)` : ''}.</p>
-${moved ? `<table id="compare-moved"><thead><tr><th>item</th><th>label</th><th>largest edge shift (px)</th><th>here x0, y0, x1, y1</th><th>there</th></tr></thead><tbody>${moved}</tbody></table>` : ''}
+${moved ? `<table id="compare-moved"><thead><tr><th>item</th><th>label</th><th>largest edge shift (px)</th><th>here x0, y0, x1, y1</th><th>there</th><th><span class="here">here</span> / <span class="there">there</span></th></tr></thead><tbody>${moved}</tbody></table>` : ''}
 ${relabelled ? `<h3>Relabelled boxes</h3><table id="compare-relabelled"><thead><tr><th>label here</th><th>label there</th><th>boxes</th></tr></thead><tbody>${relabelled}</tbody></table>` : ''}
 <h3>Attributes</h3>${r.attributes.changed ? `<p data-attributes-changed="${r.attributes.changed}">${num(r.attributes.changed)} paired items or annotations lost or changed an attribute there.</p>${lost ? `<ul id="compare-lost">${lost}</ul>` : ''}<ul class="examples">${attrExamples}</ul>` : '<p class="ok" data-attributes-changed="0">No attribute of a paired item or annotation is lost or changed.</p>'}
 ${addedKeys ? `<p class="note">Attributes only there: ${addedKeys}.</p>` : ''}
@@ -294,5 +299,7 @@ svg.chart .axis,svg.chart .frame{stroke:var(--muted)}
 .label-group{margin-bottom:10px}
 .thumbs{display:flex;flex-wrap:wrap;gap:8px}
 .thumbs img{display:block;border:1px solid var(--line);background:var(--soft)}
+.here{color:#0072B2;font-weight:600}.there{color:#D55E00;font-weight:600}
+td.picture img{display:block;border:1px solid var(--line)}
 footer{padding:12px 24px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 `;

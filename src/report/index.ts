@@ -11,19 +11,21 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Manifest } from '../calib/index.js';
 import { DatumError } from '../diagnostics.js';
-import type { Item, ItemStream } from '../model.js';
+import type { Category, Item, ItemStream } from '../model.js';
 import { assertOutputApart, createContext, importDataset } from '../pipeline.js';
 import type { Context } from '../plugin.js';
 import { computeStats } from '../stats.js';
 import { validateDataset, type ValidationResult } from '../validate/index.js';
 import { DatasetAggregate } from './aggregate.js';
-import { Comparer, type Comparison } from './compare.js';
+import { Comparer, PAIR_CATEGORIES, type Comparison } from './compare.js';
 import { renderReport, type ReportPage, type Thumbnail } from './html.js';
 import { renderPreview } from './preview.js';
 
 /** Labels in the gallery (the most annotated), and the thumbnails' longest side in pixels. */
 export const GALLERY_LABELS = 24;
 export const THUMBNAIL_SIZE = 160;
+/** Longest side of a moved box's picture (cropped to the boxes and enlarged: a few pixels must show). */
+const MOVED_SIZE = 240;
 
 export interface ReportRequest {
   input: string;
@@ -108,9 +110,11 @@ export async function writeReport(request: ReportRequest, ctx: Context = createC
   }
 
   const { gallery, note } = await drawGallery(aggregate, ctx);
+  const movedPictures: (Thumbnail | undefined)[] = [];
+  for (const m of comparison?.boxes.examples ?? []) movedPictures.push(await movedPicture(m.picture).catch(() => undefined));
   const page: ReportPage = {
     source: calib?.datasetPath ?? request.input, format: format.name, stats, aggregate, validation, validationError, gallery, galleryNote: note,
-    comparison: comparison && other ? { other: other.path, format: other.format, result: comparison } : undefined,
+    comparison: comparison && other ? { other: other.path, format: other.format, result: comparison, pictures: movedPictures } : undefined,
     calibration: calib ? { file: calib.file, manifest: calib.manifest, found: wanted ? found : undefined } : undefined,
   };
   const html = renderReport(page);
@@ -211,6 +215,43 @@ async function readManifest(file: string): Promise<Manifest> {
  * Thumbnails for the most annotated labels, a few items each, each item drawn once (renderPreview,
  * then JPEG for a small data: URI). A drawing that fails leaves that thumbnail out.
  */
+/**
+ * A moved box's picture: the item drawn with the box here and there, cropped to the two boxes with a
+ * margin and enlarged, so that a shift of a few pixels shows.
+ */
+async function movedPicture(item: Item): Promise<Thumbnail | undefined> {
+  const { width, height } = item.image ?? {};
+  if (!width || !height) return undefined;
+  const preview = await renderPreview(item, PAIR_CATEGORIES, { size: Math.max(width, height) });
+  if (!preview) return undefined;
+  const scale = preview.width / width;
+  const boxes = item.annotations as { x: number; y: number; w: number; h: number }[];
+  const x0 = Math.min(...boxes.map((b) => b.x));
+  const y0 = Math.min(...boxes.map((b) => b.y));
+  const x1 = Math.max(...boxes.map((b) => b.x + b.w));
+  const y1 = Math.max(...boxes.map((b) => b.y + b.h));
+  const margin = Math.max(8, 0.25 * Math.max(x1 - x0, y1 - y0));
+  const left = Math.max(0, Math.floor((x0 - margin) * scale));
+  const top = Math.max(0, Math.floor((y0 - margin) * scale));
+  const right = Math.min(preview.width, Math.ceil((x1 + margin) * scale));
+  const bottom = Math.min(preview.height, Math.ceil((y1 + margin) * scale));
+  if (right <= left || bottom <= top) return undefined;
+  const { data, info } = await sharp(preview.png).extract({ left, top, width: right - left, height: bottom - top })
+    .resize({ width: MOVED_SIZE, height: MOVED_SIZE, fit: 'inside', kernel: 'nearest' })
+    .flatten({ background: '#ffffff' }).jpeg({ quality: 80 }).toBuffer({ resolveWithObject: true });
+  const name = item.subset ? `${item.subset}/${item.id}` : item.id;
+  return { item: name, uri: `data:image/jpeg;base64,${data.toString('base64')}`, width: info.width, height: info.height, placeholder: preview.placeholder };
+}
+
+/** An item drawn by renderPreview, as a JPEG data: URI; undefined when it cannot be drawn. */
+async function thumbnail(item: Item, categories: readonly Category[], size: number): Promise<Thumbnail | undefined> {
+  const preview = await renderPreview(item, categories, { size });
+  if (!preview) return undefined;
+  const jpeg = await sharp(preview.png).flatten({ background: '#ffffff' }).jpeg({ quality: 72 }).toBuffer();
+  const name = item.subset ? `${item.subset}/${item.id}` : item.id;
+  return { item: name, uri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: preview.width, height: preview.height, placeholder: preview.placeholder };
+}
+
 async function drawGallery(aggregate: DatasetAggregate, ctx: Context): Promise<{ gallery: ReportPage['gallery']; note?: string }> {
   const labels = [...aggregate.gallery.keys()]
     .map((label) => ({ label, total: aggregate.labelTotal(label) }))
@@ -221,12 +262,8 @@ async function drawGallery(aggregate: DatasetAggregate, ctx: Context): Promise<{
   let failure: string | undefined;
   for (const [k, item] of items.entries()) {
     try {
-      const preview = await renderPreview(item, aggregate.categories, { size: THUMBNAIL_SIZE });
-      if (preview) {
-        const jpeg = await sharp(preview.png).flatten({ background: '#ffffff' }).jpeg({ quality: 72 }).toBuffer();
-        const name = item.subset ? `${item.subset}/${item.id}` : item.id;
-        drawn.set(item, { item: name, uri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: preview.width, height: preview.height, placeholder: preview.placeholder });
-      }
+      const t = await thumbnail(item, aggregate.categories, THUMBNAIL_SIZE);
+      if (t) drawn.set(item, t);
     } catch (error) {
       failure ??= error instanceof Error ? error.message : String(error);
     }

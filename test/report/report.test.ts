@@ -221,6 +221,20 @@ describe('datum report --compare', () => {
     expect(movedRows[0].attrs['data-moved-item']).toBe('Train/street_001');
     expect(decode(movedRows[0].cells[1].text)).toBe('car');
     expect(num(cell(movedRows[0], 'data-shift')!.text)).toBeCloseTo(3, 6);
+    expect(block(a.html, 'section', 'compare')).toContain('1 box moved by more than a pixel');
+    // the picture of the box here and there: cropped around the boxes, enlarged
+    const picture = movedRows[0].cells.at(-1)!.text.match(/<img src="data:image\/jpeg;base64,([^"]+)" width="(\d+)" height="(\d+)"/);
+    if (a.summary.thumbnails > 0) {
+      expect(picture).not.toBeNull();
+      const meta = await sharp(Buffer.from(picture![1], 'base64')).metadata();
+      expect([meta.width, meta.height]).toEqual([Number(picture![2]), Number(picture![3])]);
+      expect(Math.max(meta.width!, meta.height!)).toBe(240);
+      // both outlines are drawn: pixels of the blue (here) and orange (there) colours
+      const { data } = await sharp(Buffer.from(picture![1], 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const near = ([r, g, b]: number[]) => { let n = 0; for (let k = 0; k < data.length; k += 3) if (Math.abs(data[k] - r) + Math.abs(data[k + 1] - g) + Math.abs(data[k + 2] - b) < 60) n++; return n; };
+      expect(near([0, 114, 178])).toBeGreaterThan(50);
+      expect(near([213, 94, 0])).toBeGreaterThan(50);
+    }
 
     // moved by one pixel: not a moved box
     const nudged = editedCvat('nudged', (xml) => xml.replace('xtl="20.00" ytl="120.00" xbr="140.00"', 'xtl="21.00" ytl="120.00" xbr="141.00"'));
