@@ -21,10 +21,6 @@ export class Histogram {
     this.counts[k]++;
   }
 
-  get total(): number {
-    return this.counts.reduce((a, b) => a + b, 0);
-  }
-
   bins(): Bin[] {
     return this.counts.map((count, k) => ({ label: this.name(this.edges[k], this.edges[k + 1]), count }));
   }
@@ -42,14 +38,14 @@ export const HEAT_SIDE = 16;
 /** Distinct image sizes counted one by one; further sizes are counted together. */
 const MAX_SIZES = 1000;
 /** Gallery: items kept per label, and labels for which items are kept. */
-export const GALLERY_PER_LABEL = 3;
+const GALLERY_PER_LABEL = 3;
 const GALLERY_LABELS_KEPT = 200;
 
 /** Kinds whose bounds are a box a detector would learn (points and lines have no meaningful box). */
 const BOXED = new Set<AnnotationType>(['bbox', 'polygon', 'mask', 'ellipse']);
 
-export type KindCounts = Record<AnnotationType, number>;
-export const zeroKinds = (): KindCounts => Object.fromEntries(ANNOTATION_TYPES.map((t) => [t, 0])) as KindCounts;
+type KindCounts = Record<AnnotationType, number>;
+const zeroKinds = (): KindCounts => Object.fromEntries(ANNOTATION_TYPES.map((t) => [t, 0])) as KindCounts;
 
 export class DatasetAggregate {
   readonly itemsPerSubset = new Map<string, number>();
