@@ -242,13 +242,28 @@ function makeSearch(queries: Float32Array, gallery: Float32Array, dim: number, k
 
 const blockRowsOf = (s: Search) => s.blockRows || defaultBlockRows(rowBytes(s.dim, s.float32));
 const rowsOf = (s: Search) => ({ nq: (s.symmetric ? s.gallery : s.queries).length / s.dim, ng: s.gallery.length / s.dim });
-/** A unit of work is one block of queries (against all gallery blocks, or in one-vs-rest those from its own on). */
-const unitCount = (s: Search) => Math.ceil(rowsOf(s).nq / blockRowsOf(s));
+/**
+ * A unit of work: in one-vs-rest a block of rows against the blocks from its own on (the pairs with
+ * the later rows); else one block of queries against one block of the gallery, so that a few queries
+ * against a large gallery still make work for every thread.
+ */
+function unitCount(s: Search): number {
+  const { nq, ng } = rowsOf(s);
+  const B = blockRowsOf(s);
+  return s.symmetric ? Math.ceil(nq / B) : Math.ceil(nq / B) * Math.ceil(ng / B);
+}
+/** The query block and the gallery blocks [from, to) of unit `unit`. */
+function unitBlocks(s: Search, unit: number): { query: number; from: number; to: number } {
+  const blocks = Math.ceil(rowsOf(s).ng / blockRowsOf(s));
+  if (s.symmetric) return { query: unit, from: unit, to: blocks };
+  return { query: Math.floor(unit / blocks), from: unit % blocks, to: unit % blocks + 1 };
+}
 /** Pairs of rows computed by unit `unit`, for progress. */
 function unitWork(s: Search, unit: number): number {
   const { nq, ng } = rowsOf(s);
-  const B = blockRowsOf(s), q0 = unit * B;
-  return Math.min(B, nq - q0) * (s.symmetric ? ng - q0 : ng);
+  const B = blockRowsOf(s);
+  const { query, from, to } = unitBlocks(s, unit);
+  return Math.min(B, nq - query * B) * (Math.min(ng, to * B) - from * B);
 }
 function totalWork(s: Search): number {
   let total = 0;
@@ -331,13 +346,16 @@ function searchUnits(s: Search, lists: Lists, nextUnit: () => number, onUnit: (w
     return sc > scores[last] || (sc === scores[last] && g < indices[last]);
   };
 
-  const blocks = Math.ceil(ng / B);
-  for (let unit = nextUnit(); unit < unitCount(s); unit = nextUnit()) {
-    const q0 = unit * B, qn = Math.min(B, nq - q0);
-    load(queries, q0, qn, qAt);
-    for (let block = symmetric ? unit : 0; block < blocks; block++) {
+  const units = unitCount(s);
+  let loaded = -1; // the query block in wasm memory
+  for (let unit = nextUnit(); unit < units; unit = nextUnit()) {
+    const { query, from, to } = unitBlocks(s, unit);
+    const q0 = query * B, qn = Math.min(B, nq - q0);
+    if (query !== loaded) load(queries, q0, qn, qAt);
+    loaded = query;
+    for (let block = from; block < to; block++) {
       const g0 = block * B, gn = Math.min(B, ng - g0), width = roundUp(gn);
-      const diagonal = symmetric && block === unit;
+      const diagonal = symmetric && block === query;
       if (!diagonal) load(s.gallery, g0, gn, gAt);
       dots(qAt, roundUp(qn), diagonal ? qAt : gAt, width, bytes, outAt);
       for (let a = 0; a < qn; a++) {
