@@ -12,6 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
+// @ts-expect-error: a plain .mjs script without types
+import { makeSopFixture } from '../../scripts/make-sop-fixture.mjs';
 
 const CHROMIUM = process.env.DATUM_CHROMIUM ?? '/usr/bin/chromium';
 const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
@@ -78,11 +80,8 @@ describe.skipIf(!HAS_CHROMIUM)('report.html in headless chromium', () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('renders the CVAT sample\'s report and its comparison with no console error, no request, sized charts and a screenshot', { timeout: 90_000 }, async () => {
-    const report = path.join(work, 'report.html');
-    const r = await runCli('report', '-i', CVAT, '--compare', CVAT, '-o', report);
-    expect(r.code, r.err).toBe(0);
-
+  /** Opens `file` in a new tab at 1280 x 2000; what the page logged and requested is collected. */
+  async function open(file: string): Promise<{ errors: string[]; requests: string[]; evaluate: (expression: string) => Promise<any>; sessionId: string }> {
     const { targetId } = await devtools.send('Target.createTarget', { url: 'about:blank' });
     const { sessionId } = await devtools.send('Target.attachToTarget', { targetId, flatten: true });
     const errors: string[] = [];
@@ -99,10 +98,17 @@ describe.skipIf(!HAS_CHROMIUM)('report.html in headless chromium', () => {
     });
     for (const domain of ['Page', 'Runtime', 'Log', 'Network']) await devtools.send(`${domain}.enable`, {}, sessionId);
     await devtools.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 2000, deviceScaleFactor: 1, mobile: false }, sessionId);
-    await devtools.send('Page.navigate', { url: pathToFileURL(report).href }, sessionId);
+    await devtools.send('Page.navigate', { url: pathToFileURL(file).href }, sessionId);
     await load;
-
     const evaluate = async (expression: string) => (await devtools.send('Runtime.evaluate', { expression, returnByValue: true }, sessionId)).result.value;
+    return { errors, requests, evaluate, sessionId };
+  }
+
+  it('renders the CVAT sample\'s report and its comparison with no console error, no request, sized charts and a screenshot', { timeout: 90_000 }, async () => {
+    const report = path.join(work, 'report.html');
+    const r = await runCli('report', '-i', CVAT, '--compare', CVAT, '-o', report);
+    expect(r.code, r.err).toBe(0);
+    const { errors, requests, evaluate, sessionId } = await open(report);
     const charts: { kind: string; width: number; height: number; bars: number; section: string }[] = await evaluate(`[...document.querySelectorAll('svg.chart')].map((s) => {
       const box = s.getBoundingClientRect();
       return { kind: s.dataset.chart, width: box.width, height: box.height, bars: s.querySelectorAll('rect.bar, rect.cell').length, section: s.closest('section').id };
@@ -143,5 +149,38 @@ describe.skipIf(!HAS_CHROMIUM)('report.html in headless chromium', () => {
     const { data: pixels } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const dark = pixels.filter((_, k) => k % 3 === 0 && pixels[k] < 100 && pixels[k + 1] < 100).length;
     expect(dark).toBeGreaterThan(1000);
+  });
+  it('renders a moved box\'s picture and a calibration set\'s chart', { timeout: 90_000 }, async () => {
+    const moved = path.join(work, 'moved');
+    fs.cpSync(CVAT, moved, { recursive: true });
+    const xml = path.join(moved, 'annotations.xml');
+    fs.writeFileSync(xml, fs.readFileSync(xml, 'utf8').replace('xtl="20.00" ytl="120.00" xbr="140.00"', 'xtl="23.00" ytl="120.00" xbr="143.00"'));
+    const report = path.join(work, 'moved.html');
+    const r = await runCli('report', '-i', CVAT, '--compare', moved, '-o', report);
+    expect(r.code, r.err).toBe(0);
+    const { errors, requests, evaluate } = await open(report);
+    const pictures = await evaluate(`[...document.querySelectorAll('#compare-moved td.picture img')].map((i) => ({ complete: i.complete, natural: i.naturalWidth, shown: i.getBoundingClientRect().width }))`);
+    const drawn = fs.readFileSync(report, 'utf8').includes('<td class="picture"><img');
+    expect(pictures).toHaveLength(drawn ? 1 : 0);
+    for (const p of pictures) expect(p).toEqual({ complete: true, natural: 240, shown: 240 });
+    expect(await evaluate(`document.querySelector('[data-moved-item]').innerText`)).toMatch(/^Train\/street_001\s+car\s+3\.00/);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+
+    // a calibration folder: the strata chart, two bars per stratum (share of the pool, of the set)
+    const { root } = await makeSopFixture(path.join(work, 'sop'), { classesPerSuper: [3, 2], imagesPerClass: () => 3 });
+    const calib = path.join(work, 'calib');
+    expect((await runCli('calib', '-i', root, '-o', calib, '--size', '4', '-f', 'sop')).code).toBe(0);
+    const strata = JSON.parse(fs.readFileSync(path.join(calib, 'manifest.json'), 'utf8')).strata.length;
+    const calibReport = path.join(work, 'calib.html');
+    expect((await runCli('report', '-i', calib, '-o', calibReport)).code).toBe(0);
+    const page = await open(calibReport);
+    const chart = await page.evaluate(`(() => { const s = document.querySelector('#calibration svg.chart'); const b = s.getBoundingClientRect(); return { width: b.width, height: b.height, bars: s.querySelectorAll('rect.bar').length }; })()`);
+    expect(strata).toBeGreaterThan(1);
+    expect(chart.bars).toBe(2 * strata);
+    expect(chart.width).toBeGreaterThan(300);
+    expect(chart.height).toBeGreaterThan(20 * strata);
+    expect(page.errors).toEqual([]);
+    expect(page.requests).toEqual([]);
   });
 });
