@@ -4,6 +4,7 @@
  * labels and subsets, never on the number of items (the gallery keeps a few items per label).
  */
 import { annotationBounds } from '../geometry/bounds.js';
+import { probeImageSize } from '../media.js';
 import { ANNOTATION_TYPES, type AnnotationType, type Category, type Item } from '../model.js';
 import type { Bin } from './charts.js';
 
@@ -37,6 +38,8 @@ const OBJECT_EDGES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 32, 64, 128];
 export const HEAT_SIDE = 16;
 /** Distinct image sizes counted one by one; further sizes are counted together. */
 const MAX_SIZES = 1000;
+/** Items without a size in their annotations whose image file is read for its size (a sample: reading all is slow). */
+export const PROBE_SAMPLE = 500;
 /** Gallery: items kept per label, and labels for which items are kept. */
 const GALLERY_PER_LABEL = 3;
 const GALLERY_LABELS_KEPT = 200;
@@ -67,6 +70,10 @@ export class DatasetAggregate {
   readonly sizes = new Map<string, number>();
   otherSizes = 0;
   unknownSize = 0;
+  /** Image files of the first PROBE_SAMPLE items without a size, their sizes once read (probeSizes). */
+  private readonly unsized: string[] = [];
+  readonly probed = new Map<string, number>();
+  probeFailed = 0;
   normalizedItems = 0;
   readonly gallery = new Map<number, Item[]>();
 
@@ -83,6 +90,7 @@ export class DatasetAggregate {
     const sized = Boolean(!item.normalized && width && height && width > 0 && height > 0);
     if (sized) this.countSize(`${width}x${height}`);
     else if (!item.normalized) this.unknownSize++;
+    if (!sized && item.image?.path && this.unsized.length < PROBE_SAMPLE) this.unsized.push(item.image.path);
     // normalized coordinates are shares of the image already
     const [sw, sh] = item.normalized ? [1, 1] : sized ? [width!, height!] : [0, 0];
 
@@ -116,6 +124,25 @@ export class DatasetAggregate {
       if (cx >= 0 && cy >= 0 && cx < HEAT_SIDE && cy < HEAT_SIDE) this.heat[cy * HEAT_SIDE + cx]++;
     }
     this.objectsPerImage.add(objects);
+  }
+
+  /** Reads the sizes of the sampled image files (headers only), a few at a time. */
+  async probeSizes(progress: (done: number, total: number) => void): Promise<void> {
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < this.unsized.length) {
+        const size = await probeImageSize(this.unsized[next++]);
+        if (size) {
+          const key = `${size.width}x${size.height}`;
+          this.probed.set(key, (this.probed.get(key) ?? 0) + 1);
+        } else {
+          this.probeFailed++;
+        }
+        progress(++done, this.unsized.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, this.unsized.length) }, worker));
   }
 
   private countSize(key: string): void {

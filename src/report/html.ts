@@ -147,15 +147,23 @@ function geometrySection(agg: DatasetAggregate): string {
     objects,
     figure(`Box centres over the image (${HEAT_SIDE}×${HEAT_SIDE})`, heatmap('Box centres over the image', agg.heat, HEAT_SIDE, 180)),
   ];
-  const sizes = [...agg.sizes].sort((a, b) => b[1] - a[1]);
-  const sizeRows = sizes.slice(0, 12).map(([name, n]) => ({ name, values: [n] }));
-  if (agg.otherSizes || sizes.length > 12) sizeRows.push({ name: 'other sizes', values: [agg.otherSizes + sizes.slice(12).reduce((a, [, n]) => a + n, 0)] });
-  if (agg.unknownSize) sizeRows.push({ name: 'unknown', values: [agg.unknownSize] });
+  const probedTotal = [...agg.probed.values()].reduce((a, b) => a + b, 0);
+  const sizes = [...new Set([...agg.sizes.keys(), ...agg.probed.keys()])]
+    .map((name) => ({ name, values: [agg.sizes.get(name) ?? 0, agg.probed.get(name) ?? 0] }))
+    .sort((a, b) => b.values[0] + b.values[1] - a.values[0] - a.values[1]);
+  const sizeRows = sizes.slice(0, 12);
+  const rest = sizes.slice(12);
+  if (agg.otherSizes || rest.length) sizeRows.push({ name: 'other sizes', values: [agg.otherSizes + rest.reduce((a, r) => a + r.values[0], 0), rest.reduce((a, r) => a + r.values[1], 0)] });
+  const withoutSize = agg.unknownSize + agg.normalizedItems;
+  if (withoutSize) sizeRows.push({ name: 'no size given', values: [withoutSize, 0] });
+  const series = probedTotal || agg.probeFailed ? ['in the annotations', 'read from the image file'] : ['items'];
+  const probeNote = probedTotal || agg.probeFailed
+    ? ` ${plural(withoutSize, 'item')} have no size in the annotations: the image files of the first ${num(probedTotal + agg.probeFailed)} were read${agg.probeFailed ? ` (${num(agg.probeFailed)} could not be)` : ''}.` : '';
   return `<section id="geometry"><h2>Boxes and images</h2>
 <p class="note">${agg.boxes ? '' : 'No box, polygon, mask or ellipse: no box to measure. '}Boxes are bounding boxes and the bounds of polygons, masks and ellipses (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
 <div class="grid">${charts.join('')}</div>
-<h3>Image sizes</h3><div class="chart-box">${barChart('Image sizes (width x height)', sizeRows, ['items'])}</div>
-<p class="note">${plural(agg.sizes.size, 'distinct size')}${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.</p>
+<h3>Image sizes</h3><div class="chart-box">${barChart('Image sizes (width x height)', sizeRows, series)}</div>
+<p class="note" id="size-note" data-probed="${probedTotal}" data-probe-failed="${agg.probeFailed}">${plural(agg.sizes.size, 'distinct size')} in the annotations${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.${probeNote}</p>
 </section>`;
 }
 

@@ -99,6 +99,7 @@ export async function writeReport(request: ReportRequest, ctx: Context = createC
     }),
   });
   const comparison: Comparison | undefined = comparer?.finish();
+  await aggregate.probeSizes((n, total) => ctx.progress('reading image sizes', n, total));
 
   let validation: ValidationResult | undefined;
   let validationError: string | undefined;

@@ -278,6 +278,19 @@ describe('datum report of a calibration set', () => {
     const geometry = block(html, 'section', 'geometry');
     expect(geometry).toContain('No box, polygon, mask or ellipse');
     expect(geometry.match(/data-chart="histogram"/g)).toHaveLength(1); // objects per image
+    // SOP lists no image sizes: they are read from the image files
+    const expectedSizes: Record<string, number> = {};
+    for (const c of classes) {
+      for (const p of c.paths) {
+        const { width, height } = await sharp(path.join(root, p)).metadata();
+        expectedSizes[`${width}x${height}`] = (expectedSizes[`${width}x${height}`] ?? 0) + 1;
+      }
+    }
+    const items = classes.reduce((a, c) => a + c.paths.length, 0);
+    expect(geometry).toContain(`data-probed="${items}" data-probe-failed="0"`);
+    const probed = Object.fromEntries([...geometry.matchAll(/<title>(\d+x\d+) · read from the image file: (\d+)<\/title>/g)].map((m) => [m[1], Number(m[2])]));
+    expect(probed).toEqual(expectedSizes);
+    expect(geometry).toContain(`<title>no size given · in the annotations: ${items}</title>`);
   });
 
   it('a calib folder: the manifest\'s strata against the pool, and its dataset/ reported', async () => {
