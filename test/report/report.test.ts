@@ -345,8 +345,13 @@ describe('datum report writes one file atomically', () => {
   it('bad input, a bad --compare or manifest, an output inside the input or a folder: exit 1, named, nothing written', async () => {
     const dir = temp();
     const out = path.join(dir, 'report.html');
+    const broken = path.join(temp(), 'broken');
+    fs.mkdirSync(path.join(broken, 'annotations'), { recursive: true });
+    fs.writeFileSync(path.join(broken, 'annotations', 'instances_train.json'), '{"images":[{"id":1,"file_name":"a.jpg"}],"annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[1,2');
     const cases: [string[], string][] = [
       [['-i', path.join(dir, 'nope')], '[input-missing]'],
+      [['-i', broken], `${path.join(broken, 'annotations', 'instances_train.json')}:1: malformed JSON`],
+      [['-i', CVAT, '--compare', broken], '[bad-json]'],
       [['-i', CVAT, '--compare', path.join(dir, 'nope')], '[input-missing]'],
       [['-i', CVAT, '--manifest', path.join(dir, 'nope.json')], '[file-not-found]'],
       [['-i', CVAT, '--manifest', path.join(CVAT, 'annotations.xml')], '[bad-manifest]'],
