@@ -278,7 +278,7 @@ function emptyLists(nq: number, k: number): Lists {
 }
 
 /** Per gallery row: the factor on q.g and the term added (cosine: 1/|g| and 0; euclidean: 2 and -|g|^2). */
-function rowTerms(rows: Float32Array, dim: number, metric: Metric): { scale: Float64Array; offset: Float64Array } {
+export function rowTerms(rows: Float32Array, dim: number, metric: Metric): { scale: Float64Array; offset: Float64Array } {
   const n = rows.length / dim;
   const scale = new Float64Array(n);
   const offset = new Float64Array(n);

@@ -22,7 +22,7 @@ import { isTestSubset } from '../calib/select.js';
 import type { Context } from '../plugin.js';
 import { importDataset } from '../pipeline.js';
 import { readNpy } from '../npy.js';
-import { knnParallel, type Metric, type Neighbours } from './knn.js';
+import { dotLanes, knnParallel, rowTerms, type Metric, type Neighbours } from './knn.js';
 
 export type { Metric } from './knn.js';
 export const METRICS: readonly Metric[] = ['cosine', 'euclidean'];
@@ -70,37 +70,53 @@ export function relevantCounts(queryLabels: ArrayLike<number>, galleryLabels: Ar
   return r;
 }
 
-/** The metrics from each query's neighbour list (nearest first, -1 for none). */
-export function scoreNeighbours(neighbours: Neighbours, queryLabels: ArrayLike<number>, galleryLabels: ArrayLike<number>, r: Int32Array, ks: readonly number[]): RetrievalScores {
-  const { k, indices } = neighbours;
-  const hits = new Float64Array(ks.length);
-  let mapSum = 0;
-  let rpSum = 0;
-  let lone = 0;
-  for (let q = 0; q < queryLabels.length; q++) {
-    const label = queryLabels[q];
-    const base = q * k;
-    const same = (i: number) => indices[base + i] >= 0 && galleryLabels[indices[base + i]] === label;
+/** The metrics summed over queries, each given by its neighbour list (nearest first, -1 for none). */
+class MetricSums {
+  private readonly hits: Float64Array;
+  private mapSum = 0;
+  private rpSum = 0;
+  private lone = 0;
+  private n = 0;
+
+  constructor(private readonly ks: readonly number[]) {
+    this.hits = new Float64Array(ks.length);
+  }
+
+  /** A query with R gallery images of its class, whose i-th nearest (0-based, i < length) is of its class when same(i). */
+  add(length: number, R: number, same: (i: number) => boolean): void {
+    this.n++;
     let first = -1; // rank (0-based) of the first neighbour of the query's class
-    for (let i = 0; i < k; i++) if (same(i)) { first = i; break; }
-    ks.forEach((kk, j) => { if (first >= 0 && first < kk) hits[j]++; });
-    const R = r[q];
-    if (R <= 0) { lone++; continue; }
+    for (let i = 0; i < length; i++) if (same(i)) { first = i; break; }
+    this.ks.forEach((k, j) => { if (first >= 0 && first < k) this.hits[j]++; });
+    if (R <= 0) { this.lone++; return; }
     let correct = 0;
     let precisionSum = 0;
-    for (let i = 0; i < R; i++) {
+    for (let i = 0; i < Math.min(R, length); i++) {
       if (!same(i)) continue;
       correct++;
       precisionSum += correct / (i + 1);
     }
-    mapSum += precisionSum / R;
-    rpSum += correct / R;
+    this.mapSum += precisionSum / R;
+    this.rpSum += correct / R;
   }
-  const n = queryLabels.length;
-  const withClass = n - lone;
-  const recall: Record<number, number> = {};
-  ks.forEach((kk, j) => { recall[kk] = n ? hits[j] / n : 0; });
-  return { recall, mapAtR: withClass ? mapSum / withClass : 0, rPrecision: withClass ? rpSum / withClass : 0, queries: n, lone };
+
+  result(): RetrievalScores {
+    const { n, lone } = this;
+    const withClass = n - lone;
+    const recall: Record<number, number> = {};
+    this.ks.forEach((k, j) => { recall[k] = n ? this.hits[j] / n : 0; });
+    return { recall, mapAtR: withClass ? this.mapSum / withClass : 0, rPrecision: withClass ? this.rpSum / withClass : 0, queries: n, lone };
+  }
+}
+
+/** The metrics from each query's neighbour list (nearest first, -1 for none). */
+export function scoreNeighbours(neighbours: Neighbours, queryLabels: ArrayLike<number>, galleryLabels: ArrayLike<number>, r: Int32Array, ks: readonly number[]): RetrievalScores {
+  const { k, indices } = neighbours;
+  const sums = new MetricSums(ks);
+  for (let q = 0; q < queryLabels.length; q++) {
+    sums.add(k, r[q], (i) => indices[q * k + i] >= 0 && galleryLabels[indices[q * k + i]] === queryLabels[q]);
+  }
+  return sums.result();
 }
 
 /** recall@k, MAP@R and R-precision, with the neighbour lists they came from. */
@@ -114,10 +130,71 @@ export async function evaluateRecall(request: RecallRequest): Promise<RetrievalS
   if (queries.dim !== gallery.dim) throw new Error(`evaluateRecall: queries have ${queries.dim} values a row, the gallery ${gallery.dim}`);
   const r = relevantCounts(queryLabels, galleryLabels, oneVsRest);
   const k = neighboursNeeded(ks, r, gallery.rows - (oneVsRest ? 1 : 0));
+  if (k > LONG_LISTS) return scoreRows(queries, gallery, queryLabels, galleryLabels, r, ks, request.metric ?? 'cosine', oneVsRest, request.onProgress);
   const neighbours = await knnParallel(queries.data, gallery.data, gallery.dim, k, {
     metric: request.metric ?? 'cosine', excludeSelf: oneVsRest, threads: request.threads, onProgress: request.onProgress,
   });
   return { ...scoreNeighbours(neighbours, queryLabels, galleryLabels, r, ks), neighbours };
+}
+
+/**
+ * Above this many neighbours a query (a class of hundreds of images: classification data, not SOP's
+ * 2 to 12), keeping sorted lists costs O(k) an insertion and queries x k x 12 bytes; scoreRows ranks
+ * each query's whole row instead.
+ */
+const LONG_LISTS = 256;
+
+/**
+ * The metrics one query at a time from its full row of scores (the same scores and tie rule as knn:
+ * float64 `dotLanes` sums, the lower index first on equal scores). The row is sorted as numbers
+ * (native, no comparator); each image of the query's class then gets its rank by binary search, and
+ * the ranks sorted give its class's positions. Memory: a few rows of the gallery's length, plus the
+ * first max(ks) neighbours of each query (for --compare).
+ */
+function scoreRows(queries: Embeddings, gallery: Embeddings, queryLabels: ArrayLike<number>, galleryLabels: ArrayLike<number>,
+  r: Int32Array, ks: readonly number[], metric: Metric, oneVsRest: boolean, onProgress?: (done: number) => void): RetrievalScores & { neighbours: Neighbours } {
+  const { dim } = gallery;
+  const ng = gallery.rows;
+  const { scale, offset } = rowTerms(gallery.data, dim, metric);
+  const top = Math.min(Math.max(...ks), ng - (oneVsRest ? 1 : 0));
+  const indices = new Int32Array(queries.rows * top).fill(-1);
+  const scores = new Float64Array(queries.rows * top).fill(-Infinity);
+  const row = new Float64Array(ng);
+  const sorted = new Float64Array(ng);
+  const sums = new MetricSums(ks);
+  /** Rows nearer than gallery row g: higher scores, and equal ones of lower index. */
+  const nearer = (g: number, exclude: number): number => {
+    const v = row[g];
+    let lo = 0, hi = ng; // first index of sorted with a value > v
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] > v) hi = mid; else lo = mid + 1; }
+    let count = ng - lo;
+    if (lo > 1 && sorted[lo - 2] === v) for (let h = 0; h < g; h++) if (row[h] === v && h !== exclude) count++; // a tie: rare
+    return count;
+  };
+  for (let q = 0; q < queries.rows; q++) {
+    const label = queryLabels[q];
+    const exclude = oneVsRest ? q : -1;
+    for (let g = 0; g < ng; g++) row[g] = dotLanes(queries.data, q * dim, gallery.data, g * dim, dim) * scale[g] + offset[g];
+    if (exclude >= 0) row[exclude] = -Infinity;
+    sorted.set(row);
+    sorted.sort();
+    // the first `top` neighbours, in order
+    const threshold = sorted[ng - top];
+    const first: number[] = [];
+    for (let g = 0; g < ng; g++) if (row[g] >= threshold && g !== exclude) first.push(g);
+    first.sort((a, b) => row[b] - row[a] || a - b);
+    for (let i = 0; i < top; i++) { indices[q * top + i] = first[i]; scores[q * top + i] = row[first[i]]; }
+    // positions (0-based) of the query's class: enough of the list for the metrics, whatever its length
+    const positions: number[] = [];
+    for (let g = 0; g < ng; g++) if (g !== exclude && galleryLabels[g] === label) positions.push(nearer(g, exclude));
+    const length = Math.max(top, r[q]);
+    const hit = new Uint8Array(length);
+    for (const p of positions) if (p < length) hit[p] = 1;
+    sums.add(length, r[q], (i) => hit[i] === 1);
+    if (q % 64 === 63) onProgress?.((q + 1) / queries.rows);
+  }
+  onProgress?.(1);
+  return { ...sums.result(), neighbours: { k: top, indices, scores } };
 }
 
 /**

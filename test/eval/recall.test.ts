@@ -79,6 +79,33 @@ describe('recall@k, MAP@R and R-precision', () => {
     expect(s.mapAtR).toBeCloseTo(0.5, 12); // R = 1 each: q0 1, q1 0
   });
 
+  it('large classes (R above the list length knn keeps) give a brute force\'s MAP@R and R-precision', async () => {
+    let seed = 3;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+    const n = 700, dim = 6;
+    const labels = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 2 : i % 2)); // R about 300, 300 and 99
+    const data = Float32Array.from({ length: n * dim }, (_, i) => rand() + 0.3 * labels[Math.floor(i / dim)] * (i % dim === 0 ? 1 : 0));
+    const s = await evaluateRecall({ gallery: { rows: n, dim, data }, galleryLabels: labels, metric: 'cosine', ks: [1, 5] });
+    let map = 0, rp = 0;
+    const hits = [0, 0];
+    for (let q = 0; q < n; q++) {
+      const norm = (g: number) => Math.hypot(...data.subarray(g * dim, (g + 1) * dim));
+      const score = (g: number) => data.subarray(q * dim, (q + 1) * dim).reduce((t, v, d) => t + v * data[g * dim + d], 0) / norm(g);
+      const order = [...Array(n).keys()].filter((g) => g !== q).map((g) => [score(g), g]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, g]) => g);
+      const R = labels.filter((l) => l === labels[q]).length - 1;
+      [1, 5].forEach((k, j) => { if (order.slice(0, k).some((g) => labels[g] === labels[q])) hits[j]++; });
+      let correct = 0, sum = 0;
+      for (let i = 0; i < R; i++) if (labels[order[i]] === labels[q]) sum += ++correct / (i + 1);
+      map += sum / R;
+      rp += correct / R;
+    }
+    expect(s.neighbours.k).toBe(5); // only the first max(ks) are kept
+    expect(s.recall[1]).toBeCloseTo(hits[0] / n, 12);
+    expect(s.recall[5]).toBeCloseTo(hits[1] / n, 12);
+    expect(s.mapAtR).toBeCloseTo(map / n, 10);
+    expect(s.rPrecision).toBeCloseTo(rp / n, 10);
+  });
+
   it('ranks as a float64 brute force does, for both metrics', () => {
     let seed = 7;
     const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
