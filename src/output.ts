@@ -74,9 +74,7 @@ export async function writeAtomically<T>(output: string, overwrite: boolean, wri
   }
   const parent = path.dirname(target);
   await fsp.mkdir(parent, { recursive: true });
-  const temp: Temp = { dir: await makeTempDir(parent, `.${path.basename(target)}.datum-tmp-`), writes: new Set(), closed: false };
-  if (!temps.size) for (const s of SIGNALS) process.on(s, onSignal);
-  temps.add(temp);
+  const temp = await track(parent, target);
   try {
     const result = await write(temp.dir);
     temp.closed = true;
@@ -101,9 +99,43 @@ export async function writeAtomically<T>(output: string, overwrite: boolean, wri
     await removeTemp(temp);
     throw error;
   } finally {
-    temps.delete(temp);
-    if (!temps.size) for (const s of SIGNALS) process.removeListener(s, onSignal);
+    untrack(temp);
   }
+}
+
+/**
+ * One file (a report) written the same way: into a temporary folder beside `output`, removed on failure,
+ * Ctrl-C or SIGTERM, then renamed into place (replacing an existing file in one step).
+ */
+export async function writeFileAtomically(output: string, content: string | Buffer): Promise<void> {
+  const target = path.resolve(output);
+  const parent = path.dirname(target);
+  await fsp.mkdir(parent, { recursive: true });
+  const temp = await track(parent, target);
+  try {
+    const file = path.join(temp.dir, path.basename(target));
+    await fsp.writeFile(file, content);
+    await fsp.rename(file, target);
+    await fsp.rm(temp.dir, { recursive: true, force: true });
+  } catch (error) {
+    await removeTemp(temp);
+    throw error;
+  } finally {
+    untrack(temp);
+  }
+}
+
+/** A temporary folder beside `target`, removed by the signal and exit handlers until untracked. */
+async function track(parent: string, target: string): Promise<Temp> {
+  const temp: Temp = { dir: await makeTempDir(parent, `.${path.basename(target)}.datum-tmp-`), writes: new Set(), closed: false };
+  if (!temps.size) for (const s of SIGNALS) process.on(s, onSignal);
+  temps.add(temp);
+  return temp;
+}
+
+function untrack(temp: Temp): void {
+  temps.delete(temp);
+  if (!temps.size) for (const s of SIGNALS) process.removeListener(s, onSignal);
 }
 
 /**

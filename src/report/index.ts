@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Manifest } from '../calib/index.js';
 import { DatumError } from '../diagnostics.js';
+import { writeFileAtomically } from '../output.js';
 import type { Category, Item, ItemStream } from '../model.js';
 import { assertOutputApart, createContext, importDataset } from '../pipeline.js';
 import type { Context } from '../plugin.js';
@@ -153,23 +153,6 @@ async function checkOutput(output: string, shown: string, overwrite: boolean): P
   const existing = await fsp.stat(output).catch(() => null);
   if (existing?.isDirectory()) throw new DatumError({ code: 'output-is-folder', file: shown, message: 'the report is one HTML file; this path is a folder' });
   if (existing && !overwrite) throw new DatumError({ code: 'output-exists', file: shown, message: 'output file exists; pass --overwrite to replace it' });
-}
-
-/** Writes `text` to a temporary file beside `output` and renames it into place; on failure, removes it. */
-async function writeFileAtomically(output: string, text: string): Promise<void> {
-  await fsp.mkdir(path.dirname(output), { recursive: true });
-  const temp = path.join(path.dirname(output), `.${path.basename(output)}.datum-tmp-${randomBytes(6).toString('base64url')}`);
-  const removeTemp = () => { try { fs.rmSync(temp, { force: true }); } catch { /* nothing more to try */ } };
-  process.once('exit', removeTemp);
-  try {
-    await fsp.writeFile(temp, text);
-    await fsp.rename(temp, output);
-  } catch (error) {
-    removeTemp();
-    throw error;
-  } finally {
-    process.removeListener('exit', removeTemp);
-  }
 }
 
 interface CalibManifest {
