@@ -31,3 +31,7 @@ export { evaluateRecall, readEmbeddings, readDatasetLabels, DEFAULT_KS } from '.
 export type { RetrievalScores, Embeddings, RecallRequest, Metric } from './eval/recall.js';
 export { knn, knnParallel } from './eval/knn.js';
 export { readNpy, writeNpy, npyHeader } from './npy.js';
+export { previewDataset, renderPreview, contactSheet } from './report/preview.js';
+export type { PreviewRequest, PreviewResult, Preview, PreviewOptions } from './report/preview.js';
+export { writeReport } from './report/index.js';
+export type { ReportRequest, ReportSummary } from './report/index.js';
