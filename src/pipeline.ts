@@ -7,6 +7,7 @@ import { DatumError, Reporter } from './diagnostics.js';
 import { getFormat } from './registry.js';
 import { writeAtomically } from './output.js';
 import { forgetPaths } from './paths.js';
+import { keepShard, type Shard } from './shard.js';
 
 export function createContext(partial: Partial<Context> = {}): Context {
   return { reporter: partial.reporter ?? new Reporter(), progress: partial.progress ?? (() => {}) };
@@ -37,6 +38,8 @@ export interface ConvertRequest {
   transforms?: Transform[];
   importOptions?: Options;
   exportOptions?: Options;
+  /** Only the items of this shard are converted (before any transform); categories are all kept. */
+  shard?: Shard;
 }
 
 export interface ConvertResult extends ExportSummary { inputFormat: string; outputFormat: string; output: string }
@@ -49,7 +52,8 @@ export async function convert(request: ConvertRequest, ctx: Context = createCont
   await assertOutputApart([input], output, request.output);
   const { format, dataset } = await importDataset(input, request.inputFormat, request.importOptions, ctx);
   const exporter = getFormat(request.outputFormat ?? format.name, 'export');
-  const transformed = await applyTransforms(dataset, request.transforms ?? [], ctx);
+  const selected = request.shard ? keepShard(dataset, request.shard) : dataset;
+  const transformed = await applyTransforms(selected, request.transforms ?? [], ctx);
   const summary = await exportDataset(transformed, output, exporter, { overwrite: request.overwrite, options: request.exportOptions }, ctx);
   return { ...summary, inputFormat: format.name, outputFormat: exporter.name, output };
 }

@@ -10,6 +10,7 @@ import { parseTransform, transformUsage } from '../transforms/index.js';
 import type { CommandEnv } from './env.js';
 import { plural } from '../text.js';
 import { repeatable } from './argv.js';
+import { formatShard, parseShard } from '../shard.js';
 
 
 /** `datum convert` (-f required) and `datum transform` (-f defaults to the input's format). */
@@ -27,12 +28,17 @@ export function registerConvert(program: Command, env: CommandEnv, pluginArgs: r
     command
       .option('--overwrite', 'replace a non-empty output folder')
       .option('-t, --transform <spec>', `transform to apply as name:args, repeatable, applied in order${name === 'transform' ? ' (at least one)' : ''}`, repeatable, [] as string[])
+      .option('--shard <K/N>', 'only the items of shard K of N (see Shards below)')
       .option('--json', 'print the result as one JSON object on stdout')
       .addHelpText('after', () => [
         '',
         'Options for the output format go after --, e.g. `-- --save-media`. Formats and their options: `datum formats`.',
         'Transforms (* holds the whole dataset in memory; the others stream item by item; what each does: `datum transforms`):',
         ...transformUsage().map((u) => `  ${u}`),
+        '',
+        'Shards: --shard K/N keeps the items whose hash of subset/id falls in shard K (1-based) of N; the N runs',
+        'K = 1..N share no item and miss none, and `datum merge` joins their outputs. Every label is kept. Each run',
+        'still reads the whole input; transforms (* ones included) see only the shard\'s items.',
         '',
         'Example:',
         name === 'convert'
@@ -41,15 +47,17 @@ export function registerConvert(program: Command, env: CommandEnv, pluginArgs: r
       ].join('\n'))
       .action(async (opts) => {
         env.setInput(opts.input);
+        const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
         const transforms = (opts.transform as string[]).map(parseTransform);
         if (name === 'transform' && !transforms.length) throw new UsageError('datum transform needs at least one -t name:args (see `datum transforms`)');
         const exporter = await outputFormat(opts.outputFormat, opts.input, opts.inputFormat);
         const exportOptions = parsePluginOptions(pluginArgs, exporter.exportOptions, `exporter '${exporter.name}'`);
         const result = await convert({
           input: opts.input, inputFormat: opts.inputFormat, output: opts.output, outputFormat: exporter.name,
-          overwrite: Boolean(opts.overwrite), transforms, exportOptions,
+          overwrite: Boolean(opts.overwrite), transforms, exportOptions, shard,
         }, env.ctx);
-        printConversion(env, result, `converted ${plural(result.items, 'item')} from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`);
+        const ofShard = shard ? ` of shard ${formatShard(shard)}` : '';
+        printConversion(env, result, `converted ${plural(result.items, 'item')}${ofShard} from ${result.inputFormat} to ${result.outputFormat}: ${result.output}`, shard ? { shard: formatShard(shard) } : {});
       });
   }
 }

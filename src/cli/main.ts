@@ -20,6 +20,7 @@ import { registerCalib } from './calib.js';
 import { registerEval } from './eval.js';
 import { registerPreview } from './preview.js';
 import { registerReport } from './report.js';
+import { formatShard, keepShard, parseShard } from '../shard.js';
 
 /** The commands that write a dataset, and so take the exporter's options after `--`. */
 const WRITING_COMMANDS = ['convert', 'transform', 'split', 'merge', 'calib'];
@@ -65,19 +66,22 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .description('count items, subsets, annotations by kind, and list labels')
     .argument('<path>', 'dataset folder (or annotation file)')
     .addOption(new Option('--input-format <format>', 'input format; also written -if (default: detect)'))
+    .option('--shard <K/N>', 'count only the items of shard K of N, as `datum convert --shard` picks them (the input is still read whole)')
     .option('--json', 'print exactly one JSON object on stdout')
     .action(async (path: string, opts) => {
       input = path;
+      const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
       const { format, dataset } = await importDataset(path, opts.inputFormat, {}, ctx);
-      const stats = await computeStats(dataset);
+      const stats = await computeStats(shard ? keepShard(dataset, shard) : dataset);
       clear();
       if (json) {
-        print(JSON.stringify({ format: format.name, ...stats }));
+        print(JSON.stringify({ format: format.name, ...(shard ? { shard: formatShard(shard) } : {}), ...stats }));
         return;
       }
       const list = (record: Record<string, number>) =>
         Object.entries(record).filter(([, n]) => n > 0).map(([k, n]) => `${k || '(none)'} ${n}`).join(', ') || 'none';
       print(`format: ${format.name}`);
+      if (shard) print(`shard: ${formatShard(shard)}`);
       print(`items: ${stats.items}`);
       print(`subsets: ${list(stats.subsets)}`);
       print(`annotations: ${list(stats.annotations)}`);
