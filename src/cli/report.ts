@@ -43,7 +43,7 @@ export function registerReport(program: Command, env: CommandEnv): void {
       if (c) {
         env.print(c.identical
           ? `compared with ${c.other}: no differences`
-          : `compared with ${c.other}: ${c.matched} items matched, ${c.onlySource} only here, ${c.onlyOther} only there; ${c.dropped} annotations fewer, ${c.added} more there; ${plural(c.movedBoxes, 'box', 'boxes')} moved, ${c.relabelled} relabelled, ${c.attributeChanges} with an attribute lost or changed; labels: ${c.labelsOnlySource} only here, ${c.labelsOnlyOther} only there, ${c.parentChanged} with another parent`);
+          : `compared with ${c.other}: ${c.matched} items matched, ${c.onlySource} only here, ${c.onlyOther} only there; ${c.dropped} annotations fewer, ${c.added} more there; ${plural(c.movedBoxes, 'box', 'boxes')} moved, ${c.relabelled} relabelled, ${c.attributeChanges} with an attribute lost or changed${c.attributesOnlyOther.length ? ` (attributes only there: ${c.attributesOnlyOther.join(', ')})` : ''}; labels: ${c.labelsOnlySource} only here, ${c.labelsOnlyOther} only there, ${c.parentChanged} with another parent`);
       }
       if (summary.calibration) env.print(`calibration set: ${summary.calibration.count} items over ${plural(summary.calibration.strata, 'stratum', 'strata')}`);
     });

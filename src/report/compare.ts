@@ -138,7 +138,7 @@ export class Comparer {
     r.relabelled = [...this.relabels.values()].sort((a, b) => b.count - a.count);
     r.labels = compareCategories(this.sourceCategories, this.otherCategories);
     r.identical = !r.onlySourceCount && !r.onlyOtherCount && r.rows.every((x) => x.source === x.other)
-      && !r.boxes.moved && !r.relabelled.length && !r.attributes.changed
+      && !r.boxes.moved && !r.relabelled.length && !r.attributes.changed && !Object.keys(r.attributes.added).length
       && !r.labels.onlySource.length && !r.labels.onlyOther.length && !r.labels.parentChanged.length;
     return r;
   }

@@ -54,6 +54,8 @@ export interface ReportSummary {
     other: string; format: string; identical: boolean; matched: number; onlySource: number; onlyOther: number;
     /** Annotations fewer / more in the other dataset, summed over subset, label and kind. */
     dropped: number; added: number; movedBoxes: number; relabelled: number; attributeChanges: number;
+    /** Attribute keys on paired items or annotations there that are not here. */
+    attributesOnlyOther: string[];
     /** Labels only in the source / only in the other, and labels whose parent differs. */
     labelsOnlySource: number; labelsOnlyOther: number; parentChanged: number;
   };
@@ -133,6 +135,7 @@ export async function writeReport(request: ReportRequest, ctx: Context = createC
       onlySource: comparison.onlySourceCount, onlyOther: comparison.onlyOtherCount,
       dropped: diff((s, o) => Math.max(0, s - o)), added: diff((s, o) => Math.max(0, o - s)),
       movedBoxes: comparison.boxes.moved, relabelled: comparison.relabelled.reduce((a, r) => a + r.count, 0), attributeChanges: comparison.attributes.changed,
+      attributesOnlyOther: Object.keys(comparison.attributes.added),
       labelsOnlySource: comparison.labels.onlySource.length, labelsOnlyOther: comparison.labels.onlyOther.length, parentChanged: comparison.labels.parentChanged.length,
     };
   }

@@ -171,6 +171,16 @@ describe('datum report --compare', () => {
     expect(section).toContain('data-lost-attribute="occluded" data-count="2"');
   });
 
+  it('the other way round (the YOLO conversion against the CVAT sample): attributes only there are a difference', async () => {
+    const { out: yolo } = await convert(CVAT, 'cvat-yolo-reverse');
+    const { html, summary } = await report('-i', yolo, '--compare', CVAT);
+    expect(summary.compare).toMatchObject({ identical: false, matched: 6, dropped: 0, added: 0, movedBoxes: 0, attributeChanges: 0 });
+    expect(summary.compare.attributesOnlyOther.sort()).toEqual(['occluded', 'parked']);
+    const section = block(html, 'section', 'compare');
+    expect(section).toContain('data-identical="false"');
+    expect(section).toMatch(/Differences found: [^<]*attributes only there: (parked, occluded|occluded, parked)/);
+  });
+
   it('of the COCO fixture with its YOLO pose conversion lists what the export dropped', async () => {
     const { out: yolo, result } = await convert(COCO, 'coco-yolo');
     const { html, summary } = await report('-i', COCO, '--compare', yolo);
