@@ -9,6 +9,8 @@ import type { Annotation, AnnotationType, Attributes, BboxAnnotation, Category, 
 
 /** A box edge that moved by more than this (pixels) is a moved box. */
 export const MOVE_TOLERANCE = 1;
+/** The same for boxes with no image size on either side (fractions of the image): a pixel of a 1000 px image. */
+export const FRACTION_TOLERANCE = 0.001;
 /** Examples kept per kind of difference. */
 const EXAMPLES = 10;
 /** Boxes of different labels with at least this IoU are the same object relabelled. */
@@ -17,6 +19,8 @@ const RELABEL_IOU = 0.9;
 export interface CountRow { subset: string; label: string; kind: AnnotationType; source: number; other: number }
 export interface MovedBox {
   item: string; label: string; shift: number; source: number[]; other: number[];
+  /** The coordinates and the shift are fractions of the image (no size known on either side). */
+  fractions?: boolean;
   /** The item with just the two boxes, label 0 here and 1 there (see PAIR_CATEGORIES), to draw. */
   picture: Item;
 }
@@ -34,7 +38,8 @@ export interface Comparison {
   subsetPairs: { source: string; other: string; items: number }[];
   /** Annotation counts per source subset, label and kind, over the matched and unmatched items. */
   rows: CountRow[];
-  boxes: { paired: number; moved: number; maxShift: number; examples: MovedBox[] };
+  /** `maxShift` in pixels; `inFractions`: paired boxes compared as fractions of the image (FRACTION_TOLERANCE). */
+  boxes: { paired: number; moved: number; maxShift: number; inFractions: number; examples: MovedBox[] };
   relabelled: Relabel[];
   /** Categories by name: only on one side, or with another parent (SOP super-classes lost). */
   labels: { onlySource: string[]; onlyOther: string[]; parentChanged: { name: string; source?: string; other?: string }[] };
@@ -76,7 +81,7 @@ export class Comparer {
   private readonly relabels = new Map<string, Relabel>();
   private readonly result: Comparison = {
     items: { source: 0, other: 0, matched: 0, byIdOnly: 0 }, onlySource: [], onlySourceCount: 0, onlyOther: [], onlyOtherCount: 0,
-    subsetPairs: [], rows: [], boxes: { paired: 0, moved: 0, maxShift: 0, examples: [] }, relabelled: [],
+    subsetPairs: [], rows: [], boxes: { paired: 0, moved: 0, maxShift: 0, inFractions: 0, examples: [] }, relabelled: [],
     labels: { onlySource: [], onlyOther: [], parentChanged: [] }, attributes: { changed: 0, lost: {}, added: {}, examples: [] }, identical: false,
   };
 
@@ -173,6 +178,8 @@ export class Comparer {
     // Each side's size scales the other's normalized boxes.
     const sBox = (a: Annotation) => corners(a as BboxAnnotation, Boolean(source.normalized), other.image);
     const oBox = (a: Annotation) => corners(a as BboxAnnotation, Boolean(other.normalized), source.image);
+    // two sides without a size (YOLO labels without their images) stay fractions of the image
+    const fractions = Boolean(source.normalized && other.normalized) && !sizeOf(source.image) && !sizeOf(other.image);
     const leftS: Annotation[] = [];
     const leftO: Annotation[] = [];
     for (const [key, g] of groups) {
@@ -190,10 +197,11 @@ export class Comparer {
         const b = oBox(o);
         const shift = Math.max(...a.map((v, k) => Math.abs(v - b[k])));
         this.result.boxes.paired++;
-        if (shift > MOVE_TOLERANCE) {
+        if (fractions) this.result.boxes.inFractions++;
+        if (shift > (fractions ? FRACTION_TOLERANCE : MOVE_TOLERANCE)) {
           this.result.boxes.moved++;
-          this.result.boxes.maxShift = Math.max(this.result.boxes.maxShift, shift);
-          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(round), other: b.map(round), picture: pairPicture(source, other, a, b) });
+          if (!fractions) this.result.boxes.maxShift = Math.max(this.result.boxes.maxShift, shift);
+          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(fractions ? roundFraction : round), other: b.map(fractions ? roundFraction : round), picture: pairPicture(source, other, a, b), ...(fractions ? { fractions } : {}) });
         }
       }
       g.s.forEach((a, i) => { if (!usedS.has(i) && a.type === 'bbox') leftS.push(a); });
@@ -266,6 +274,8 @@ function compareCategories(source: readonly Category[], other: readonly Category
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;
+const roundFraction = (v: number) => Math.round(v * 1e4) / 1e4;
+const sizeOf = (image: Item['image']) => Boolean(image?.width && image.height);
 
 /** Index pairs: the highest-IoU pairs first, then the boxes left on both sides in order. */
 function pairBoxes(s: number[][], o: number[][]): [number, number][] {

@@ -10,7 +10,7 @@ import { plural as pluralOf } from '../text.js';
 import type { ValidationResult } from '../validate/index.js';
 import { HEAT_SIDE, type DatasetAggregate } from './aggregate.js';
 import { barChart, escapeHtml as esc, heatmap, histogram, PALETTE } from './charts.js';
-import type { Comparison } from './compare.js';
+import { FRACTION_TOLERANCE, type Comparison } from './compare.js';
 
 /** Rows of the label table, bars of the label chart, strata shown. */
 const TABLE_LABELS = 100;
@@ -220,7 +220,7 @@ function compareSection({ other, format, result: r, pictures = [] }: NonNullable
   const moved = r.boxes.examples.map((m, k) => {
     const p = pictures[k];
     const picture = p ? `<img src="${p.uri}" width="${p.width}" height="${p.height}" alt="${esc(`${m.item}: ${m.label} here and there`)}">` : '';
-    return `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td><td class="picture">${picture}</td></tr>`;
+    return `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.fractions ? `${m.shift.toFixed(4)} of the image` : m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td><td class="picture">${picture}</td></tr>`;
   }).join('');
   const relabelled = r.relabelled.map((x) => `<tr data-from="${esc(x.from)}" data-to="${esc(x.to)}"><td>${esc(x.from)}</td><td>${esc(x.to)}</td><td>${num(x.count)}</td></tr>`).join('');
   const labelNotes = [
@@ -244,7 +244,7 @@ ${pairs ? `<h3>Subsets</h3><table id="compare-subsets"><thead><tr><th>here</th><
 <h3>Labels</h3>${labelNotes ? `<ul id="compare-labels">${labelNotes}</ul>` : '<p class="ok" id="compare-labels">The same labels, with the same parents.</p>'}
 <h3>Annotation counts that differ</h3>
 ${countRows.length ? `<table id="compare-counts"><thead><tr><th>subset</th><th>label</th><th>kind</th><th>here</th><th>there</th><th>difference</th></tr></thead><tbody>${countRows.join('')}</tbody></table>${differing.length > 200 ? `<p class="note">… and ${num(differing.length - 200)} more rows.</p>` : ''}` : '<p class="ok" id="compare-counts">Every subset, label and kind has the same number of annotations.</p>'}
-<h3>Boxes</h3><p data-boxes="${r.boxes.paired},${r.boxes.moved}">${num(r.boxes.paired)} boxes paired, ${num(r.boxes.moved)} moved by more than a pixel${r.boxes.moved ? ` (at most ${r.boxes.maxShift.toFixed(2)} px)` : ''}.</p>
+<h3>Boxes</h3><p data-boxes="${r.boxes.paired},${r.boxes.moved}">${num(r.boxes.paired)} boxes paired, ${num(r.boxes.moved)} moved by more than a pixel${r.boxes.maxShift ? ` (at most ${r.boxes.maxShift.toFixed(2)} px)` : ''}.${r.boxes.inFractions ? ` ${num(r.boxes.inFractions)} of them have no image size on either side: compared as fractions of the image, moved when an edge shifts by more than ${FRACTION_TOLERANCE} of it.` : ''}</p>
 ${moved ? `<table id="compare-moved"><thead><tr><th>item</th><th>label</th><th>largest edge shift (px)</th><th>here x0, y0, x1, y1</th><th>there</th><th><span class="here">here</span> / <span class="there">there</span></th></tr></thead><tbody>${moved}</tbody></table>` : ''}
 ${relabelled ? `<h3>Relabelled boxes</h3><table id="compare-relabelled"><thead><tr><th>label here</th><th>label there</th><th>boxes</th></tr></thead><tbody>${relabelled}</tbody></table>` : ''}
 <h3>Attributes</h3>${r.attributes.changed ? `<p data-attributes-changed="${r.attributes.changed}">${num(r.attributes.changed)} paired items or annotations lost or changed an attribute there.</p>${lost ? `<ul id="compare-lost">${lost}</ul>` : ''}<ul class="examples">${attrExamples}</ul>` : '<p class="ok" data-attributes-changed="0">No attribute of a paired item or annotation is lost or changed.</p>'}

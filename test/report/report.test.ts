@@ -181,6 +181,26 @@ describe('datum report --compare', () => {
     expect(section).toMatch(/Differences found: [^<]*attributes only there: (parked, occluded|occluded, parked)/);
   });
 
+  it('two YOLO label folders without images: boxes compared as fractions of the image, a shift of a fifth found', async () => {
+    const { out: yolo } = await convert(CVAT, 'cvat-yolo-a');
+    const shifted = path.join(work, 'cvat-yolo-b');
+    fs.cpSync(yolo, shifted, { recursive: true });
+    const file = path.join(shifted, 'labels', 'train', 'street_001.txt');
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    const [cls, cx, ...rest] = lines[0].split(' ');
+    lines[0] = [cls, (Number(cx) + 0.2).toFixed(6), ...rest].join(' ');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+
+    const same = await report('-i', yolo, '--compare', yolo);
+    expect(same.summary.compare).toMatchObject({ identical: true, movedBoxes: 0 });
+    const { html, summary } = await report('-i', yolo, '--compare', shifted);
+    expect(summary.compare).toMatchObject({ identical: false, matched: 6, movedBoxes: 1, dropped: 0, added: 0 });
+    const moved = rows(block(html, 'table', 'compare-moved')).filter((r) => r.attrs['data-moved-item']);
+    expect(moved.map((r) => r.attrs['data-moved-item'])).toEqual(['train/street_001']);
+    expect(decode(cell(moved[0], 'data-shift')!.text)).toBe('0.2000 of the image');
+    expect(block(html, 'section', 'compare')).toContain('data-boxes="10,1"');
+  });
+
   it('of the COCO fixture with its YOLO pose conversion lists what the export dropped', async () => {
     const { out: yolo, result } = await convert(COCO, 'coco-yolo');
     const { html, summary } = await report('-i', COCO, '--compare', yolo);
