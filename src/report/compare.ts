@@ -5,6 +5,7 @@
  * item and label, boxes by IoU (best pairs first), then the rest in order. Normalized coordinates
  * (YOLO labels without their images) are scaled by the other side's image size.
  */
+import { rotatedBoxCorners } from '../geometry/polygon.js';
 import type { Annotation, AnnotationType, Attributes, BboxAnnotation, Category, Item } from '../model.js';
 
 /** A box edge that moved by more than this (pixels) is a moved box. */
@@ -21,6 +22,8 @@ export interface MovedBox {
   item: string; label: string; shift: number; source: number[]; other: number[];
   /** The coordinates and the shift are fractions of the image (no size known on either side). */
   fractions?: boolean;
+  /** Degrees clockwise here and there, when either box is rotated. */
+  rotation?: [number, number];
   /** The item with just the two boxes, label 0 here and 1 there (see PAIR_CATEGORIES), to draw. */
   picture: Item;
 }
@@ -62,6 +65,31 @@ function iou(a: number[], b: number[]): number {
 function corners(a: BboxAnnotation, normalized: boolean, size: { width?: number; height?: number } | undefined): number[] {
   const [sx, sy] = normalized && size?.width && size.height ? [size.width, size.height] : [1, 1];
   return [a.x * sx, a.y * sy, (a.x + a.w) * sx, (a.y + a.h) * sy];
+}
+
+/** A box's four corners, its rotation applied, scaled as `corners` scales. */
+function rotatedCorners(a: BboxAnnotation, normalized: boolean, size: { width?: number; height?: number } | undefined): number[] {
+  const [sx, sy] = normalized && size?.width && size.height ? [size.width, size.height] : [1, 1];
+  return rotatedBoxCorners(a).map((v, k) => v * (k % 2 ? sy : sx));
+}
+
+/**
+ * How far two boxes' corners are apart: for each corner the distance (the larger of x and y) to the
+ * nearest corner of the other box, the largest of these. An edge that moves moves its corners by as
+ * much; a rotation that is lost or gained moves them too; the same rectangle whichever corner its
+ * rotation starts from is 0.
+ */
+function cornerShift(p: readonly number[], q: readonly number[]): number {
+  const far = (a: readonly number[], b: readonly number[]) => {
+    let worst = 0;
+    for (let i = 0; i < a.length; i += 2) {
+      let nearest = Infinity;
+      for (let j = 0; j < b.length; j += 2) nearest = Math.min(nearest, Math.max(Math.abs(a[i] - b[j]), Math.abs(a[i + 1] - b[j + 1])));
+      worst = Math.max(worst, nearest);
+    }
+    return worst;
+  };
+  return Math.max(far(p, q), far(q, p));
 }
 
 /** What one annotation carries besides its geometry, for the attribute comparison. */
@@ -195,13 +223,15 @@ export class Comparer {
         if (s.type !== 'bbox') continue;
         const a = sBox(s);
         const b = oBox(o);
-        const shift = Math.max(...a.map((v, k) => Math.abs(v - b[k])));
+        const [sb, ob] = [s as BboxAnnotation, o as BboxAnnotation];
+        const shift = cornerShift(rotatedCorners(sb, Boolean(source.normalized), other.image), rotatedCorners(ob, Boolean(other.normalized), source.image));
+        const rotation: [number, number] | undefined = sb.rotation || ob.rotation ? [round(sb.rotation ?? 0), round(ob.rotation ?? 0)] : undefined;
         this.result.boxes.paired++;
         if (fractions) this.result.boxes.inFractions++;
         if (shift > (fractions ? FRACTION_TOLERANCE : MOVE_TOLERANCE)) {
           this.result.boxes.moved++;
           if (!fractions) this.result.boxes.maxShift = Math.max(this.result.boxes.maxShift, shift);
-          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(fractions ? roundFraction : round), other: b.map(fractions ? roundFraction : round), picture: pairPicture(source, other, a, b), ...(fractions ? { fractions } : {}) });
+          if (this.result.boxes.examples.length < EXAMPLES) this.result.boxes.examples.push({ item: where(source), label, shift, source: a.map(fractions ? roundFraction : round), other: b.map(fractions ? roundFraction : round), picture: pairPicture(source, other, a, b, rotation), ...(fractions ? { fractions } : {}), ...(rotation ? { rotation } : {}) });
         }
       }
       g.s.forEach((a, i) => { if (!usedS.has(i) && a.type === 'bbox') leftS.push(a); });
@@ -238,9 +268,9 @@ export class Comparer {
 }
 
 /** The source item (its image, in pixels of the size known on either side) with the two boxes only. */
-function pairPicture(source: Item, other: Item, a: number[], b: number[]): Item {
+function pairPicture(source: Item, other: Item, a: number[], b: number[], rotation?: [number, number]): Item {
   const size = source.normalized ? other.image : source.image;
-  const box = (c: number[], label: number): Annotation => ({ type: 'bbox', x: c[0], y: c[1], w: c[2] - c[0], h: c[3] - c[1], label });
+  const box = (c: number[], label: number): Annotation => ({ type: 'bbox', x: c[0], y: c[1], w: c[2] - c[0], h: c[3] - c[1], label, ...(rotation?.[label] ? { rotation: rotation[label] } : {}) });
   return {
     id: source.id, subset: source.subset,
     image: { path: source.image?.path ?? '', width: size?.width, height: size?.height },

@@ -220,7 +220,7 @@ function compareSection({ other, format, result: r, pictures = [] }: NonNullable
   const moved = r.boxes.examples.map((m, k) => {
     const p = pictures[k];
     const picture = p ? `<img src="${p.uri}" width="${p.width}" height="${p.height}" alt="${esc(`${m.item}: ${m.label} here and there`)}">` : '';
-    return `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.fractions ? `${m.shift.toFixed(4)} of the image` : m.shift.toFixed(2)}</td><td>${m.source.join(', ')}</td><td>${m.other.join(', ')}</td><td class="picture">${picture}</td></tr>`;
+    return `<tr data-moved-item="${esc(m.item)}"><td>${esc(m.item)}</td><td>${esc(m.label)}</td><td data-shift>${m.fractions ? `${m.shift.toFixed(4)} of the image` : m.shift.toFixed(2)}</td><td>${m.source.join(', ')}${m.rotation ? ` ↻${m.rotation[0]}°` : ''}</td><td>${m.other.join(', ')}${m.rotation ? ` ↻${m.rotation[1]}°` : ''}</td><td class="picture">${picture}</td></tr>`;
   }).join('');
   const relabelled = r.relabelled.map((x) => `<tr data-from="${esc(x.from)}" data-to="${esc(x.to)}"><td>${esc(x.from)}</td><td>${esc(x.to)}</td><td>${num(x.count)}</td></tr>`).join('');
   const labelNotes = [

@@ -266,6 +266,19 @@ describe('datum report --compare', () => {
       expect(near([213, 94, 0])).toBeGreaterThan(50);
     }
 
+    // a rotation gained moves the corners (10 degrees about the centre of a 120 x 70 box: the top-right
+    // corner (60, -35) goes down by 60 sin 10 + 35 (1 - cos 10) = 10.95 px);
+    // the person's 40 x 110 box written as 110 x 40 turned by 90 degrees is the same rectangle
+    const turned = editedCvat('turned', (xml) => xml
+      .replace('xtl="20.00" ytl="120.00" xbr="140.00" ybr="190.00"', 'xtl="20.00" ytl="120.00" xbr="140.00" ybr="190.00" rotation="10"')
+      .replace('xtl="200.00" ytl="60.00" xbr="240.00" ybr="170.00"', 'xtl="165.00" ytl="95.00" xbr="275.00" ybr="135.00" rotation="90"'));
+    const t = await report('-i', CVAT, '--compare', turned);
+    expect(t.summary.compare).toMatchObject({ identical: false, movedBoxes: 1, dropped: 0, added: 0 });
+    const turnedRows = rows(block(t.html, 'table', 'compare-moved')).filter((r) => r.attrs['data-moved-item']);
+    expect(turnedRows.map((r) => decode(r.cells[1].text))).toEqual(['car']);
+    expect(num(cell(turnedRows[0], 'data-shift')!.text)).toBeCloseTo(60 * Math.sin(Math.PI / 18) + 35 * (1 - Math.cos(Math.PI / 18)), 1);
+    expect(decode(turnedRows[0].cells[4].text)).toBe('20, 120, 140, 190 ↻10°');
+
     // moved by one pixel: not a moved box
     const nudged = editedCvat('nudged', (xml) => xml.replace('xtl="20.00" ytl="120.00" xbr="140.00"', 'xtl="21.00" ytl="120.00" xbr="141.00"'));
     expect((await report('-i', CVAT, '--compare', nudged)).summary.compare).toMatchObject({ identical: true, movedBoxes: 0 });
