@@ -9,6 +9,8 @@ import { importDataset } from '../src/pipeline.js';
 import { collect, type Item } from '../src/model.js';
 import { keepShard, parseShard, shardOf } from '../src/shard.js';
 import { UsageError } from '../src/diagnostics.js';
+// @ts-expect-error: a plain .mjs script without types
+import { makeSopFixture } from '../scripts/make-sop-fixture.mjs';
 
 const DATUM = path.join(ROOT, 'bin/datum.js');
 const temps: string[] = [];
@@ -197,7 +199,7 @@ describe('datum convert --shard', () => {
   });
 
   // Four shards as four processes at once, merged, against one process over the whole input.
-  describe.each(['coco', 'yolo_ultralytics', 'cvat'])('4 shards -> %s, merged', (format) => {
+  describe.each(['coco', 'yolo_ultralytics', 'cvat', 'voc', 'yolo'])('4 shards -> %s, merged', (format) => {
     const root = temp();
     const input = writeCoco(root);
     const single = path.join(root, 'single');
@@ -242,12 +244,37 @@ describe('datum convert --shard', () => {
       const lines = (text: string) => text.split('\n').sort();
       for (const [name, text] of want) {
         const other = got.get(name)!;
-        if (format === 'yolo_ultralytics' && name.startsWith('labels/')) expect(other, name).toBe(text); // one file per image
-        else if (format === 'yolo_ultralytics') expect(lines(other), name).toEqual(lines(text)); // data.yaml, subset lists
-        else if (format === 'coco') expect(JSON.parse(other).images.sort(byId), name).toEqual(JSON.parse(text).images.sort(byId)); // source ids kept
-        else expect(other.match(/<image /g)?.length, name).toBe(text.match(/<image /g)?.length); // CVAT numbers images in order
+        if (format === 'coco') expect(JSON.parse(other).images.sort(byId), name).toEqual(JSON.parse(text).images.sort(byId)); // source ids kept
+        else if (format === 'cvat') expect(other.match(/<image /g)?.length, name).toBe(text.match(/<image /g)?.length); // CVAT numbers images in order
+        else if (/^(train|val)\.txt$|^ImageSets\//.test(name)) expect(lines(other), name).toEqual(lines(text)); // lists of the items
+        else expect(other, name).toBe(text); // a file per image, data.yaml, obj.names, labelmap.txt
       }
     });
+  });
+
+  test('SOP with its images: 3 shards merged hold every image once, the same bytes, in the same classes', async () => {
+    const root = temp();
+    const { root: sop } = await makeSopFixture(path.join(root, 'in'), { seed: 5 });
+    const single = path.join(root, 'single');
+    const merged = path.join(root, 'merged');
+    const shards = [1, 2, 3].map((k) => path.join(root, `shard_${k}`));
+    const runs = await Promise.all([
+      datum('convert', '-i', sop, '-f', 'sop', '-o', single, '--', '--save-media'),
+      ...shards.map((out, i) => datum('convert', '-i', sop, '-f', 'sop', '-o', out, '--shard', `${i + 1}/3`, '--', '--save-media')),
+    ]);
+    for (const r of runs) expect(r.code, r.err).toBe(0);
+    const m = await datum('merge', ...shards, '-o', merged, '-f', 'sop', '--on-conflict', 'error', '--', '--save-media');
+    expect(m.code, m.err).toBe(0);
+    const [got, want] = [files(merged), files(single)];
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    // list rows `image_id class_id super_class_id path`: image ids number the rows in order, the rest must match
+    const rows = (text: string) => text.split('\n').slice(1).filter(Boolean).map((row) => row.split(' ').slice(1).join(' ')).sort();
+    for (const [name, text] of want) {
+      if (name.endsWith('.txt')) expect(rows(got.get(name)!), name).toEqual(rows(text));
+      else expect(fs.readFileSync(path.join(merged, name)).equals(fs.readFileSync(path.join(single, name))), name).toBe(true);
+    }
+    expect([...want.keys()].filter((n) => n.endsWith('.JPG')).length).toBeGreaterThan(20);
+    expect(await content(merged, 'sop')).toEqual(await content(single, 'sop'));
   });
 });
 
