@@ -11,6 +11,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A generous width per character of the charts' 11 px font (no text measuring without a layout engine). */
+export const LEGEND_CHAR_WIDTH = 6.5;
+
 const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toFixed(n < 1 ? 3 : 1));
 
 function svg(kind: string, title: string, width: number, height: number, body: string): string {
@@ -35,16 +38,22 @@ export interface BarRow { name: string; values: number[] }
 export function barChart(title: string, rows: readonly BarRow[], series: readonly string[], mode: 'stacked' | 'grouped' = 'stacked', width = 640): string {
   const labelWidth = 150;
   const rowHeight = mode === 'grouped' ? 6 + 8 * series.length : 18;
-  const legend = series.length > 1 ? 22 : 0;
+  const parts: string[] = [];
+  // legend entries one after another as wide as their names, on more lines when they do not fit
+  let lx = labelWidth;
+  let ly = 4;
+  series.forEach((s, k) => {
+    if (series.length < 2) return;
+    const name = clip(s, 40);
+    const w = 14 + name.length * LEGEND_CHAR_WIDTH + 12;
+    if (lx + w > width && lx > labelWidth) { lx = labelWidth; ly += 16; }
+    parts.push(`<rect x="${lx.toFixed(1)}" y="${ly}" width="10" height="10" fill="${PALETTE[k % PALETTE.length]}"/>`, text(lx + 14, ly + 9, name, 'class="legend"'));
+    lx += w;
+  });
+  const legend = series.length > 1 ? ly + 18 : 0;
   const height = legend + rows.length * rowHeight + 8;
   const plot = width - labelWidth - 60;
   const max = Math.max(1e-12, ...rows.map((r) => (mode === 'stacked' ? r.values.reduce((a, b) => a + b, 0) : Math.max(0, ...r.values))));
-  const parts: string[] = [];
-  series.forEach((s, k) => {
-    if (series.length < 2) return;
-    const x = labelWidth + k * 110;
-    parts.push(`<rect x="${x}" y="4" width="10" height="10" fill="${PALETTE[k % PALETTE.length]}"/>`, text(x + 14, 13, clip(s, 14), 'class="legend"'));
-  });
   rows.forEach((r, i) => {
     const y = legend + i * rowHeight;
     parts.push(text(labelWidth - 6, y + rowHeight / 2 + 4, clip(r.name, 22), 'text-anchor="end"'));

@@ -150,6 +150,27 @@ describe.skipIf(!HAS_CHROMIUM)('report.html in headless chromium', () => {
     const dark = pixels.filter((_, k) => k % 3 === 0 && pixels[k] < 100 && pixels[k + 1] < 100).length;
     expect(dark).toBeGreaterThan(1000);
   });
+  it('every chart\'s text fits inside its chart, legend entries whole and apart (an SOP fixture: sizes read from the files, a second series)', { timeout: 90_000 }, async () => {
+    const { root } = await makeSopFixture(path.join(work, 'sop-legend'), { classesPerSuper: [3, 2], imagesPerClass: () => 2 });
+    const report = path.join(work, 'sop-legend.html');
+    expect((await runCli('report', '-i', root, '-o', report)).code).toBe(0);
+    const { errors, evaluate } = await open(report);
+    const charts: { title: string; outside: string[]; legend: { text: string; left: number; right: number; top: number }[] }[] = await evaluate(`[...document.querySelectorAll('svg.chart')].map((s) => {
+      const frame = s.getBoundingClientRect();
+      const outside = [...s.querySelectorAll('text')].filter((t) => { const b = t.getBoundingClientRect(); return b.left < frame.left - 0.5 || b.right > frame.right + 0.5 || b.top < frame.top - 0.5 || b.bottom > frame.bottom + 0.5; }).map((t) => t.textContent);
+      const legend = [...s.querySelectorAll('text.legend')].map((t) => { const b = t.getBoundingClientRect(); return { text: t.textContent, left: b.left, right: b.right, top: b.top }; });
+      return { title: s.querySelector('title').textContent, outside, legend };
+    })`);
+    for (const c of charts) {
+      expect(c.outside, c.title).toEqual([]);
+      // the next entry on a line starts after this one's text (its swatch is 14 px before its text)
+      for (let k = 1; k < c.legend.length; k++) if (Math.abs(c.legend[k].top - c.legend[k - 1].top) < 1) expect(c.legend[k].left - 14, c.title).toBeGreaterThan(c.legend[k - 1].right);
+    }
+    const sizes = charts.find((c) => c.title.startsWith('Image sizes'))!;
+    expect(sizes.legend.map((l) => l.text)).toEqual(['in the annotations', 'read from the image file']);
+    expect(errors).toEqual([]);
+  });
+
   it('renders a moved box\'s picture and a calibration set\'s chart', { timeout: 90_000 }, async () => {
     const moved = path.join(work, 'moved');
     fs.cpSync(CVAT, moved, { recursive: true });
