@@ -99,12 +99,14 @@ async function drawShape(a: Shape, colour: string, f: Frame, category: Category 
 }
 
 /**
- * An element (`open`: its tag and geometry) stroked in the label colour over a thin dark halo, so the
+ * An element (`open`: its tag and geometry) stroked in the label colour over a thin halo of the
+ * colour's contrast (dark under light colours, light under dark ones such as VOC's maroon), so the
  * line shows on any background, and filled translucent when `filled`.
  */
 function outline(open: string, colour: string, filled: boolean): string {
   const fill = filled ? `fill="${colour}" fill-opacity="${FILL_OPACITY}"` : 'fill="none"';
-  return `${open} fill="none" stroke="#000000" stroke-opacity="0.45" stroke-width="${STROKE + 2}" stroke-linejoin="round"/>`
+  const halo = textOn([1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16)) as Rgb);
+  return `${open} fill="none" stroke="${halo}" stroke-opacity="0.45" stroke-width="${STROKE + 2}" stroke-linejoin="round"/>`
     + `${open} ${fill} stroke="${colour}" stroke-width="${STROKE}" stroke-linejoin="round"/>`;
 }
 

@@ -82,6 +82,22 @@ describe('renderPreview: what is drawn where', () => {
     }
   });
 
+  it('a dark label colour (VOC\'s cat, 64 0 0) on a dark image has a light rim; a light one (yellow) on a light image a dark rim', async () => {
+    const cats: Category[] = [{ name: 'cat', color: [64, 0, 0] }, { name: 'sun', color: [255, 230, 0] }];
+    const luma = ([r, g, b]: Rgb) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    for (const [label, background, lighter] of [[0, [20, 20, 20], true], [1, [235, 235, 235], false]] as const) {
+      const file = await image(`rim-${label}.png`, 100, 100, [...background]);
+      const item: Item = { id: 'rim', subset: '', image: { path: file }, annotations: [{ type: 'bbox', label, x: 20, y: 30, w: 60, h: 40 }] };
+      const p = await pixels((await renderPreview(item, cats, { size: 100 }))!.png);
+      expect(p.at(20, 50)).toEqual(cats[label].color); // the 2 px line: pixels 19 and 20
+      // the 1 px halo either side of it stands out from the image
+      for (const x of [18, 21]) {
+        const rim = luma(p.at(x, 50)) - luma([...background]);
+        expect(lighter ? rim : -rim, `label ${label} x ${x}`).toBeGreaterThan(60);
+      }
+    }
+  });
+
   it('one name per object: shapes of one group and label share a chip, others get their own beside it', async () => {
     const file = await image('chips.png', 200, 100, SOURCE);
     const at = async (group: number | undefined) => {
