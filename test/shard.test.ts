@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import YAML from 'yaml';
 import { afterAll, describe, expect, test } from 'vitest';
 import '../formats/index.js';
 import { runCli } from './helpers/cli.js';
@@ -23,8 +24,12 @@ function temp(): string {
 
 /** Runs the built CLI as its own process; resolves with its exit code and output. */
 function datum(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return run(process.execPath, [DATUM, ...args]);
+}
+
+function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DATUM, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -275,6 +280,43 @@ describe('datum convert --shard', () => {
     }
     expect([...want.keys()].filter((n) => n.endsWith('.JPG')).length).toBeGreaterThan(20);
     expect(await content(merged, 'sop')).toEqual(await content(single, 'sop'));
+  });
+});
+
+describe('docs/scale-out.md', () => {
+  test('the Indexed Job\'s script, run once per completion index, writes shards that merge into the whole input', async () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/scale-out.md'), 'utf8');
+    const job = YAML.parse(/```yaml\n([\s\S]*?)```/.exec(doc)![1]);
+    expect(job.kind).toBe('Job');
+    expect(job.spec.completionMode).toBe('Indexed');
+    const container = job.spec.template.spec.containers[0];
+    const shards = Number(container.env.find((e: { name: string }) => e.name === 'SHARDS').value);
+    expect(shards).toBe(job.spec.completions);
+
+    // The pod's paths moved into a temporary folder; datum and rclone (`copy SRC store:DST`) as shims.
+    const root = temp();
+    const input = writeCoco(root);
+    const bin = path.join(root, 'bin');
+    const store = path.join(root, 'store');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'datum'), `#!/bin/sh\nexec "${process.execPath}" "${DATUM}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'rclone'), `#!/bin/sh\n[ "$1" = copy ] || exit 9\nmkdir -p "${store}/\${3#store:}" && cp -R "$2/." "${store}/\${3#store:}"\n`, { mode: 0o755 });
+    const runs = await Promise.all(Array.from({ length: shards }, (_, index) => {
+      const script = (container.args[0] as string).replaceAll('/input/coco', input).replaceAll('/work/', path.join(root, `pod-${index}`) + '/');
+      return run('sh', ['-c', script], { ...process.env, PATH: `${bin}:${process.env.PATH}`, JOB_COMPLETION_INDEX: String(index), SHARDS: String(shards) });
+    }));
+    for (const r of runs) expect(r.code, r.err).toBe(0);
+    const results = runs.map((r) => JSON.parse(r.out));
+    expect(results.map((r) => r.shard)).toEqual(Array.from({ length: shards }, (_, i) => `${i + 1}/${shards}`));
+    expect(results.reduce((n, r) => n + r.items, 0)).toBe(40);
+
+    const uploaded = results.map((_, i) => path.join(store, `my-bucket/yolo-shards/shard-${i + 1}`)).filter((_, i) => results[i].items > 0);
+    const merged = path.join(root, 'merged');
+    const m = await datum('merge', ...uploaded, '-o', merged, '-f', 'yolo_ultralytics', '--on-conflict', 'error');
+    expect(m.code, m.err).toBe(0);
+    const whole = path.join(root, 'whole');
+    expect((await datum('convert', '-i', input, '-f', 'yolo_ultralytics', '-o', whole)).code).toBe(0);
+    expect(await content(merged, 'yolo_ultralytics')).toEqual(await content(whole, 'yolo_ultralytics'));
   });
 });
 
