@@ -47,7 +47,10 @@ export async function drawOverlay(item: Item, categories: readonly Category[], f
     const c = a.label !== undefined ? categories[a.label] : undefined;
     return c && (c.parent !== undefined ? `${c.parent}/${c.name}` : c.name);
   };
-  const ordered = item.annotations.map((a, i) => ({ a, i })).sort((p, q) => (p.a.zOrder ?? 0) - (q.a.zOrder ?? 0) || p.i - q.i).map((p) => p.a);
+  // in z order; at one z, filled areas under lines and points, so a translucent mask over the whole
+  // image (VOC's segmentation) does not dim the boxes drawn before it
+  const layer = (a: Annotation) => (a.type === 'mask' ? 0 : a.type === 'polygon' || a.type === 'ellipse' ? 1 : 2);
+  const ordered = item.annotations.map((a, i) => ({ a, i })).sort((p, q) => (p.a.zOrder ?? 0) - (q.a.zOrder ?? 0) || layer(p.a) - layer(q.a) || p.i - q.i).map((p) => p.a);
 
   const shapes: string[] = [];
   // one name per object (COCO's box and polygon of one annotation share a group), at its top-left

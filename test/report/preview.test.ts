@@ -98,6 +98,23 @@ describe('renderPreview: what is drawn where', () => {
     }
   });
 
+  it('at one z order a mask listed after a box (VOC: the segmentation last) is drawn under it: the box edge keeps its colour', async () => {
+    const file = await image('under.png', 100, 100, SOURCE);
+    const item: Item = {
+      id: 'under', subset: '', image: { path: file }, annotations: [
+        { type: 'bbox', label: 0, x: 20, y: 30, w: 60, h: 40 },
+        { type: 'mask', label: 1, left: 0, top: 0, width: 100, height: 100, rle: [0, 10000] },
+      ],
+    };
+    const p = await pixels((await renderPreview(item, CATS, { size: 100 }))!.png);
+    expect(p.at(20, 50)).toEqual(RED);
+    expect(near(p.at(50, 50), tinted(SOURCE, PALETTE[1]), 2)).toBe(true); // the mask is there, under it
+    // a higher z order still goes on top
+    item.annotations[1].zOrder = 1;
+    const q = await pixels((await renderPreview(item, CATS, { size: 100 }))!.png);
+    expect(near(q.at(20, 50), tinted(RED, PALETTE[1]), 2)).toBe(true);
+  });
+
   it('one name per object: shapes of one group and label share a chip, others get their own beside it', async () => {
     const file = await image('chips.png', 200, 100, SOURCE);
     const at = async (group: number | undefined) => {
