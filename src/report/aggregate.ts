@@ -3,7 +3,7 @@
  * subset, label and kind, fixed-bin histograms and a fixed grid, so memory depends on the number of
  * labels and subsets, never on the number of items (the gallery keeps a few items per label).
  */
-import { annotationBounds } from '../geometry/bounds.js';
+import { annotationBounds, groupObjects } from '../geometry/bounds.js';
 import { probeImageSize } from '../media.js';
 import { ANNOTATION_TYPES, type AnnotationType, type Category, type Item } from '../model.js';
 import type { Bin } from './charts.js';
@@ -63,7 +63,7 @@ export class DatasetAggregate {
   readonly objectsPerImage = new Histogram(OBJECT_EDGES, (lo, hi) => (hi === undefined ? `${lo}+` : hi - lo === 1 ? String(lo) : `${lo}-${hi - 1}`));
   /** Box centres over the image, row-major, HEAT_SIDE x HEAT_SIDE. */
   readonly heat = new Array<number>(HEAT_SIDE * HEAT_SIDE).fill(0);
-  /** Boxes measured (bboxes, and the bounds of polygons, masks and ellipses). */
+  /** Boxes measured, one per object (its bbox, else the bounds of its polygon, mask or ellipse). */
   boxes = 0;
   /** Boxes whose item has no known size (not in the share histograms nor the heatmap). */
   boxesWithoutSize = 0;
@@ -94,7 +94,6 @@ export class DatasetAggregate {
     // normalized coordinates are shares of the image already
     const [sw, sh] = item.normalized ? [1, 1] : sized ? [width!, height!] : [0, 0];
 
-    let objects = 0;
     for (const a of item.annotations) {
       kinds[a.type]++;
       const label = a.label ?? -1;
@@ -102,9 +101,13 @@ export class DatasetAggregate {
       if (!perSubset) this.labelsPerSubset.set(label, (perSubset = new Map()));
       perSubset.set(subset, (perSubset.get(subset) ?? 0) + 1);
       if (label >= 0) this.keepForGallery(label, item);
-      if (a.type === 'label' || a.type === 'caption') continue;
-      objects++;
-      if (!BOXED.has(a.type)) continue;
+    }
+    // objects, not annotations: COCO's polygon and bbox of one object (one group and label) are one
+    // object with one box, its bbox where it has one
+    const objects = groupObjects(item.annotations.filter((a) => a.type !== 'label' && a.type !== 'caption'));
+    for (const parts of objects) {
+      const a = parts.find((p) => p.type === 'bbox') ?? parts.find((p) => BOXED.has(p.type));
+      if (!a) continue;
       const b = annotationBounds(a);
       if (!b) continue;
       this.boxes++;
@@ -123,7 +126,7 @@ export class DatasetAggregate {
       const cy = Math.floor(((b.y0 + b.y1) / 2 / sh) * HEAT_SIDE);
       if (cx >= 0 && cy >= 0 && cx < HEAT_SIDE && cy < HEAT_SIDE) this.heat[cy * HEAT_SIDE + cx]++;
     }
-    this.objectsPerImage.add(objects);
+    this.objectsPerImage.add(objects.length);
   }
 
   /** Reads the sizes of the sampled image files (headers only), a few at a time. */

@@ -160,7 +160,7 @@ function geometrySection(agg: DatasetAggregate): string {
   const probeNote = probedTotal || agg.probeFailed
     ? ` ${plural(withoutSize, 'item')} have no size in the annotations: the image files of the first ${num(probedTotal + agg.probeFailed)} were read${agg.probeFailed ? ` (${num(agg.probeFailed)} could not be)` : ''}.` : '';
   return `<section id="geometry"><h2>Boxes and images</h2>
-<p class="note">${agg.boxes ? '' : 'No box, polygon, mask or ellipse: no box to measure. '}Boxes are bounding boxes and the bounds of polygons, masks and ellipses (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
+<p class="note">${agg.boxes ? '' : 'No box, polygon, mask or ellipse: no box to measure. '}Boxes are one per object (shapes of one group and label are one object, as COCO's bbox and polygon): its bounding box, else the bounds of its polygon, mask or ellipse (${num(agg.boxes)}${agg.boxesWithoutSize ? `; ${num(agg.boxesWithoutSize)} on items without a known image size are left out of the shares and the heatmap` : ''}). Bins are fixed: powers of two in pixels, tenths of the image.</p>
 <div class="grid">${charts.join('')}</div>
 <h3>Image sizes</h3><div class="chart-box">${barChart('Image sizes (width x height)', sizeRows, series)}</div>
 <p class="note" id="size-note" data-probed="${probedTotal}" data-probe-failed="${agg.probeFailed}">${plural(agg.sizes.size, 'distinct size')} in the annotations${agg.otherSizes ? ` (past ${num(agg.sizes.size)}, ${num(agg.otherSizes)} items are counted together)` : ''}.${probeNote}</p>

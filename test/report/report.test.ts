@@ -416,6 +416,32 @@ describe('datum report writes one file atomically', () => {
   });
 });
 
+describe('datum report geometry', () => {
+  it('counts objects, not annotations: a COCO object\'s polygon and bbox are one object and one box', async () => {
+    const root = path.join(temp(), 'coco');
+    fs.mkdirSync(path.join(root, 'annotations'), { recursive: true });
+    const object = (id: number, image: number, x: number, w: number) => ({ id, image_id: image, category_id: 1, iscrowd: 0, area: w * 10, bbox: [x, 5, w, 10], segmentation: [[x, 5, x + w, 5, x + w, 15, x, 15]] });
+    fs.writeFileSync(path.join(root, 'annotations', 'instances_val.json'), JSON.stringify({
+      images: [{ id: 1, file_name: 'a.jpg', width: 100, height: 50 }, { id: 2, file_name: 'b.jpg', width: 100, height: 50 }],
+      categories: [{ id: 1, name: 'thing' }],
+      // three objects 20 px wide on a, one 40 px wide on b
+      annotations: [object(1, 1, 0, 20), object(2, 1, 30, 20), object(3, 1, 60, 20), object(4, 2, 10, 40)],
+    }));
+    const { html } = await report('-i', root);
+    const chart = (name: string) => Object.fromEntries([...html.match(new RegExp(`<svg[^>]*aria-label="${name}"[\\s\\S]*?</svg>`))![0].matchAll(/<title>([^<:]+): (\d+)<\/title>/g)].map((m) => [decode(m[1]), Number(m[2])]));
+    const objects = chart('Objects per image');
+    expect(objects['1']).toBe(1);
+    expect(objects['3']).toBe(1);
+    expect(Object.values(objects).reduce((a, b) => a + b, 0)).toBe(2);
+    const widths = chart('Box width \\(px\\)');
+    expect(widths['<32']).toBe(3);
+    expect(widths['<64']).toBe(1);
+    expect(Object.values(widths).reduce((a, b) => a + b, 0)).toBe(4);
+    // the annotations are still counted one by one, as datum stats counts them
+    expect(block(html, 'section', 'summary')).toContain('<td data-kind="bbox">4</td><td data-kind="polygon">4</td>');
+  });
+});
+
 describe('datum report gallery', () => {
   it('thumbnails are small inline JPEGs of the items, or the page says why there are none', async () => {
     const { html, summary } = await report('-i', CVAT);
