@@ -31,7 +31,7 @@ const POWERS_OF_TWO = Array.from({ length: 14 }, (_, k) => 2 ** k); // 1 .. 8192
 const pixels = () => new Histogram([0, ...POWERS_OF_TWO], (lo, hi) => (hi === undefined ? `${lo}+` : `<${hi}`));
 const shares = () => new Histogram(Array.from({ length: 10 }, (_, k) => k / 10), (lo) => lo.toFixed(1));
 /** Aspect ratio w/h from 1/16 to 16, one bin per factor of two. */
-const ratios = () => new Histogram([0, ...Array.from({ length: 9 }, (_, k) => 2 ** (k - 4))], (lo, hi) => (hi === undefined ? `${lo}+` : hi <= 1 ? `<1/${1 / hi}` : `<${hi}`));
+const ratios = () => new Histogram([0, ...Array.from({ length: 9 }, (_, k) => 2 ** (k - 4))], (lo, hi) => (hi === undefined ? `${lo}+` : hi < 1 ? `<1/${1 / hi}` : `<${hi}`));
 const OBJECT_EDGES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 32, 64, 128];
 
 /** Cells per side of the box-centre heatmap. */

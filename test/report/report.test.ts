@@ -437,6 +437,8 @@ describe('datum report geometry', () => {
     expect(widths['<32']).toBe(3);
     expect(widths['<64']).toBe(1);
     expect(Object.values(widths).reduce((a, b) => a + b, 0)).toBe(4);
+    // 20 x 10 and 40 x 10: aspect ratios 2 and 4, in [2, 4) and [4, 8); the bins below 1 are fractions
+    expect(chart('Aspect ratio \\(width / height\\)')).toEqual({ '<1/16': 0, '<1/8': 0, '<1/4': 0, '<1/2': 0, '<1': 0, '<2': 0, '<4': 3, '<8': 1, '<16': 0, '16+': 0 });
     // the annotations are still counted one by one, as datum stats counts them
     expect(block(html, 'section', 'summary')).toContain('<td data-kind="bbox">4</td><td data-kind="polygon">4</td>');
   });
