@@ -35,3 +35,5 @@ export { previewDataset, renderPreview, contactSheet } from './report/preview.js
 export type { PreviewRequest, PreviewResult, Preview, PreviewOptions } from './report/preview.js';
 export { writeReport } from './report/index.js';
 export type { ReportRequest, ReportSummary } from './report/index.js';
+export { parseShard, shardOf, keepShard } from './shard.js';
+export type { Shard } from './shard.js';
