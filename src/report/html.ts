@@ -98,7 +98,9 @@ function labelSection(agg: DatasetAggregate): string {
     .map((label) => ({ label, name: agg.labelName(label), total: agg.labelTotal(label) }))
     .sort((a, b) => b.total - a.total || a.name.localeCompare(b.name, 'en', { numeric: true }));
   const per = (label: number, s: string) => agg.labelsPerSubset.get(label)?.get(s) ?? 0;
-  const chart = barChart('Annotations per label, by subset', labels.slice(0, CHART_LABELS).filter((l) => l.total > 0).map((l) => ({ name: l.name, values: subsets.map((s) => per(l.label, s)) })), subsets.map(subsetName));
+  // a label under a parent is named with it: SOP's product classes are numbers under a super-class
+  const chartName = (l: { label: number; name: string }) => { const parent = agg.categories[l.label]?.parent; return parent !== undefined ? `${parent}/${l.name}` : l.name; };
+  const chart = barChart('Annotations per label, by subset', labels.slice(0, CHART_LABELS).filter((l) => l.total > 0).map((l) => ({ name: chartName(l), values: subsets.map((s) => per(l.label, s)) })), subsets.map(subsetName));
   const hasParents = agg.categories.some((c) => c.parent !== undefined);
   const parentCell = (label: number) => (hasParents ? `<td data-parent>${esc(agg.categories[label]?.parent ?? '')}</td>` : '');
   const rows = labels.slice(0, TABLE_LABELS).map((l) =>

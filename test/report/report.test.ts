@@ -318,6 +318,10 @@ describe('datum report of a calibration set', () => {
     const parents = rows(block(html, 'table', 'parent-table')).filter((r) => r.attrs['data-parent']);
     expect(Object.fromEntries(parents.map((r) => [r.attrs['data-parent'], { train: num(cell(r, 'data-subset', 'train')!.text), test: num(cell(r, 'data-subset', 'test')!.text) }]))).toEqual(expected);
     expect(parents.map((r) => num(cell(r, 'data-children')!.text))).toEqual(expect.arrayContaining([8, 6, 4]));
+    // the label chart names each product class with its super-class (the class ids alone say nothing)
+    const chartNames = new Set([...block(html, 'section', 'labels').split('</svg>')[0].matchAll(/<title>([^<]*) · /g)].map((m) => decode(m[1])));
+    expect(chartNames.size).toBeGreaterThan(0);
+    for (const name of chartNames) expect(Object.keys(expected)).toContain(name.split('/')[0]);
     const geometry = block(html, 'section', 'geometry');
     expect(geometry).toContain('No box, polygon, mask or ellipse');
     expect(geometry.match(/data-chart="histogram"/g)).toHaveLength(1); // objects per image
