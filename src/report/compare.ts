@@ -42,7 +42,8 @@ export interface Comparison {
   /** Annotation counts per source subset, label and kind, over the matched and unmatched items. */
   rows: CountRow[];
   /** `maxShift` in pixels; `inFractions`: paired boxes compared as fractions of the image (FRACTION_TOLERANCE). */
-  boxes: { paired: number; moved: number; maxShift: number; inFractions: number; examples: MovedBox[] };
+  /** `unmeasured`: paired boxes with normalized coordinates on one side only and no image size on either (not comparable). */
+  boxes: { paired: number; moved: number; maxShift: number; inFractions: number; unmeasured: number; examples: MovedBox[] };
   relabelled: Relabel[];
   /** Categories by name: only on one side, or with another parent (SOP super-classes lost). */
   labels: { onlySource: string[]; onlyOther: string[]; parentChanged: { name: string; source?: string; other?: string }[] };
@@ -109,7 +110,7 @@ export class Comparer {
   private readonly relabels = new Map<string, Relabel>();
   private readonly result: Comparison = {
     items: { source: 0, other: 0, matched: 0, byIdOnly: 0 }, onlySource: [], onlySourceCount: 0, onlyOther: [], onlyOtherCount: 0,
-    subsetPairs: [], rows: [], boxes: { paired: 0, moved: 0, maxShift: 0, inFractions: 0, examples: [] }, relabelled: [],
+    subsetPairs: [], rows: [], boxes: { paired: 0, moved: 0, maxShift: 0, inFractions: 0, unmeasured: 0, examples: [] }, relabelled: [],
     labels: { onlySource: [], onlyOther: [], parentChanged: [] }, attributes: { changed: 0, lost: {}, added: {}, examples: [] }, identical: false,
   };
 
@@ -208,11 +209,13 @@ export class Comparer {
     const oBox = (a: Annotation) => corners(a as BboxAnnotation, Boolean(other.normalized), source.image);
     // two sides without a size (YOLO labels without their images) stay fractions of the image
     const fractions = Boolean(source.normalized && other.normalized) && !sizeOf(source.image) && !sizeOf(other.image);
+    // fractions on one side, pixels on the other and no size to relate them (CUB against its YOLO labels): not comparable
+    const unscaled = Boolean(source.normalized) !== Boolean(other.normalized) && !sizeOf(source.image) && !sizeOf(other.image);
     const leftS: Annotation[] = [];
     const leftO: Annotation[] = [];
     for (const [key, g] of groups) {
       const label = key.slice(0, key.indexOf('\0'));
-      const paired = g.s[0]?.type === 'bbox' || g.o[0]?.type === 'bbox' ? pairBoxes(g.s.map(sBox), g.o.map(oBox)) : pairInOrder(g.s.length, g.o.length);
+      const paired = !unscaled && (g.s[0]?.type === 'bbox' || g.o[0]?.type === 'bbox') ? pairBoxes(g.s.map(sBox), g.o.map(oBox)) : pairInOrder(g.s.length, g.o.length);
       const usedS = new Set<number>();
       const usedO = new Set<number>();
       for (const [i, j] of paired) {
@@ -227,6 +230,7 @@ export class Comparer {
         const shift = cornerShift(rotatedCorners(sb, Boolean(source.normalized), other.image), rotatedCorners(ob, Boolean(other.normalized), source.image));
         const rotation: [number, number] | undefined = sb.rotation || ob.rotation ? [round(sb.rotation ?? 0), round(ob.rotation ?? 0)] : undefined;
         this.result.boxes.paired++;
+        if (unscaled) { this.result.boxes.unmeasured++; continue; }
         if (fractions) this.result.boxes.inFractions++;
         if (shift > (fractions ? FRACTION_TOLERANCE : MOVE_TOLERANCE)) {
           this.result.boxes.moved++;
@@ -237,7 +241,7 @@ export class Comparer {
       g.s.forEach((a, i) => { if (!usedS.has(i) && a.type === 'bbox') leftS.push(a); });
       g.o.forEach((a, j) => { if (!usedO.has(j) && a.type === 'bbox') leftO.push(a); });
     }
-    this.findRelabels(leftS, leftO, sBox, oBox);
+    if (!unscaled) this.findRelabels(leftS, leftO, sBox, oBox);
   }
 
   /** Unpaired boxes of one label that sit on an unpaired box of another: the label changed. */

@@ -201,6 +201,17 @@ describe('datum report --compare', () => {
     expect(block(html, 'section', 'compare')).toContain('data-boxes="10,1"');
   });
 
+  it('pixels without an image size (CUB) against normalized labels without images (its YOLO conversion): not measured, not moved', async () => {
+    const cub = fixture('cub', 'CUB_200_2011');
+    const { out: yolo } = await convert(cub, 'cub-yolo');
+    const { html, summary } = await report('-i', cub, '--compare', yolo);
+    expect(summary.compare).toMatchObject({ matched: 5, movedBoxes: 0, relabelled: 0 });
+    const section = block(html, 'section', 'compare');
+    expect(section).toContain('data-boxes="5,0"');
+    expect(section).toContain('5 not measured: normalized coordinates on one side');
+    expect(section).not.toContain('id="compare-moved"');
+  });
+
   it('of the COCO fixture with its YOLO pose conversion lists what the export dropped', async () => {
     const { out: yolo, result } = await convert(COCO, 'coco-yolo');
     const { html, summary } = await report('-i', COCO, '--compare', yolo);
