@@ -24,6 +24,17 @@ export function conformance(title: string, body: () => void): void {
   describe.skipIf(!HAS_CORPUS)(`conformance: ${title}`, body);
 }
 
+/** The corpus datasets every format's importer reads, as [format, folder under the corpus]. */
+export const CORPUS_DATASETS: readonly [string, string][] = [
+  ...['coco', 'coco_captions', 'coco_image_info', 'coco_instances', 'coco_labels', 'coco_panoptic', 'coco_person_keypoints', 'coco_roboflow', 'coco_stuff', 'mmdet_coco']
+    .map((d) => ['coco', `coco_dataset/${d}`] as [string, string]),
+  ['cvat', 'cvat_dataset/for_images/export_project'], ['cvat', 'cvat_dataset/for_video'],
+  ['voc', 'voc_dataset/voc_dataset1'], ['voc', 'voc_dataset/voc_dataset2'], ['voc', 'voc_dataset/voc_dataset3'],
+  ['yolo', 'yolo_dataset/annotations'], ['yolo', 'yolo_dataset/labels'], ['yolo', 'yolo_dataset/strict'],
+  ['coco', 'roboflow_dataset/coco'], ['voc', 'roboflow_dataset/voc'],
+  ['yolo_ultralytics', 'roboflow_dataset/yolo'], ['yolo_ultralytics', 'roboflow_dataset/yolo_obb'],
+];
+
 export function corpus(...parts: string[]): string {
   return path.join(CORPUS, ...parts);
 }

@@ -12,7 +12,7 @@ import { labelColours } from '../../src/report/colours.js';
 import { chooseItems, PreviewNames, previewDataset, renderPreview, type PreviewRequest } from '../../src/report/preview.js';
 import { unitHash } from '../../src/transforms/split/hash.js';
 import { runCli } from '../helpers/cli.js';
-import { conformance, corpus, fixture, ROOT, tempDir } from '../helpers/corpus.js';
+import { conformance, corpus, CORPUS_DATASETS, fixture, ROOT, tempDir } from '../helpers/corpus.js';
 
 /** A format whose import hands over the dataset a test built (its input folder is only read for existence). */
 let current: Dataset = { categories: [], items: [] };
@@ -437,16 +437,7 @@ describe('datum preview: the command', () => {
 
 /** Every corpus dataset: each chosen item gives a PNG (or, normalized without image, a warning), no error. */
 conformance('preview: corpus datasets', () => {
-  const datasets: [string, string][] = [
-    ...['coco', 'coco_captions', 'coco_image_info', 'coco_instances', 'coco_labels', 'coco_panoptic', 'coco_person_keypoints', 'coco_roboflow', 'coco_stuff', 'mmdet_coco']
-      .map((d) => ['coco', `coco_dataset/${d}`] as [string, string]),
-    ['cvat', 'cvat_dataset/for_images/export_project'], ['cvat', 'cvat_dataset/for_video'],
-    ['voc', 'voc_dataset/voc_dataset1'], ['voc', 'voc_dataset/voc_dataset2'], ['voc', 'voc_dataset/voc_dataset3'],
-    ['yolo', 'yolo_dataset/annotations'], ['yolo', 'yolo_dataset/labels'], ['yolo', 'yolo_dataset/strict'],
-    ['coco', 'roboflow_dataset/coco'], ['voc', 'roboflow_dataset/voc'],
-    ['yolo_ultralytics', 'roboflow_dataset/yolo'], ['yolo_ultralytics', 'roboflow_dataset/yolo_obb'],
-  ];
-  for (const [format, d] of datasets) {
+  for (const [format, d] of CORPUS_DATASETS) {
     it(`${d} (${format})`, async () => {
       if (!fs.existsSync(corpus(d))) return;
       const ctx = createContext();

@@ -9,7 +9,7 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { registerFormat } from '../../src/registry.js';
 import { validateDataset, type ValidateOptions } from '../../src/validate/index.js';
 import { materialize } from '../helpers/compare.js';
-import { conformance, corpus, fixture, tempDir } from '../helpers/corpus.js';
+import { conformance, corpus, CORPUS_DATASETS, fixture, tempDir } from '../helpers/corpus.js';
 
 /**
  * A plugin whose import hands over the Dataset the test built (coordinates JSON cannot hold, NaN),
@@ -272,16 +272,7 @@ describe('validate: a COCO file with a box 10 px outside and the same image in t
  * The warnings and infos are the corpus's true oddities (see the README's codes table), not checked here.
  */
 conformance('validate: corpus datasets have no errors', () => {
-  const datasets: [string, string][] = [
-    ...['coco', 'coco_captions', 'coco_image_info', 'coco_instances', 'coco_labels', 'coco_panoptic', 'coco_person_keypoints', 'coco_roboflow', 'coco_stuff', 'mmdet_coco']
-      .map((d) => ['coco', `coco_dataset/${d}`] as [string, string]),
-    ['cvat', 'cvat_dataset/for_images/export_project'], ['cvat', 'cvat_dataset/for_video'],
-    ['voc', 'voc_dataset/voc_dataset1'], ['voc', 'voc_dataset/voc_dataset2'], ['voc', 'voc_dataset/voc_dataset3'],
-    ['yolo', 'yolo_dataset/annotations'], ['yolo', 'yolo_dataset/labels'], ['yolo', 'yolo_dataset/strict'],
-    ['coco', 'roboflow_dataset/coco'], ['voc', 'roboflow_dataset/voc'],
-    ['yolo_ultralytics', 'roboflow_dataset/yolo'], ['yolo_ultralytics', 'roboflow_dataset/yolo_obb'],
-  ];
-  for (const [format, d] of datasets) {
+  for (const [format, d] of CORPUS_DATASETS) {
     it(`${d} (${format})`, async () => {
       if (!fs.existsSync(corpus(d))) return;
       const result = await validateDataset(corpus(d), { format });
