@@ -1,3 +1,5 @@
+import { UsageError } from '../diagnostics.js';
+
 /**
  * Datumaro taught users to type `-if cvat`; commander only knows one-letter short flags, so `-if` is
  * rewritten to `--input-format` before commander sees it. Everything after the first `--` belongs to
@@ -17,3 +19,18 @@ export function splitArgv(argv: readonly string[]): { args: string[]; pluginArgs
 
 /** commander's accumulator for an option that may be given several times (`-t a -t b`). */
 export const repeatable = (value: string, all: string[]): string[] => [...all, value];
+
+/**
+ * A whole-number flag's value: `fallback` when it is absent, else the number, checked against
+ * [min, max]; a UsageError naming the command (`owner`), the flag and what was typed otherwise.
+ */
+export function integerFlag<F extends number | undefined>(owner: string, flag: string, text: string | undefined, fallback: F, min = -Infinity, max = Infinity): number | F {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!text.trim() || !Number.isSafeInteger(n)) throw new UsageError(`${owner}: ${flag} must be an integer; got '${text}'`);
+  if (n < min || n > max) {
+    const range = max < Infinity ? `from ${min} to ${max}` : min === 1 ? 'a positive integer' : `at least ${min}`;
+    throw new UsageError(`${owner}: ${flag} must be ${range}; got '${text}'`);
+  }
+  return n;
+}

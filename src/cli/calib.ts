@@ -4,6 +4,7 @@ import { parsePluginOptions } from '../options.js';
 import { getFormat } from '../registry.js';
 import { calibrate, DEFAULT_SIZE, EXPORT_SUBSET, STRATIFY, type CalibResult, type Stratify } from '../calib/index.js';
 import { parseTensorOptions, type TensorOptions } from '../calib/tensor.js';
+import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
 import { plural } from '../text.js';
 
@@ -55,9 +56,8 @@ export function registerCalib(program: Command, env: CommandEnv, pluginArgs: rea
     ].join('\n'))
     .action(async (opts) => {
       env.setInput(opts.input);
-      const size = integer(opts.size, '--size', DEFAULT_SIZE);
-      if (size < 1) throw new UsageError(`calib: --size must be a positive integer; got '${opts.size}'`);
-      const seed = integer(opts.seed, '--seed', 0);
+      const size = integerFlag('calib', '--size', opts.size, DEFAULT_SIZE, 1);
+      const seed = integerFlag('calib', '--seed', opts.seed, 0);
       const tensor = tensorOptions(opts);
       const exportOptions = opts.outputFormat !== undefined
         ? parsePluginOptions(pluginArgs, getFormat(opts.outputFormat, 'export').exportOptions, `exporter '${opts.outputFormat}'`)
@@ -72,12 +72,6 @@ export function registerCalib(program: Command, env: CommandEnv, pluginArgs: rea
     });
 }
 
-function integer(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!text.trim() || !Number.isSafeInteger(n)) throw new UsageError(`calib: ${flag} must be an integer; got '${text}'`);
-  return n;
-}
 
 function tensorOptions(opts: Record<string, string | undefined>): TensorOptions | undefined {
   const flags = { mean: opts.mean, std: opts.std, resize: opts.resize, crop: opts.crop, layout: opts.layout };

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { UsageError } from '../diagnostics.js';
 import { DEFAULT_KS, evaluateRecall, METRICS, readDatasetLabels, readEmbeddings, type Metric, type RetrievalScores } from '../eval/recall.js';
+import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
 import { plural } from '../text.js';
 
@@ -35,8 +36,7 @@ export function registerEval(program: Command, env: CommandEnv): void {
       env.setInput(opts.dataset);
       const ks = parseKs(opts.k);
       const metric = (opts.metric ?? 'cosine') as Metric;
-      const threads = opts.threads === undefined ? undefined : Number(opts.threads);
-      if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError(`eval recall: --threads must be a whole number of at least 1; got '${opts.threads}'`);
+      const threads = integerFlag('eval recall', '--threads', opts.threads, undefined, 1);
       if ((opts.queries === undefined) !== (opts.querySubset === undefined)) throw new UsageError('eval recall: --queries and --query-subset go together (the query rows\' labels come from that subset)');
 
       if (opts.compare !== undefined && opts.queries !== undefined) throw new UsageError('eval recall: --compare with --queries would need a second query file; compare one-vs-rest runs, or run twice');

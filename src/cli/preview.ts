@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../diagnostics.js';
 import { DEFAULT_COUNT, DEFAULT_PREVIEW_SIZE, previewDataset, type PreviewResult } from '../report/preview.js';
 import { plural } from '../text.js';
+import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
 
 /** `datum preview`: chosen items drawn with their annotations as PNGs, and a contact sheet of them. */
@@ -35,9 +36,9 @@ export function registerPreview(program: Command, env: CommandEnv): void {
       const items = opts.items !== undefined ? String(opts.items).split(',').map((s) => s.trim()).filter(Boolean) : undefined;
       if (items && !items.length) throw new UsageError('preview: --items needs at least one item id');
       if (items && opts.n !== undefined) throw new UsageError('preview: give --items or --n, not both');
-      const count = integer(opts.n, '--n', DEFAULT_COUNT, 1);
-      const size = integer(opts.size, '--size', DEFAULT_PREVIEW_SIZE, 16, 8192);
-      const seed = integer(opts.seed, '--seed', 0);
+      const count = integerFlag('preview', '--n', opts.n, DEFAULT_COUNT, 1);
+      const size = integerFlag('preview', '--size', opts.size, DEFAULT_PREVIEW_SIZE, 16, 8192);
+      const seed = integerFlag('preview', '--seed', opts.seed, 0);
       const result = await previewDataset({
         input: opts.input, inputFormat: opts.inputFormat, output: opts.output, items, subset: opts.subset, label: opts.label,
         count, seed, size, overwrite: Boolean(opts.overwrite),
@@ -46,13 +47,6 @@ export function registerPreview(program: Command, env: CommandEnv): void {
     });
 }
 
-function integer(text: string | undefined, flag: string, fallback: number, min = -Infinity, max = Infinity): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!text.trim() || !Number.isSafeInteger(n)) throw new UsageError(`preview: ${flag} must be an integer; got '${text}'`);
-  if (n < min || n > max) throw new UsageError(`preview: ${flag} must be ${max === Infinity ? `at least ${min}` : `from ${min} to ${max}`}; got ${n}`);
-  return n;
-}
 
 function printPreview(env: CommandEnv, result: PreviewResult): void {
   env.clear();

@@ -5,6 +5,7 @@ import { convert } from '../pipeline.js';
 import type { OptionSpec } from '../plugin.js';
 import { DEFAULT_RATIOS, parseRatios, SPLIT_TASKS, splitTransform, type SplitReport } from '../transforms/split.js';
 import { outputFormat, printConversion } from './convert.js';
+import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
 import { plural } from '../text.js';
 import { getFormat } from '../registry.js';
@@ -100,8 +101,7 @@ export function registerSplit(program: Command, env: CommandEnv, pluginArgs: rea
       if (given(RETRIEVAL_ONLY).length) throw new UsageError(`split: ${given(RETRIEVAL_ONLY).join(', ')} ${given(RETRIEVAL_ONLY).length === 1 ? 'goes' : 'go'} with --task retrieval only`);
       const keep = option('keep-subset');
       const seedText = option('seed');
-      const seed = seedText === undefined ? 0 : Number(seedText);
-      if (seedText !== undefined && (!seedText.trim() || !Number.isSafeInteger(seed))) throw new UsageError(`split: --seed must be an integer; got '${seedText}'`);
+      const seed = integerFlag('split', '--seed', seedText, 0);
       const groupRegex = option('group-regex');
       const group = option('group');
       if (group !== undefined && groupRegex !== undefined) throw new UsageError('split: give --group or --group-regex, not both');
