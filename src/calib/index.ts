@@ -15,7 +15,7 @@ import { plural } from '../text.js';
 import { selectCalibration, selectPool, type ResolvedStratify, type StratumReport, type Stratify } from './select.js';
 import { writeTensor, type TensorOptions } from './tensor.js';
 
-export { selectCalibration, selectPool, allocate, resolveStratify, classOf, isDetection, STRATIFY, DETECTION_WINDOW } from './select.js';
+export { selectCalibration, selectPool, allocate, resolveStratify, isDetection, STRATIFY, DETECTION_WINDOW } from './select.js';
 export type { Selection, StratumReport, Stratify, ResolvedStratify, Pool, PoolOptions, SelectOptions } from './select.js';
 
 export const DEFAULT_SIZE = 300;

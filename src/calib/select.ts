@@ -14,6 +14,7 @@
  */
 import { DatumError, UsageError } from '../diagnostics.js';
 import type { Category, Item } from '../model.js';
+import { classOf } from '../transforms/split/algorithm.js';
 import { unitHash } from '../transforms/split/hash.js';
 
 export const STRATIFY = ['auto', 'label', 'parent', 'none'] as const;
@@ -66,12 +67,6 @@ export function selectPool(items: readonly Item[], options: PoolOptions = {}, so
   }
   const subsets = [...new Set(pool.map((i) => i.subset))].sort();
   return { items: pool, subsets, excluded: present.filter((s) => !subsets.includes(s)) };
-}
-
-/** The item's class: its one `label` annotation's label (the first, if several), else undefined. */
-export function classOf(item: Item): number | undefined {
-  for (const a of item.annotations) if (a.type === 'label' && a.label !== undefined) return a.label;
-  return undefined;
 }
 
 /** Whether a shape (anything but an image label or caption) carries a label: detection-like data. */

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plugin as sop } from '../../formats/sop/index.js';
-import { allocate, classOf, resolveStratify, selectCalibration, selectPool, DETECTION_WINDOW } from '../../src/calib/select.js';
+import { allocate, resolveStratify, selectCalibration, selectPool, DETECTION_WINDOW } from '../../src/calib/select.js';
+import { classOf } from '../../src/transforms/split/algorithm.js';
 import { collect, type Category, type Item, type MemoryDataset } from '../../src/model.js';
 import { DatumError, UsageError } from '../../src/diagnostics.js';
 import { createContext } from '../../src/pipeline.js';

@@ -118,10 +118,10 @@ function counts(a: Annotation, task: SplitTask): boolean {
   return a.type !== 'label' && a.type !== 'caption';
 }
 
-/** The class of an item for classification: its first `label` annotation's, -1 without one. */
-function classOf(item: Item): number {
+/** The class of an item for classification: its first `label` annotation's label, undefined without one. */
+export function classOf(item: Item): number | undefined {
   for (const a of item.annotations) if (a.type === 'label' && a.label !== undefined) return a.label;
-  return -1;
+  return undefined;
 }
 
 /**
@@ -201,7 +201,7 @@ export function splitDataset(items: readonly Item[], options: SplitOptions): Spl
 
   // Dense label indices in label order; -1, classification's unlabeled class, first.
   const itemLabels = (item: Item, each: (label: number) => void) => {
-    if (task === 'classification') each(classOf(item));
+    if (task === 'classification') each(classOf(item) ?? -1);
     else for (const a of item.annotations) if (counts(a, task)) each(a.label!);
   };
   const raw = new Set<number>();
