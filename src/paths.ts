@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatumError } from './diagnostics.js';
+import type { Item } from './model.js';
 
 type PathContext = { file?: string; element?: string; item?: string };
 
@@ -130,4 +131,28 @@ export function stripExtension(name: string): string {
   const slash = name.lastIndexOf('/');
   const dot = name.lastIndexOf('.');
   return dot > slash + 1 ? name.slice(0, dot) : name;
+}
+
+/**
+ * Distinct, safe file names `<subset>_<id><ext>` for items written side by side in one folder (preview
+ * PNGs, calib's copied images): path separators and characters file systems refuse become `_`, a
+ * leading dot too (no hidden files, no `..`), long names are cut; a name already given (compared
+ * case-insensitively, as macOS and Windows do) or reserved gets `_2`, `_3`.
+ */
+export class FlatNames {
+  private readonly taken: Set<string>;
+
+  constructor(reserved: readonly string[] = []) {
+    this.taken = new Set(reserved.map((n) => n.toLowerCase()));
+  }
+
+  next(item: Pick<Item, 'id' | 'subset'>, ext: string): string {
+    const raw = (item.subset ? `${item.subset}_` : '') + item.id;
+    // eslint-disable-next-line no-control-regex
+    const stem = raw.replace(/[\\/<>:"|?*\u0000-\u001f\u007f]/g, '_').replace(/^\./, '_').slice(0, 150) || '_';
+    let name = stem + ext;
+    for (let n = 2; this.taken.has(name.toLowerCase()); n++) name = `${stem}_${n}${ext}`;
+    this.taken.add(name.toLowerCase());
+    return name;
+  }
 }

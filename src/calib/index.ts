@@ -5,6 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { FlatNames } from '../paths.js';
 import { DatumError, Reporter } from '../diagnostics.js';
 import { collect, type Item } from '../model.js';
 import { assertOutputApart, createContext, importDataset } from '../pipeline.js';
@@ -166,19 +167,15 @@ async function checkImages(items: readonly Item[], strict: boolean, ctx: Context
 }
 
 /**
- * Hard-links (or copies) the images into images/ under unique names `<subset>_<id with / as _>.<ext>`
- * (`_2`, `_3` on a clash, compared case-insensitively); returns the paths relative to `dir`.
+ * Hard-links (or copies) the images into images/ under FlatNames (`<subset>_<id>.<ext>`, made safe and
+ * distinct); returns the paths relative to `dir`.
  */
 async function copyImages(items: readonly Item[], sources: readonly string[], dir: string, ctx: Context): Promise<string[]> {
   const writer = new FileWriter();
-  const taken = new Set<string>();
+  const names = new FlatNames();
   const listed: string[] = [];
   for (let k = 0; k < items.length; k++) {
-    const ext = path.extname(sources[k]);
-    const stem = `${items[k].subset ? `${items[k].subset}_` : ''}${items[k].id.replace(/[\\/]/g, '_')}`;
-    let name = stem + ext;
-    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${stem}_${n}${ext}`;
-    taken.add(name.toLowerCase());
+    const name = names.next(items[k], path.extname(sources[k]));
     await writer.copy(sources[k], path.join(dir, 'images', name));
     listed.push(`images/${name}`);
     ctx.progress('copying images', k + 1, items.length);

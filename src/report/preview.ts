@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { FlatNames } from '../paths.js';
 import { DatumError } from '../diagnostics.js';
 import type { Category, Item } from '../model.js';
 import { probeImageSize, type ImageSize } from '../media.js';
@@ -153,7 +154,7 @@ export async function previewDataset(request: PreviewRequest, ctx: Context = cre
     const { format, dataset } = await importDataset(request.input, request.inputFormat, {}, ctx);
     const chosen = await chooseItems(dataset.items, dataset.categories, request, ctx);
     const writer = new FileWriter(4);
-    const names = new PreviewNames();
+    const names = new FlatNames([CONTACT_SHEET]);
     const items: PreviewEntry[] = [];
     const skipped: PreviewResult['skipped'] = [];
     const thumbnails: { png: Buffer; caption: string }[] = [];
@@ -165,7 +166,7 @@ export async function previewDataset(request: PreviewRequest, ctx: Context = cre
         ctx.reporter.warn({ code: 'no-image-size', item: itemName(item), file: item.image?.path, message: `not drawn: ${reason}` });
         skipped.push({ id: item.id, subset: item.subset, reason });
       } else {
-        const file = names.next(item);
+        const file = names.next(item, '.png');
         await writer.write(path.join(dir, file), preview.png);
         items.push({ id: item.id, subset: item.subset, file, annotations: item.annotations.length, placeholder: preview.placeholder });
         // small copies for the sheet, not whole previews: memory stays bounded by the sheet's size
@@ -254,21 +255,3 @@ function labelFilter(categories: readonly Category[], name: string, input: strin
   return indices;
 }
 
-/**
- * Distinct, safe file names `<subset>_<id>.png`: path separators and characters file systems refuse
- * become `_`, a leading dot too (no hidden files, no `..`), long names are cut; a name already given
- * (compared case-insensitively, as macOS and Windows do), or the contact sheet's, gets `_2`, `_3`.
- */
-export class PreviewNames {
-  private readonly taken = new Set<string>([CONTACT_SHEET.toLowerCase()]);
-
-  next(item: Item): string {
-    const raw = (item.subset ? `${item.subset}_` : '') + item.id;
-    // eslint-disable-next-line no-control-regex
-    const stem = raw.replace(/[\\/<>:"|?*\u0000-\u001f\u007f]/g, '_').replace(/^\./, '_').slice(0, 150) || '_';
-    let name = `${stem}.png`;
-    for (let n = 2; this.taken.has(name.toLowerCase()); n++) name = `${stem}_${n}.png`;
-    this.taken.add(name.toLowerCase());
-    return name;
-  }
-}

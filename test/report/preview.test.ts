@@ -9,7 +9,8 @@ import type { FormatPlugin } from '../../src/plugin.js';
 import { createContext } from '../../src/pipeline.js';
 import { registerFormat } from '../../src/registry.js';
 import { labelColours } from '../../src/report/colours.js';
-import { chooseItems, PreviewNames, previewDataset, renderPreview, type PreviewRequest } from '../../src/report/preview.js';
+import { chooseItems, CONTACT_SHEET, previewDataset, renderPreview, type PreviewRequest } from '../../src/report/preview.js';
+import { FlatNames } from '../../src/paths.js';
 import { unitHash } from '../../src/transforms/split/hash.js';
 import { runCli } from '../helpers/cli.js';
 import { conformance, corpus, CORPUS_DATASETS, fixture, ROOT, tempDir } from '../helpers/corpus.js';
@@ -316,11 +317,11 @@ describe('choosing items', () => {
   });
 
   it('file names are safe, single and distinct', () => {
-    const names = new PreviewNames();
+    const names = new FlatNames([CONTACT_SHEET]);
     const made = [
       { id: 'a/b', subset: 'train' }, { id: 'A/B', subset: 'train' }, { id: '../../etc/passwd', subset: '' },
       { id: 'contact-sheet', subset: '' }, { id: 'x:y?*', subset: 'val' }, { id: '.hidden', subset: '' },
-    ].map((i) => names.next({ ...i, annotations: [] }));
+    ].map((i) => names.next(i, '.png'));
     expect(made).toEqual(['train_a_b.png', 'train_A_B_2.png', '_._.._etc_passwd.png', 'contact-sheet_2.png', 'val_x_y__.png', '_hidden.png']);
     for (const name of made) expect(path.basename(name)).toBe(name);
   });
