@@ -117,3 +117,12 @@ export function fieldCount(line: string): number {
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;
 }
+
+/**
+ * Rows of cells as aligned lines, two spaces between columns: numbers right-aligned, the columns in
+ * `left` (default: the first, the names) left-aligned; no trailing spaces.
+ */
+export function alignTable(rows: readonly (readonly string[])[], left: readonly number[] = [0]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (left.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+}

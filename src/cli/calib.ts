@@ -6,7 +6,7 @@ import { calibrate, DEFAULT_SIZE, EXPORT_SUBSET, STRATIFY, type CalibResult, typ
 import { parseTensorOptions, type TensorOptions } from '../calib/tensor.js';
 import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
-import { plural } from '../text.js';
+import { alignTable, plural } from '../text.js';
 
 /** Strata printed in the table; the manifest has them all. */
 const TABLE_ROWS = 40;
@@ -106,8 +106,7 @@ export function calibTable(rows: readonly { name: string; dataset: number; chose
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const cells = [[what, `${unit} in dataset`, 'in set', 'share dataset', 'share set']];
   for (const r of rows.slice(0, TABLE_ROWS)) cells.push([r.name, String(r.dataset), String(r.chosen), pct(r.share_dataset), pct(r.share_set)]);
-  const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  const lines = cells.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  const lines = alignTable(cells);
   if (rows.length > TABLE_ROWS) lines.push(`... and ${rows.length - TABLE_ROWS} more (all in manifest.json)`);
   return lines;
 }

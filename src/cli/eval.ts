@@ -4,7 +4,7 @@ import { UsageError } from '../diagnostics.js';
 import { DEFAULT_KS, evaluateRecall, METRICS, readDatasetLabels, readEmbeddings, type Metric, type RetrievalScores } from '../eval/recall.js';
 import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
-import { plural } from '../text.js';
+import { alignTable, plural } from '../text.js';
 
 /** `datum eval <what>`: evaluation of a model's output against a dataset; `recall` for now. */
 export function registerEval(program: Command, env: CommandEnv): void {
@@ -78,8 +78,7 @@ export function registerEval(program: Command, env: CommandEnv): void {
       for (const k of ks) add(`recall@${k}`, main.recall[k], second?.recall[k]);
       add('MAP@R', main.mapAtR, second?.mapAtR);
       add('R-precision', main.rPrecision, second?.rPrecision);
-      const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-      for (const r of rows) env.print(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+      for (const line of alignTable(rows)) env.print(line);
       if (main.lone) env.print(`${plural(main.lone, 'query', 'queries')} without another image of ${main.lone === 1 ? 'its' : 'their'} class in the gallery: misses for recall@k, left out of MAP@R and R-precision`);
       if (second) env.print(`top-${Math.max(...ks)} neighbour lists that differ: ${changedLists(main.neighbours, second.neighbours, Math.max(...ks))} of ${main.queries}`);
     });

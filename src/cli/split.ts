@@ -7,7 +7,7 @@ import { DEFAULT_RATIOS, parseRatios, SPLIT_TASKS, splitTransform, type SplitRep
 import { outputFormat, printConversion } from './convert.js';
 import { integerFlag } from './argv.js';
 import type { CommandEnv } from './env.js';
-import { plural } from '../text.js';
+import { alignTable, plural } from '../text.js';
 import { getFormat } from '../registry.js';
 import { retrievalSplit, type RetrievalReport } from '../eval/retrieval-split.js';
 
@@ -136,10 +136,9 @@ function printRetrieval(env: CommandEnv, report: RetrievalReport): void {
 export function retrievalTable(report: RetrievalReport): string[] {
   const { classes } = report;
   const rows = [['parent', 'eligible', 'chosen'], ...report.parents.map((p) => [p.name ?? '(no parent)', String(p.eligible), String(p.chosen)]), ['total', String(classes.eligible), String(classes.chosen)]];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return [
     `split ${plural(report.items, 'item')} of ${plural(classes.chosen, 'whole class', 'whole classes')} into an evaluation subset (retrieval, seed ${report.seed}): ${report.output}`,
-    ...rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')),
+    ...alignTable(rows),
     `${plural(classes.dropped, 'class', 'classes')} with fewer than 2 images left out`,
   ];
 }
@@ -154,8 +153,7 @@ export function splitTable(report: SplitReport): string[] {
       s.maxDeviation === null ? '-' : `${s.maxDeviation.toFixed(2)} pp (${s.label})`,
     ]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+  const lines = alignTable(rows, [0, rows[0].length - 1]);
   const notes = [`${plural(report.changed, 'item')} moved to another subset; ${report.balanced} of ${report.units} units swapped by the balancing`];
   if (report.groups || report.ungrouped) notes.push(`${report.groups} groups of several items${report.ungrouped ? `, ${report.ungrouped} items without a group key split alone` : ''}`);
   return [...lines, ...notes];
