@@ -15,7 +15,7 @@
 import { DatumError, UsageError } from '../diagnostics.js';
 import type { Category, Item } from '../model.js';
 import { classOf } from '../transforms/split/algorithm.js';
-import { unitHash } from '../transforms/split/hash.js';
+import { byHash } from '../transforms/split/hash.js';
 
 export const STRATIFY = ['auto', 'label', 'parent', 'none'] as const;
 export type Stratify = typeof STRATIFY[number];
@@ -115,7 +115,8 @@ export function resolveStratify(requested: Stratify, pool: readonly Item[], cate
  */
 export function allocate(strata: readonly { name: string; size: number }[], total: number, seed: number): Map<string, number> {
   const result = new Map(strata.map((s) => [s.name, 0]));
-  const tie = (a: { name: string }, b: { name: string }) => unitHash(a.name, seed) - unitHash(b.name, seed) || (a.name < b.name ? -1 : 1);
+  const order = byHash(seed);
+  const tie = (a: { name: string }, b: { name: string }) => order(a.name, b.name);
   if (total < strata.length) {
     const largest = [...strata].sort((a, b) => b.size - a.size || tie(a, b)).slice(0, total);
     for (const s of largest) result.set(s.name, 1);
@@ -146,10 +147,8 @@ export function allocate(strata: readonly { name: string; size: number }[], tota
 
 /** Items sorted by their hash (the key breaks the practically impossible ties). */
 function hashOrder(items: readonly Item[], seed: number): Item[] {
-  return items
-    .map((item) => ({ item, key: keyOf(item), u: unitHash(keyOf(item), seed) }))
-    .sort((a, b) => a.u - b.u || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((x) => x.item);
+  const order = byHash(seed);
+  return items.map((item) => ({ item, key: keyOf(item) })).sort((a, b) => order(a.key, b.key)).map((x) => x.item);
 }
 
 /** Round robin over the items' classes (classes in hash order of their names), each class in hash order. */
@@ -160,7 +159,8 @@ function spreadOrder(items: readonly Item[], categories: readonly Category[], se
     const list = byClass.get(name);
     if (list) list.push(item); else byClass.set(name, [item]);
   }
-  const lists = [...byClass].sort(([a], [b]) => unitHash(a, seed) - unitHash(b, seed) || (a < b ? -1 : 1)).map(([, l]) => l);
+  const order = byHash(seed);
+  const lists = [...byClass].sort(([a], [b]) => order(a, b)).map(([, l]) => l);
   return interleave(lists);
 }
 
@@ -297,7 +297,8 @@ function selectDetection(pool: readonly Item[], categories: readonly Category[],
 
   // cover: rarest label first (ties by hash of the name)
   const covered = new Uint8Array(L);
-  const rarest = [...Array(L).keys()].sort((a, b) => dataset[a] - dataset[b] || unitHash(names[a], seed) - unitHash(names[b], seed) || (names[a] < names[b] ? -1 : 1));
+  const order = byHash(seed);
+  const rarest = [...Array(L).keys()].sort((a, b) => dataset[a] - dataset[b] || order(names[a], names[b]));
   const firstWith = new Int32Array(L).fill(-1);
   perItem.forEach((p, i) => { for (const l of p.labels) if (firstWith[l] < 0) firstWith[l] = i; });
   for (const l of rarest) {

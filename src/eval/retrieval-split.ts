@@ -15,7 +15,7 @@ import { assertOutputApart, importDataset } from '../pipeline.js';
 import { writeAtomically } from '../output.js';
 import { getFormat } from '../registry.js';
 import { toPosixRelative } from '../paths.js';
-import { unitHash } from '../transforms/split/hash.js';
+import { byHash } from '../transforms/split/hash.js';
 import { allocate, isTestSubset } from '../calib/select.js';
 import { SOP_DIR } from '../../formats/sop/format.js';
 import { plural } from '../text.js';
@@ -69,11 +69,12 @@ export function checkRetrievalOptions(o: Pick<RetrievalSplitRequest, 'classes' |
 
 /** The classes to keep per stratum (indices into `classes`), `seats[k]` of stratum k, by unitHash order. */
 export function pickClasses(classes: readonly ClassEntry[], strata: readonly (string | undefined)[], seats: readonly number[], seed: number): Set<number> {
-  const members = new Map(strata.map((p) => [p, [] as { i: number; name: string; h: number }[]]));
-  classes.forEach((c, i) => members.get(c.parent)?.push({ i, name: c.name, h: unitHash(c.name, seed) }));
+  const members = new Map(strata.map((p) => [p, [] as { i: number; name: string }[]]));
+  classes.forEach((c, i) => members.get(c.parent)?.push({ i, name: c.name }));
+  const order = byHash(seed);
   const chosen = new Set<number>();
   strata.forEach((parent, k) => {
-    const list = members.get(parent)!.sort((a, b) => a.h - b.h || compare(a.name, b.name));
+    const list = members.get(parent)!.sort((a, b) => order(a.name, b.name));
     for (const m of list.slice(0, seats[k])) chosen.add(m.i);
   });
   return chosen;

@@ -19,6 +19,20 @@ function hash32(text: string, basis: number): number {
   return h >>> 0;
 }
 
+/**
+ * A comparator ordering strings by their unitHash for `seed` (each key hashed once), the strings
+ * themselves breaking the practically impossible ties: the one hash order of names and ids.
+ */
+export function byHash(seed: number): (a: string, b: string) => number {
+  const hashes = new Map<string, number>();
+  const hash = (key: string) => {
+    let h = hashes.get(key);
+    if (h === undefined) hashes.set(key, (h = unitHash(key, seed)));
+    return h;
+  };
+  return (a, b) => hash(a) - hash(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** A number in [0, 1) with 53 bits from two differently seeded 32-bit hashes of `seed` and `key`. */
 export function unitHash(key: string, seed: number): number {
   const text = `${seed}\u0000${key}`;
